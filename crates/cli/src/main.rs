@@ -1,0 +1,86 @@
+//! `proxyland`: the command line. Thin by design: parse, wire the crates together, present.
+//! No numerics live here.
+
+// Link the BLAS/LAPACK backend that ndarray-linalg (in proxyland-optim) needs.
+use openblas_src as _;
+
+mod output;
+mod simulate;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Solve physics inverse problems with learned loss landscapes (arXiv 2501.16573).
+#[derive(Debug, Parser)]
+#[command(name = "proxyland", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one forward simulation and write its trajectory (CSV or HDF5).
+    Simulate(simulate::Args),
+    /// Draw a heat map of log L over a 2D slice through a target (true loss, or a proxy's).
+    Landscape(Unbuilt),
+    /// Simulate a pool of trajectories for an experiment config into one HDF5 file.
+    Generate(Unbuilt),
+    /// Merge shards written by `generate --shard i/n` into one dataset.
+    Merge(Unbuilt),
+    /// Train a proxy network on a generated dataset.
+    Train(Unbuilt),
+    /// Solve one inverse problem with a chosen method.
+    Solve(Unbuilt),
+    /// Run every method on held-out targets and write the results JSON.
+    Evaluate(Unbuilt),
+    /// Show what a dataset or checkpoint file holds.
+    Info {
+        /// The file to describe.
+        file: PathBuf,
+    },
+}
+
+/// Arguments of a subcommand that is not built yet (accepted so `--help` lists it).
+#[derive(Debug, clap::Args)]
+struct Unbuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    rest: Vec<String>,
+}
+
+fn main() {
+    init_logging();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Simulate(args) => simulate::run(args),
+        Command::Landscape(_) => not_built("landscape"),
+        Command::Generate(_) => not_built("generate"),
+        Command::Merge(_) => not_built("merge"),
+        Command::Train(_) => not_built("train"),
+        Command::Solve(_) => not_built("solve"),
+        Command::Evaluate(_) => not_built("evaluate"),
+        Command::Info { .. } => not_built("info"),
+    }
+}
+
+fn not_built(name: &str) -> Result<()> {
+    anyhow::bail!("`proxyland {name}` is not implemented yet")
+}

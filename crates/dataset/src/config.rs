@@ -1,0 +1,345 @@
+//! Experiment configs: `datasets/<experiment>.toml`, parsed strictly.
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default), every physics
+//! setting is explicit, and values are checked against the rules of the discretization by
+//! building the simulator.
+
+use crate::error::{Error, Result};
+use proxyland_physics::{
+    Billiards, BilliardsConfig, BilliardsVariant, Burgers, BurgersConfig, GramacyLee, KsConfig,
+    KuramotoSivashinsky, Simulator,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The spec version of EXPERIMENTS.md these configs implement.
+pub const SPEC_VERSION: u32 = 1;
+
+/// A parsed experiment config and where it came from.
+#[derive(Debug, Clone)]
+pub struct ExperimentConfig {
+    /// The file it was read from (for messages).
+    pub path: PathBuf,
+    /// The exact text, stored in every artifact for provenance.
+    pub text: String,
+    pub experiment: String,
+    pub spec_version: u32,
+    /// The base seed of the pool; targets use a stream derived from it.
+    pub seed: u64,
+    pub physics: PhysicsConfig,
+    pub evaluation: EvaluationSettings,
+    pub proxy: ProxySettings,
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// The physics settings of one experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhysicsConfig {
+    GramacyLee,
+    Burgers(BurgersConfig),
+    Ks(KsConfig),
+    Billiards(BilliardsConfig),
+}
+
+/// How methods are evaluated on held-out targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSettings {
+    /// Number of held-out targets (EXPERIMENTS.md: 50).
+    pub targets: usize,
+    /// BFGS iteration cap (EXPERIMENTS.md: 100).
+    pub max_iters: u64,
+    /// Gradient tolerance (EXPERIMENTS.md: 1e-8).
+    pub grad_tolerance: f64,
+}
+
+/// Proxy network architecture and training settings (stored in every checkpoint).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// Number m of Fourier features of u.
+    pub fourier_features: usize,
+    /// Standard deviation σ_B of the Fourier frequency matrix B.
+    pub fourier_scale: f64,
+    /// Hidden widths of the MLP head.
+    pub hidden: Vec<usize>,
+    /// Channels of the conv encoder layers (empty: no encoder).
+    pub encoder_channels: Vec<usize>,
+    /// Width of the trajectory embedding.
+    pub embedding: usize,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    /// Fraction of targets held out for validation.
+    pub validation_fraction: f64,
+    /// Early stopping: epochs without validation improvement.
+    pub patience: usize,
+}
+
+/// Sizes that differ between the quick and paper profiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// Pool size K.
+    pub samples: usize,
+    /// Training epochs (upper bound; early stopping may end sooner).
+    pub epochs: usize,
+    /// Training pairs drawn per epoch.
+    pub pairs_per_epoch: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    experiment: String,
+    spec_version: u32,
+    seed: u64,
+    physics: toml::Table,
+    evaluation: EvaluationSettings,
+    proxy: ProxySettings,
+    profile: BTreeMap<String, ProfileSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBurgers {
+    n: usize,
+    viscosity: f64,
+    forcing_amplitude: f64,
+    forcing_width: f64,
+    omega_range: [f64; 2],
+    dt: f64,
+    steps: usize,
+    frame_every: usize,
+    dealias: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKs {
+    n: usize,
+    length: f64,
+    dt: f64,
+    steps: usize,
+    frame_every: usize,
+    amplitude_range: [f64; 2],
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBilliards {
+    radius: f64,
+    friction: f64,
+    cue_start: [f64; 2],
+    objects: Vec<[f64; 2]>,
+    vx_range: [f64; 2],
+    vy_range: [f64; 2],
+    x0_range: Option<[f64; 2]>,
+    y0_range: Option<[f64; 2]>,
+    frame_dt: f64,
+    frames: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNone {}
+
+impl ExperimentConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            message: format!("cannot read config: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` only labels messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let bad = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if raw.spec_version != SPEC_VERSION {
+            return Err(bad(format!(
+                "spec_version = {} but this proxyland implements spec v{SPEC_VERSION}",
+                raw.spec_version
+            )));
+        }
+        let physics = parse_physics(&raw.experiment, raw.physics).map_err(&bad)?;
+        let config = ExperimentConfig {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            experiment: raw.experiment,
+            spec_version: raw.spec_version,
+            seed: raw.seed,
+            physics,
+            evaluation: raw.evaluation,
+            proxy: raw.proxy,
+            profiles: raw.profile,
+        };
+        config.validate().map_err(bad)?;
+        // Building the simulator applies the physics' own rules (even N, dt > 0, lo < hi, ...).
+        config.simulator()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        for name in ["quick", "paper"] {
+            let Some(p) = self.profiles.get(name) else {
+                return Err(format!("missing section [profile.{name}]"));
+            };
+            if p.samples < 2 {
+                return Err(format!(
+                    "profile.{name}.samples = {}: needs at least 2",
+                    p.samples
+                ));
+            }
+            if p.epochs == 0 || p.pairs_per_epoch == 0 {
+                return Err(format!(
+                    "profile.{name}: epochs and pairs_per_epoch must be positive"
+                ));
+            }
+        }
+        let e = &self.evaluation;
+        if e.targets == 0 || e.max_iters == 0 || e.grad_tolerance.is_nan() || e.grad_tolerance < 0.0
+        {
+            return Err(
+                "evaluation: targets and max_iters must be positive, grad_tolerance >= 0".into(),
+            );
+        }
+        let p = &self.proxy;
+        if p.fourier_features == 0 || !positive(p.fourier_scale) {
+            return Err("proxy: fourier_features must be positive and fourier_scale > 0".into());
+        }
+        if p.hidden.is_empty() || p.hidden.contains(&0) || p.encoder_channels.contains(&0) {
+            return Err("proxy: hidden needs at least one layer; widths must be positive".into());
+        }
+        if p.embedding == 0 || p.batch_size == 0 || !positive(p.learning_rate) {
+            return Err("proxy: embedding, batch_size and learning_rate must be positive".into());
+        }
+        if !(p.validation_fraction > 0.0 && p.validation_fraction < 1.0) {
+            return Err(format!(
+                "proxy.validation_fraction = {}: must be in (0, 1)",
+                p.validation_fraction
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings of a profile (`quick` or `paper`).
+    pub fn profile(&self, name: &str) -> Result<&ProfileSettings> {
+        self.profiles.get(name).ok_or_else(|| Error::Config {
+            path: self.path.clone(),
+            message: format!(
+                "no [profile.{name}] (available: {})",
+                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// The simulator these settings describe.
+    pub fn simulator(&self) -> Result<Box<dyn Simulator>> {
+        let on_path = |e: proxyland_physics::Error| Error::Config {
+            path: self.path.clone(),
+            message: format!("[physics] {e}"),
+        };
+        Ok(match &self.physics {
+            PhysicsConfig::GramacyLee => Box::new(GramacyLee::new()),
+            PhysicsConfig::Burgers(c) => Box::new(Burgers::new(c.clone()).map_err(on_path)?),
+            PhysicsConfig::Ks(c) => Box::new(KuramotoSivashinsky::new(c.clone()).map_err(on_path)?),
+            PhysicsConfig::Billiards(c) => Box::new(Billiards::new(c.clone()).map_err(on_path)?),
+        })
+    }
+}
+
+fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
+fn parse_physics(
+    experiment: &str,
+    table: toml::Table,
+) -> std::result::Result<PhysicsConfig, String> {
+    let section = |e: toml::de::Error| format!("[physics] {e}");
+    let value = toml::Value::Table(table);
+    let pair = |r: [f64; 2]| (r[0], r[1]);
+    Ok(match experiment {
+        "gramacy-lee" => {
+            let _: RawNone = value.try_into().map_err(section)?;
+            PhysicsConfig::GramacyLee
+        }
+        "burgers" => {
+            let r: RawBurgers = value.try_into().map_err(section)?;
+            PhysicsConfig::Burgers(BurgersConfig {
+                n: r.n,
+                viscosity: r.viscosity,
+                forcing_amplitude: r.forcing_amplitude,
+                forcing_width: r.forcing_width,
+                omega_range: pair(r.omega_range),
+                dt: r.dt,
+                steps: r.steps,
+                frame_every: r.frame_every,
+                dealias: r.dealias,
+                ..BurgersConfig::default()
+            })
+        }
+        "ks" => {
+            let r: RawKs = value.try_into().map_err(section)?;
+            PhysicsConfig::Ks(KsConfig {
+                n: r.n,
+                length: r.length,
+                dt: r.dt,
+                steps: r.steps,
+                frame_every: r.frame_every,
+                amplitude_range: pair(r.amplitude_range),
+                ..KsConfig::default()
+            })
+        }
+        "billiards2d" | "billiards4d" => {
+            let r: RawBilliards = value.try_into().map_err(section)?;
+            let four = experiment == "billiards4d";
+            let base = if four {
+                BilliardsConfig::four_d()
+            } else {
+                BilliardsConfig::two_d()
+            };
+            let need = |v: Option<[f64; 2]>, key: &str| {
+                v.map(pair).ok_or_else(|| {
+                    format!("[physics] missing field `{key}` (billiards4d moves the cue start)")
+                })
+            };
+            let (x0_range, y0_range) = if four {
+                (need(r.x0_range, "x0_range")?, need(r.y0_range, "y0_range")?)
+            } else if r.x0_range.is_some() || r.y0_range.is_some() {
+                return Err("[physics] `x0_range`/`y0_range` apply to billiards4d only".into());
+            } else {
+                (base.x0_range, base.y0_range)
+            };
+            PhysicsConfig::Billiards(BilliardsConfig {
+                variant: if four {
+                    BilliardsVariant::FourD
+                } else {
+                    BilliardsVariant::TwoD
+                },
+                radius: r.radius,
+                friction: r.friction,
+                cue_start: r.cue_start,
+                objects: r.objects,
+                vx_range: pair(r.vx_range),
+                vy_range: pair(r.vy_range),
+                x0_range,
+                y0_range,
+                frame_dt: r.frame_dt,
+                frames: r.frames,
+                ..base
+            })
+        }
+        other => {
+            return Err(format!(
+                "experiment = \"{other}\" is not one of gramacy-lee, burgers, ks, billiards2d, billiards4d"
+            ));
+        }
+    })
+}

@@ -1,0 +1,164 @@
+//! The [`Simulator`] trait every experiment implements, and what is generic over it.
+
+use crate::error::{Error, Result};
+use crate::params::ParamSpace;
+use crate::rng::Stream;
+use ndarray::Array2;
+use rayon::prelude::*;
+
+/// A trajectory: frames × state components (grid values, or ball coordinates).
+pub type Trajectory = Array2<f64>;
+
+/// A trajectory with its derivatives: `tangents[j]` = ∂Y/∂X_j.
+#[derive(Debug, Clone)]
+pub struct Tangents {
+    pub trajectory: Trajectory,
+    pub tangents: Vec<Trajectory>,
+}
+
+/// The experiment names of the spec, in the order reports list them. (`ks-kt` is the
+/// Kassam–Trefethen benchmark: a reference run, not an inverse problem.)
+pub const EXPERIMENTS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
+
+/// A deterministic, differentiable forward model X ↦ Y = P(Y0, X).
+///
+/// Implementations accept any finite X: it is folded into the box first ([`ParamSpace::fold`]),
+/// and gradients are carried back through the fold.
+pub trait Simulator: Send + Sync {
+    /// The experiment name (`burgers`, `ks`, ...).
+    fn name(&self) -> &str;
+    /// The parameter box.
+    fn param_space(&self) -> &ParamSpace;
+    /// (frames, state components) of every trajectory.
+    fn trajectory_shape(&self) -> (usize, usize);
+    /// The time of each saved frame.
+    fn frame_times(&self) -> Vec<f64>;
+    /// A coordinate for each state component (grid points for PDEs; 0, 1, ... otherwise).
+    fn state_axis(&self) -> Vec<f64>;
+    /// Runs the simulation.
+    fn simulate(&self, x: &[f64]) -> Result<Trajectory>;
+    /// The trajectory and its exact derivative w.r.t. each X_j (the Jacobian, one trajectory-shaped
+    /// array per parameter), carried back through the fold into the box.
+    fn simulate_with_tangents(&self, x: &[f64]) -> Result<Tangents>;
+    /// The configuration loss L(Y*, X) = mean (P(Y0, X) − Y*)² and its exact gradient w.r.t. X.
+    fn loss_and_grad(&self, x: &[f64], target: &Trajectory) -> Result<(f64, Vec<f64>)> {
+        check_target(self.name(), self.trajectory_shape(), target)?;
+        let run = self.simulate_with_tangents(x)?;
+        let residual = &run.trajectory - target;
+        let scale = 1.0 / residual.len() as f64;
+        let loss = residual.iter().map(|r| r * r).sum::<f64>() * scale;
+        let grad = run
+            .tangents
+            .iter()
+            .map(|t| 2.0 * scale * residual.iter().zip(t).map(|(r, t)| r * t).sum::<f64>())
+            .collect();
+        Ok((loss, grad))
+    }
+    /// The configuration loss alone (one forward solve, no tangents).
+    fn loss(&self, x: &[f64], target: &Trajectory) -> Result<f64> {
+        check_target(self.name(), self.trajectory_shape(), target)?;
+        Ok(configuration_loss(&self.simulate(x)?, target))
+    }
+    /// Whether (X, Y) makes an identifiable target. Billiards reject shots that hit nothing.
+    fn is_admissible_target(&self, _x: &[f64], _y: &Trajectory) -> bool {
+        true
+    }
+    /// Experiments with one fixed target (E0's global minimum) return it here.
+    fn fixed_target(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+/// mean over frames and components of (y − target)².
+pub fn configuration_loss(y: &Trajectory, target: &Trajectory) -> f64 {
+    let n = y.len() as f64;
+    y.iter()
+        .zip(target.iter())
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / n
+}
+
+/// Rejects a target of the wrong shape or with non-finite entries, naming the experiment.
+pub(crate) fn check_target(name: &str, shape: (usize, usize), target: &Trajectory) -> Result<()> {
+    if target.dim() != shape {
+        return Err(Error::TargetShape {
+            experiment: name.to_string(),
+            expected: shape,
+            got: target.dim(),
+        });
+    }
+    if let Some((frame, _)) = target
+        .outer_iter()
+        .enumerate()
+        .find(|(_, row)| row.iter().any(|v| !v.is_finite()))
+    {
+        return Err(Error::NonFiniteTarget {
+            experiment: name.to_string(),
+            frame,
+        });
+    }
+    Ok(())
+}
+
+/// Simulates many parameter vectors in parallel (rayon). Each result is independent of the
+/// thread count: simulations share nothing.
+pub fn simulate_batch(sim: &dyn Simulator, xs: &[Vec<f64>]) -> Vec<Result<Trajectory>> {
+    xs.par_iter().map(|x| sim.simulate(x)).collect()
+}
+
+/// Draws target number `index` of the stream `seed`: X uniform in the box, redrawn until the
+/// experiment calls it admissible (EXPERIMENTS.md: billiards shots must move an object ball).
+/// Every caller (dataset generation, evaluation, the CLI) uses this one rule.
+///
+/// ```
+/// use proxyland_physics::{experiment, sample_target};
+/// let sim = experiment("billiards2d")?;
+/// let (x, y) = sample_target(sim.as_ref(), 7, 0)?;
+/// assert!(sim.is_admissible_target(&x, &y));
+/// assert_eq!(sample_target(sim.as_ref(), 7, 0)?.0, x); // deterministic
+/// # Ok::<(), proxyland_physics::Error>(())
+/// ```
+pub fn sample_target(sim: &dyn Simulator, seed: u64, index: u64) -> Result<(Vec<f64>, Trajectory)> {
+    if let Some(x) = sim.fixed_target() {
+        let y = sim.simulate(&x)?;
+        return Ok((x, y));
+    }
+    const TRIES: usize = 10_000;
+    let mut stream = Stream::new(seed, index);
+    let space = sim.param_space();
+    for _ in 0..TRIES {
+        let u: Vec<f64> = (0..space.dim()).map(|_| stream.uniform()).collect();
+        let x = space.from_unit(&u);
+        let y = sim.simulate(&x)?;
+        if sim.is_admissible_target(&x, &y) {
+            return Ok((x, y));
+        }
+    }
+    Err(Error::NoTarget {
+        experiment: sim.name().to_string(),
+        tries: TRIES,
+    })
+}
+
+/// The simulator of an experiment named in the spec, with the spec's settings.
+///
+/// ```
+/// let ks = proxyland_physics::experiment("ks")?;
+/// assert_eq!(ks.trajectory_shape(), (41, 64));
+/// assert!(proxyland_physics::experiment("navier-stokes").is_err());
+/// # Ok::<(), proxyland_physics::Error>(())
+/// ```
+pub fn experiment(name: &str) -> Result<Box<dyn Simulator>> {
+    use crate::{Billiards, BilliardsConfig, Burgers, BurgersConfig, GramacyLee};
+    use crate::{KsConfig, KuramotoSivashinsky};
+    Ok(match name {
+        "gramacy-lee" => Box::new(GramacyLee::new()),
+        "burgers" => Box::new(Burgers::new(BurgersConfig::default())?),
+        "ks" => Box::new(KuramotoSivashinsky::new(KsConfig::default())?),
+        "ks-kt" => Box::new(KuramotoSivashinsky::kassam_trefethen_benchmark()?),
+        "billiards2d" => Box::new(Billiards::new(BilliardsConfig::two_d())?),
+        "billiards4d" => Box::new(Billiards::new(BilliardsConfig::four_d())?),
+        other => return Err(Error::UnknownExperiment(other.to_string())),
+    })
+}

@@ -1,0 +1,124 @@
+//! `cargo xtask`: proxyland's automation. Every command bootstraps the toolchain first
+//! (see [`bootstrap`]), so a fresh clone needs no other step.
+//!
+//! ```text
+//! cargo xtask bootstrap                 install libtorch, CMake, OpenBLAS; link .deps/
+//! cargo xtask test                      fmt check, clippy -D warnings, all workspace tests
+//! cargo xtask reproduce [--profile quick|paper] [--experiments E,..] [--out results]
+//! cargo xtask bench                     criterion benches of every crate
+//! ```
+
+mod bootstrap;
+mod reproduce;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  bootstrap    install libtorch (PyPI torch 2.11.0), CMake and OpenBLAS; link .deps/
+  test         bootstrap, then cargo fmt --check, clippy -D warnings, and every test
+  reproduce    bootstrap, build, run the whole pipeline: [--profile quick|paper]
+               [--experiments burgers,ks,...] [--out results]
+  bench        bootstrap, then run the criterion benches of every crate
+";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        bail!("no command given");
+    };
+    let repo = repo_root();
+    match command.as_str() {
+        "bootstrap" => {
+            let tools = bootstrap::run(&repo)?;
+            eprintln!(
+                "[bootstrap] ready: libtorch {}, cmake {}",
+                tools.libtorch.display(),
+                tools.cmake.display()
+            );
+            Ok(())
+        }
+        "test" => test(&repo),
+        "reproduce" => {
+            bootstrap::run(&repo)?;
+            reproduce::run(&repo, &args[1..])
+        }
+        "bench" => {
+            bootstrap::run(&repo)?;
+            cargo(&repo, &["bench", "--workspace", "--locked"])
+        }
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprint!("{USAGE}");
+            bail!("unknown command `{other}`")
+        }
+    }
+}
+
+/// The workspace root: xtask lives one folder below it.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+/// The README's test command. One profile (dev) and one feature set throughout, so torch-sys and
+/// HDF5 are compiled once and shared by clippy and the tests.
+fn test(repo: &Path) -> Result<()> {
+    let started = Instant::now();
+    bootstrap::run(repo)?;
+    cargo(repo, &["fmt", "--all", "--", "--check"])
+        .context("formatting differs: run `cargo fmt --all`")?;
+    cargo(
+        repo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    cargo(repo, &["test", "--workspace", "--locked"])?;
+    eprintln!(
+        "[xtask] test: all green in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs `cargo <args>` in the repository, echoing the command and its duration.
+pub fn cargo(repo: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("[xtask] $ cargo {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(repo)
+        .status()
+        .with_context(|| format!("cannot start {cargo}"))?;
+    eprintln!("[xtask]   took {:.0} s", started.elapsed().as_secs_f64());
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
