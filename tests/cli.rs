@@ -176,3 +176,67 @@ fn unbuilt_subcommands_exit_nonzero_and_say_so() {
         );
     }
 }
+
+#[test]
+fn generate_then_info_describes_the_pool_and_refuses_to_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pool.h5");
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../datasets/billiards2d.toml"
+    );
+    let args = [
+        "generate",
+        "--config",
+        config,
+        "--out",
+        out.to_str().unwrap(),
+        "--samples",
+        "16",
+        "--targets",
+        "2",
+    ];
+    let o = proxyland(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = proxyland(&["info", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains("billiards2d") && text.contains("16 in this file"),
+        "{text}"
+    );
+    let before = std::fs::read(&out).unwrap();
+    let again = proxyland(&args);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the existing pool is untouched"
+    );
+}
+
+#[test]
+fn simulate_to_h5_round_trips_through_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.h5");
+    let o = proxyland(&[
+        "simulate",
+        "--experiment",
+        "ks",
+        "--params",
+        "0.1,-0.2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = proxyland(&["info", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains("trajectory of ks") && text.contains("41 frames × 64"),
+        "{text}"
+    );
+}

@@ -223,6 +223,7 @@ fn install_from_pypi(
     let python = find_python()?;
     let status = Command::new(&python)
         .args(["-m", "pip", "install", "--no-deps", "--no-input", "--quiet"])
+        .env("PIP_ROOT_USER_ACTION", "ignore")
         .args(["--disable-pip-version-check", "--target"])
         .arg(&staging)
         .args(packages)

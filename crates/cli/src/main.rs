@@ -4,7 +4,10 @@
 // Link the BLAS/LAPACK backend that ndarray-linalg (in proxyland-optim) needs.
 use openblas_src as _;
 
+mod generate;
+mod info;
 mod output;
+mod progress;
 mod simulate;
 
 use anyhow::Result;
@@ -26,9 +29,9 @@ enum Command {
     /// Draw a heat map of log L over a 2D slice through a target (true loss, or a proxy's).
     Landscape(Unbuilt),
     /// Simulate a pool of trajectories for an experiment config into one HDF5 file.
-    Generate(Unbuilt),
+    Generate(generate::Args),
     /// Merge shards written by `generate --shard i/n` into one dataset.
-    Merge(Unbuilt),
+    Merge(generate::MergeArgs),
     /// Train a proxy network on a generated dataset.
     Train(Unbuilt),
     /// Solve one inverse problem with a chosen method.
@@ -72,12 +75,12 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(args) => simulate::run(args),
         Command::Landscape(_) => not_built("landscape"),
-        Command::Generate(_) => not_built("generate"),
-        Command::Merge(_) => not_built("merge"),
+        Command::Generate(args) => generate::run(args),
+        Command::Merge(args) => generate::run_merge(args),
         Command::Train(_) => not_built("train"),
         Command::Solve(_) => not_built("solve"),
         Command::Evaluate(_) => not_built("evaluate"),
-        Command::Info { .. } => not_built("info"),
+        Command::Info { file } => info::run(&file),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::output;
 use anyhow::{Context, Result, bail};
+use proxyland_dataset::TrajectoryFile;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -12,7 +13,7 @@ pub struct Args {
     /// Control parameters X, comma-separated (ks-kt takes none).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     params: Vec<String>,
-    /// Output file: `.csv` (or `.h5` once the dataset crate writes trajectories).
+    /// Output file: `.csv` or `.h5`.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -33,8 +34,20 @@ pub fn run(args: Args) -> Result<()> {
         Some(path) => {
             match path.extension().and_then(|e| e.to_str()) {
                 Some("csv") => output::write_trajectory_csv(path, sim.as_ref(), &x, &y)?,
+                Some("h5") => {
+                    let (x_in, _) = sim.param_space().fold(&x);
+                    TrajectoryFile {
+                        experiment: sim.name().to_string(),
+                        param_names: sim.param_space().names.clone(),
+                        params: x_in,
+                        time: sim.frame_times().into(),
+                        state_axis: sim.state_axis().into(),
+                        trajectory: y.clone(),
+                    }
+                    .write(path)?
+                }
                 other => bail!(
-                    "--out {}: unsupported extension {:?}; use .csv",
+                    "--out {}: unsupported extension {:?}; use .csv or .h5",
                     path.display(),
                     other.unwrap_or("")
                 ),

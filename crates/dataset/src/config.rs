@@ -46,8 +46,6 @@ pub enum PhysicsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationSettings {
-    /// Number of held-out targets (EXPERIMENTS.md: 50).
-    pub targets: usize,
     /// BFGS iteration cap (EXPERIMENTS.md: 100).
     pub max_iters: u64,
     /// Gradient tolerance (EXPERIMENTS.md: 1e-8).
@@ -82,6 +80,8 @@ pub struct ProxySettings {
 pub struct ProfileSettings {
     /// Pool size K.
     pub samples: usize,
+    /// Held-out evaluation targets (EXPERIMENTS.md's protocol: 50).
+    pub targets: usize,
     /// Training epochs (upper bound; early stopping may end sooner).
     pub epochs: usize,
     /// Training pairs drawn per epoch.
@@ -203,11 +203,8 @@ impl ExperimentConfig {
             }
         }
         let e = &self.evaluation;
-        if e.targets == 0 || e.max_iters == 0 || e.grad_tolerance.is_nan() || e.grad_tolerance < 0.0
-        {
-            return Err(
-                "evaluation: targets and max_iters must be positive, grad_tolerance >= 0".into(),
-            );
+        if e.max_iters == 0 || e.grad_tolerance.is_nan() || e.grad_tolerance < 0.0 {
+            return Err("evaluation: max_iters must be positive, grad_tolerance >= 0".into());
         }
         let p = &self.proxy;
         if p.fourier_features == 0 || !positive(p.fourier_scale) {

@@ -2,12 +2,37 @@
 //! format, and training-pair sampling.
 //!
 //! This crate owns the on-disk format: no other proxyland crate opens an HDF5 file.
+//!
+//! ```no_run
+//! use proxyland_dataset::{ExperimentConfig, GenerateOptions, Pool, PairSampler, Split, generate};
+//! use std::path::Path;
+//! let config = ExperimentConfig::load(Path::new("datasets/burgers.toml"))?;
+//! let quick = config.profile("quick")?;
+//! let opts = GenerateOptions::new(quick.samples, quick.targets, config.seed);
+//! generate(&config, Path::new("runs/burgers/data.h5"), &opts, &|_, _| {})?;
+//! let pool = Pool::open(Path::new("runs/burgers/data.h5"))?;
+//! let pairs = PairSampler::new(&pool, 0.1, 7)?;
+//! let batch = pairs.batch(Split::Train, 0, 256);
+//! assert_eq!(batch.loss.len(), 256);
+//! # Ok::<(), proxyland_dataset::Error>(())
+//! ```
 
 mod config;
 mod error;
+mod format;
+mod generate;
+mod pairs;
+mod trajectory_file;
 
 pub use config::{
     EvaluationSettings, ExperimentConfig, PhysicsConfig, ProfileSettings, ProxySettings,
     SPEC_VERSION,
 };
 pub use error::{Error, Result};
+pub use format::{Pool, PoolHeader, SCHEMA_VERSION, status};
+pub use generate::{
+    GenerateOptions, GenerateReport, generate, merge, partial_path, sample_params, shard_range,
+    target_seed,
+};
+pub use pairs::{PairBatch, PairSampler, Split};
+pub use trajectory_file::TrajectoryFile;

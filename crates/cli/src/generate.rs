@@ -1,0 +1,107 @@
+//! `proxyland generate` and `proxyland merge`.
+
+use crate::progress;
+use anyhow::{Context, Result, bail};
+use proxyland_dataset::{ExperimentConfig, GenerateOptions, generate, merge};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Experiment config (datasets/<experiment>.toml).
+    #[arg(long)]
+    config: PathBuf,
+    /// Output pool file (.h5).
+    #[arg(long)]
+    out: PathBuf,
+    /// Size profile from the config: quick or paper.
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Pool size K (overrides the profile).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Held-out targets (overrides the profile).
+    #[arg(long)]
+    targets: Option<usize>,
+    /// Seed of the pool (overrides the config's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Generate only shard i of n (0-based), e.g. `--shard 3/16`, for array jobs.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Finish `<out>.partial` left by an interrupted run.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Shard files written by `generate --shard i/n`, in any order.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The merged pool file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Parses `i/n`.
+fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let (i, n) = s
+        .split_once('/')
+        .with_context(|| format!("--shard `{s}`: expected i/n, e.g. 0/4"))?;
+    let i: usize = i
+        .trim()
+        .parse()
+        .with_context(|| format!("--shard `{s}`: i is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .with_context(|| format!("--shard `{s}`: n is not a number"))?;
+    if n == 0 || i >= n {
+        bail!("--shard `{s}`: need 0 <= i < n");
+    }
+    Ok((i, n))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let config = ExperimentConfig::load(&args.config)?;
+    let profile = config.profile(&args.profile)?;
+    let mut opts = GenerateOptions::new(
+        args.samples.unwrap_or(profile.samples),
+        args.targets.unwrap_or(profile.targets),
+        args.seed.unwrap_or(config.seed),
+    );
+    opts.shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    opts.resume = args.resume;
+    let bar = progress::bar(0, "simulating");
+    let report = generate(&config, &args.out, &opts, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    tracing::info!(
+        samples = report.samples,
+        simulated = report.simulated,
+        failed = report.failed,
+        seconds = report.seconds,
+        "pool complete"
+    );
+    println!(
+        "wrote {} ({} samples, {} failed) in {:.1} s",
+        report.path.display(),
+        report.samples,
+        report.failed,
+        report.seconds
+    );
+    Ok(())
+}
+
+pub fn run_merge(args: MergeArgs) -> Result<()> {
+    let header = merge(&args.inputs, &args.out)?;
+    println!(
+        "merged {} shards into {} ({} samples)",
+        args.inputs.len(),
+        args.out.display(),
+        header.samples_total
+    );
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! The pool file: proxyland's one on-disk format (HDF5, schema version [`SCHEMA_VERSION`]).
+//!
+//! ```text
+//! /params                  (n × d)      f64  X of each sample of this file's index range
+//! /trajectories            (n × F × S)  f64  chunked per sample, shuffle + deflate
+//! /status                  (n)          u8   0 pending, 1 simulated, 2 failed (blow-up)
+//! /param_box               (2 × d)      f64  rows lo, hi
+//! /axes/time               (F)          f64  frame times
+//! /axes/state              (S)          f64  state coordinates (grid points, or 0..S)
+//! /targets/params          (T × d)      f64  held-out evaluation targets (target rule applied)
+//! /targets/trajectories    (T × F × S)  f64
+//! attributes of /: schema_version, experiment, spec_version, config (TOML text), seed,
+//!   target_seed, samples_total, index_start, index_end, param_names (comma-separated),
+//!   proxyland_version, created (UTC, RFC 3339)
+//! ```
+//!
+//! A file covers samples `index_start..index_end` of a pool of `samples_total`; sample i always
+//! uses random stream (seed, i), so shards of one pool can be merged.
+
+use crate::error::{Error, Result};
+use hdf5::types::VarLenUnicode;
+use ndarray::{Array1, Array2, Array3, s};
+use std::path::{Path, PathBuf};
+
+/// The schema this version writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Sample status codes in `/status`.
+pub mod status {
+    pub const PENDING: u8 = 0;
+    pub const DONE: u8 = 1;
+    pub const FAILED: u8 = 2;
+}
+
+/// What a pool file says about itself (its attributes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolHeader {
+    pub schema_version: u32,
+    pub experiment: String,
+    pub spec_version: u32,
+    pub config_text: String,
+    pub seed: u64,
+    pub target_seed: u64,
+    pub samples_total: usize,
+    pub index_start: usize,
+    pub index_end: usize,
+    pub param_names: Vec<String>,
+    pub proxyland_version: String,
+    pub created: String,
+}
+
+impl PoolHeader {
+    /// Number of samples in this file.
+    pub fn len(&self) -> usize {
+        self.index_end - self.index_start
+    }
+
+    /// Whether the file holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether two files come from the same generation run (same config, seed and pool size).
+    pub fn same_run(&self, other: &PoolHeader) -> bool {
+        self.experiment == other.experiment
+            && self.config_text == other.config_text
+            && self.seed == other.seed
+            && self.target_seed == other.target_seed
+            && self.samples_total == other.samples_total
+    }
+}
+
+/// A pool file read into memory.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub path: PathBuf,
+    pub header: PoolHeader,
+    /// n × d.
+    pub params: Array2<f64>,
+    /// n × F × S.
+    pub trajectories: Array3<f64>,
+    pub status: Array1<u8>,
+    /// 2 × d: lo, hi.
+    pub param_box: Array2<f64>,
+    pub time: Array1<f64>,
+    pub state_axis: Array1<f64>,
+    pub target_params: Array2<f64>,
+    pub target_trajectories: Array3<f64>,
+}
+
+impl Pool {
+    /// Reads and checks a pool file.
+    pub fn open(path: &Path) -> Result<Pool> {
+        let file = open_file(path)?;
+        let header = read_header(path, &file)?;
+        let r = Reader { path, file: &file };
+        let params: Array2<f64> = r.array("params")?;
+        let trajectories: Array3<f64> = r.array("trajectories")?;
+        let status: Array1<u8> = r.array("status")?;
+        let param_box: Array2<f64> = r.array("param_box")?;
+        let time: Array1<f64> = r.array("axes/time")?;
+        let state_axis: Array1<f64> = r.array("axes/state")?;
+        let target_params: Array2<f64> = r.array("targets/params")?;
+        let target_trajectories: Array3<f64> = r.array("targets/trajectories")?;
+        let n = header.len();
+        let d = header.param_names.len();
+        let (f, st) = (time.len(), state_axis.len());
+        let t = target_params.nrows();
+        r.expect_shape("params", params.shape(), &[n, d])?;
+        r.expect_shape("trajectories", trajectories.shape(), &[n, f, st])?;
+        r.expect_shape("status", status.shape(), &[n])?;
+        r.expect_shape("param_box", param_box.shape(), &[2, d])?;
+        r.expect_shape("targets/params", target_params.shape(), &[t, d])?;
+        r.expect_shape(
+            "targets/trajectories",
+            target_trajectories.shape(),
+            &[t, f, st],
+        )?;
+        if let Some(bad) = status.iter().find(|&&s| s > status::FAILED) {
+            return Err(r.bad("status", format!("unknown status code {bad}")));
+        }
+        Ok(Pool {
+            path: path.to_path_buf(),
+            header,
+            params,
+            trajectories,
+            status,
+            param_box,
+            time,
+            state_axis,
+            target_params,
+            target_trajectories,
+        })
+    }
+
+    /// Indices (into this file) of the samples that simulated successfully.
+    pub fn valid(&self) -> Vec<usize> {
+        (0..self.status.len())
+            .filter(|&i| self.status[i] == status::DONE)
+            .collect()
+    }
+
+    /// Whether every sample is simulated or failed (none pending).
+    pub fn is_complete(&self) -> bool {
+        self.status.iter().all(|&s| s != status::PENDING)
+    }
+
+    /// (frames, state components) of each trajectory.
+    pub fn trajectory_shape(&self) -> (usize, usize) {
+        (self.time.len(), self.state_axis.len())
+    }
+
+    /// A one-paragraph description (what `proxyland info` prints).
+    pub fn describe(&self) -> String {
+        let h = &self.header;
+        let (f, s) = self.trajectory_shape();
+        let failed = self.status.iter().filter(|&&s| s == status::FAILED).count();
+        let pending = self
+            .status
+            .iter()
+            .filter(|&&s| s == status::PENDING)
+            .count();
+        format!(
+            "{path}: proxyland pool (schema v{schema})\n\
+             experiment:   {exp} (spec v{spec})\n\
+             samples:      {n} in this file (indices {a}..{b} of {k}); {failed} failed, {pending} pending\n\
+             parameters:   {names} in box lo = {lo:?}, hi = {hi:?}\n\
+             trajectories: {f} frames × {s} components (t = {t0} .. {t1})\n\
+             targets:      {t} held out\n\
+             seed:         {seed} (targets: {tseed})\n\
+             written by:   proxyland {ver} at {created}",
+            path = self.path.display(),
+            schema = h.schema_version,
+            exp = h.experiment,
+            spec = h.spec_version,
+            n = h.len(),
+            a = h.index_start,
+            b = h.index_end,
+            k = h.samples_total,
+            names = h.param_names.join(", "),
+            lo = self.param_box.row(0).to_vec(),
+            hi = self.param_box.row(1).to_vec(),
+            t0 = self.time.first().copied().unwrap_or(0.0),
+            t1 = self.time.last().copied().unwrap_or(0.0),
+            t = self.target_params.nrows(),
+            seed = h.seed,
+            tseed = h.target_seed,
+            ver = h.proxyland_version,
+            created = h.created,
+        )
+    }
+}
+
+pub(crate) fn open_file(path: &Path) -> Result<hdf5::File> {
+    // Readers take no lock: files are only ever written under a temporary name, and an inherited
+    // lock (a child process forked while a file was open) must not make a finished pool unreadable.
+    open_with(path, |p| {
+        hdf5::File::with_options()
+            .with_fapl(|fapl| fapl.file_locking(false))
+            .open(p)
+    })
+}
+
+/// Opens an existing file for writing (resuming a generation).
+pub(crate) fn open_file_rw(path: &Path) -> Result<hdf5::File> {
+    open_with(path, |p| hdf5::File::open_rw(p))
+}
+
+fn open_with(path: &Path, open: fn(&Path) -> hdf5::Result<hdf5::File>) -> Result<hdf5::File> {
+    if !path.exists() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            message: "no such file".into(),
+        });
+    }
+    open(path).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        field: "(file)".into(),
+        message: format!("not a readable HDF5 file (truncated or corrupt?): {e}"),
+    })
+}
+
+struct Reader<'a> {
+    path: &'a Path,
+    file: &'a hdf5::File,
+}
+
+impl Reader<'_> {
+    fn bad(&self, field: &str, message: String) -> Error {
+        Error::Format {
+            path: self.path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    fn array<T: hdf5::H5Type, D: ndarray::Dimension>(
+        &self,
+        name: &str,
+    ) -> Result<ndarray::Array<T, D>> {
+        let ds = self
+            .file
+            .dataset(name)
+            .map_err(|_| self.bad(name, "missing dataset".into()))?;
+        ds.read::<T, D>()
+            .map_err(|e| self.bad(name, format!("cannot read: {e}")))
+    }
+
+    fn expect_shape(&self, name: &str, got: &[usize], want: &[usize]) -> Result<()> {
+        if got != want {
+            return Err(self.bad(name, format!("shape {got:?}, expected {want:?}")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn read_header(path: &Path, file: &hdf5::File) -> Result<PoolHeader> {
+    let bad = |field: &str, message: String| Error::Format {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    let attr = |name: &str| {
+        file.attr(name)
+            .map_err(|_| bad(name, "missing attribute".into()))
+    };
+    let u64_attr = |name: &str| -> Result<u64> {
+        attr(name)?
+            .read_scalar::<u64>()
+            .map_err(|e| bad(name, format!("not an integer: {e}")))
+    };
+    let str_attr = |name: &str| -> Result<String> {
+        Ok(attr(name)?
+            .read_scalar::<VarLenUnicode>()
+            .map_err(|e| bad(name, format!("not a string: {e}")))?
+            .as_str()
+            .to_string())
+    };
+    let schema_version = u64_attr("schema_version")? as u32;
+    if schema_version != SCHEMA_VERSION {
+        return Err(bad(
+            "schema_version",
+            format!("schema v{schema_version}, but this proxyland reads v{SCHEMA_VERSION} only"),
+        ));
+    }
+    let header = PoolHeader {
+        schema_version,
+        experiment: str_attr("experiment")?,
+        spec_version: u64_attr("spec_version")? as u32,
+        config_text: str_attr("config")?,
+        seed: u64_attr("seed")?,
+        target_seed: u64_attr("target_seed")?,
+        samples_total: u64_attr("samples_total")? as usize,
+        index_start: u64_attr("index_start")? as usize,
+        index_end: u64_attr("index_end")? as usize,
+        param_names: str_attr("param_names")?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        proxyland_version: str_attr("proxyland_version")?,
+        created: str_attr("created")?,
+    };
+    if header.index_start > header.index_end || header.index_end > header.samples_total {
+        return Err(bad(
+            "index_start",
+            format!(
+                "range {}..{} does not fit a pool of {}",
+                header.index_start, header.index_end, header.samples_total
+            ),
+        ));
+    }
+    Ok(header)
+}
+
+/// Everything needed to lay out a new pool file.
+pub(crate) struct NewPool<'a> {
+    pub header: &'a PoolHeader,
+    pub params: &'a Array2<f64>,
+    pub param_box: &'a Array2<f64>,
+    pub time: &'a [f64],
+    pub state_axis: &'a [f64],
+    pub target_params: &'a Array2<f64>,
+    pub target_trajectories: &'a Array3<f64>,
+}
+
+fn h5(path: &Path, what: &str) -> impl Fn(hdf5::Error) -> Error {
+    let path = path.to_path_buf();
+    let what = what.to_string();
+    move |e| Error::Io {
+        path: path.clone(),
+        message: format!("writing {what}: {e}"),
+    }
+}
+
+/// Creates the file with every dataset laid out and all samples pending.
+pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
+    let h = new.header;
+    let file = hdf5::File::create(path).map_err(h5(path, "the file"))?;
+    write_str(&file, path, "experiment", &h.experiment)?;
+    write_str(&file, path, "config", &h.config_text)?;
+    write_str(&file, path, "param_names", &h.param_names.join(","))?;
+    write_str(&file, path, "proxyland_version", &h.proxyland_version)?;
+    write_str(&file, path, "created", &h.created)?;
+    for (name, v) in [
+        ("schema_version", h.schema_version as u64),
+        ("spec_version", h.spec_version as u64),
+        ("seed", h.seed),
+        ("target_seed", h.target_seed),
+        ("samples_total", h.samples_total as u64),
+        ("index_start", h.index_start as u64),
+        ("index_end", h.index_end as u64),
+    ] {
+        file.new_attr::<u64>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&v))
+            .map_err(h5(path, name))?;
+    }
+    let n = h.len();
+    let (f, s) = (new.time.len(), new.state_axis.len());
+    file.new_dataset_builder()
+        .with_data(new.params)
+        .create("params")
+        .map_err(h5(path, "params"))?;
+    file.new_dataset_builder()
+        .with_data(new.param_box)
+        .create("param_box")
+        .map_err(h5(path, "param_box"))?;
+    // One chunk per sample: resume and partial reads touch whole samples only.
+    file.new_dataset_builder()
+        .chunk((1, f.max(1), s.max(1)))
+        .shuffle()
+        .deflate(4)
+        .empty::<f64>()
+        .shape((n, f, s))
+        .create("trajectories")
+        .map_err(h5(path, "trajectories"))?;
+    file.new_dataset_builder()
+        .with_data(&Array1::<u8>::zeros(n))
+        .create("status")
+        .map_err(h5(path, "status"))?;
+    let axes = file.create_group("axes").map_err(h5(path, "axes"))?;
+    axes.new_dataset_builder()
+        .with_data(new.time)
+        .create("time")
+        .map_err(h5(path, "axes/time"))?;
+    axes.new_dataset_builder()
+        .with_data(new.state_axis)
+        .create("state")
+        .map_err(h5(path, "axes/state"))?;
+    let targets = file.create_group("targets").map_err(h5(path, "targets"))?;
+    targets
+        .new_dataset_builder()
+        .with_data(new.target_params)
+        .create("params")
+        .map_err(h5(path, "targets/params"))?;
+    targets
+        .new_dataset_builder()
+        .shuffle()
+        .deflate(4)
+        .with_data(new.target_trajectories)
+        .create("trajectories")
+        .map_err(h5(path, "targets/trajectories"))?;
+    file.flush().map_err(h5(path, "the file"))?;
+    Ok(file)
+}
+
+fn write_str(file: &hdf5::File, path: &Path, name: &str, value: &str) -> Result<()> {
+    let v: VarLenUnicode = value.parse().map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        message: format!("attribute {name}: {e}"),
+    })?;
+    file.new_attr::<VarLenUnicode>()
+        .create(name)
+        .and_then(|a| a.write_scalar(&v))
+        .map_err(h5(path, name))
+}
+
+/// Writes finished samples (file-local indices) and their status, then flushes, so that a kill
+/// after this call loses nothing written so far.
+pub(crate) fn write_samples(
+    file: &hdf5::File,
+    path: &Path,
+    samples: &[(usize, Option<Array2<f64>>)],
+) -> Result<()> {
+    let traj = file
+        .dataset("trajectories")
+        .map_err(h5(path, "trajectories"))?;
+    let stat = file.dataset("status").map_err(h5(path, "status"))?;
+    for (i, y) in samples {
+        let code = match y {
+            Some(y) => {
+                let block = y.view().insert_axis(ndarray::Axis(0));
+                traj.write_slice(&block, s![*i..*i + 1, .., ..])
+                    .map_err(h5(path, "trajectories"))?;
+                status::DONE
+            }
+            None => status::FAILED,
+        };
+        stat.write_slice(&[code], s![*i..*i + 1])
+            .map_err(h5(path, "status"))?;
+    }
+    file.flush().map_err(h5(path, "the file"))
+}
+
+/// Reads `/status` of an open file (for resuming).
+pub(crate) fn read_status(file: &hdf5::File, path: &Path) -> Result<Array1<u8>> {
+    file.dataset("status")
+        .and_then(|d| d.read_1d::<u8>())
+        .map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            field: "status".into(),
+            message: format!("cannot read: {e}"),
+        })
+}

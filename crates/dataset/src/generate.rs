@@ -1,0 +1,424 @@
+//! Generating a pool: seeded samples simulated in parallel, written in flushed batches to
+//! `<out>.partial`, renamed to `<out>` when complete; `resume` finishes an interrupted file.
+
+use crate::config::{ExperimentConfig, SPEC_VERSION};
+use crate::error::{Error, Result};
+use crate::format::{self, NewPool, Pool, PoolHeader, SCHEMA_VERSION, status};
+use ndarray::{Array2, Array3};
+use proxyland_physics::rng::Stream;
+use proxyland_physics::{Simulator, sample_target};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Pool size K (all shards together).
+    pub samples: usize,
+    /// Held-out evaluation targets written with the pool.
+    pub targets: usize,
+    pub seed: u64,
+    /// `Some((i, n))`: only the i-th (0-based) of n disjoint index ranges.
+    pub shard: Option<(usize, usize)>,
+    /// Finish `<out>.partial` left by an interrupted run instead of refusing to touch it.
+    pub resume: bool,
+    /// Samples simulated between two flushes to disk.
+    pub batch: usize,
+    /// Testing hook: stop with [`Error::Interrupted`] once this many samples are on disk.
+    pub stop_after: Option<usize>,
+}
+
+impl GenerateOptions {
+    /// K samples and T targets from `seed`, the whole pool, batches sized for the thread pool.
+    pub fn new(samples: usize, targets: usize, seed: u64) -> Self {
+        GenerateOptions {
+            samples,
+            targets,
+            seed,
+            shard: None,
+            resume: false,
+            batch: (8 * rayon::current_num_threads()).max(16),
+            stop_after: None,
+        }
+    }
+}
+
+/// What a generation run did.
+#[derive(Debug, Clone)]
+pub struct GenerateReport {
+    pub path: PathBuf,
+    pub samples: usize,
+    /// Samples simulated by this run (resumed runs skip those already on disk).
+    pub simulated: usize,
+    pub failed: usize,
+    pub seconds: f64,
+}
+
+/// The file an unfinished generation writes to.
+pub fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// The seed of the held-out targets' streams, derived from the pool seed so that one seed per
+/// command fixes everything, yet targets never coincide with pool samples' streams.
+pub fn target_seed(seed: u64) -> u64 {
+    Stream::new(seed, u64::MAX).next_u64()
+}
+
+/// X of global sample `index` of the pool seeded with `seed`.
+pub fn sample_params(sim: &dyn Simulator, seed: u64, index: u64) -> Vec<f64> {
+    let mut stream = Stream::new(seed, index);
+    let u: Vec<f64> = (0..sim.param_space().dim())
+        .map(|_| stream.uniform())
+        .collect();
+    sim.param_space().from_unit(&u)
+}
+
+/// The index range of shard i of n over K samples.
+pub fn shard_range(samples: usize, shard: Option<(usize, usize)>) -> Result<(usize, usize)> {
+    match shard {
+        None => Ok((0, samples)),
+        Some((i, n)) if n > 0 && i < n => Ok((i * samples / n, (i + 1) * samples / n)),
+        Some((i, n)) => Err(Error::Config {
+            path: PathBuf::from("--shard"),
+            message: format!("shard {i}/{n}: need 0 <= i < n"),
+        }),
+    }
+}
+
+/// Simulates the pool and the held-out targets of `config` into `out`.
+///
+/// `progress(done, total)` is called after every flushed batch.
+pub fn generate(
+    config: &ExperimentConfig,
+    out: &Path,
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<GenerateReport> {
+    let started = Instant::now();
+    let sim = config.simulator()?;
+    if opts.samples < 2 {
+        return Err(Error::Config {
+            path: config.path.clone(),
+            message: format!("--samples {}: a pool needs at least 2", opts.samples),
+        });
+    }
+    let (start, end) = shard_range(opts.samples, opts.shard)?;
+    if out.exists() {
+        return Err(Error::Io {
+            path: out.to_path_buf(),
+            message: "already exists; remove it or choose another --out (nothing was changed)"
+                .into(),
+        });
+    }
+    let partial = partial_path(out);
+    let space = sim.param_space();
+    let header = PoolHeader {
+        schema_version: SCHEMA_VERSION,
+        experiment: config.experiment.clone(),
+        spec_version: SPEC_VERSION,
+        config_text: config.text.clone(),
+        seed: opts.seed,
+        target_seed: target_seed(opts.seed),
+        samples_total: opts.samples,
+        index_start: start,
+        index_end: end,
+        param_names: space.names.clone(),
+        proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: utc_now_rfc3339(),
+    };
+    let file = if partial.exists() {
+        if !opts.resume {
+            return Err(Error::Io {
+                path: partial,
+                message:
+                    "an interrupted run left this file; pass --resume to finish it, or delete it"
+                        .into(),
+            });
+        }
+        let file = format::open_file_rw(&partial)?;
+        let on_disk = format::read_header(&partial, &file)?;
+        if !on_disk.same_run(&header) || (on_disk.index_start, on_disk.index_end) != (start, end) {
+            return Err(Error::Format {
+                path: partial,
+                field: "config/seed/samples".into(),
+                message:
+                    "belongs to a different run (config, seed, sample count or shard differ); \
+                          delete it or rerun with the original settings"
+                        .into(),
+            });
+        }
+        tracing::info!(path = %partial.display(), "resuming");
+        file
+    } else {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::Io {
+                    path: out.to_path_buf(),
+                    message: format!("folder {} does not exist", dir.display()),
+                });
+            }
+        }
+        let d = space.dim();
+        let params = Array2::from_shape_fn((end - start, d), |(i, j)| {
+            sample_params(sim.as_ref(), opts.seed, (start + i) as u64)[j]
+        });
+        let param_box =
+            Array2::from_shape_fn(
+                (2, d),
+                |(r, j)| {
+                    if r == 0 { space.lo[j] } else { space.hi[j] }
+                },
+            );
+        let (targets_x, targets_y) = simulate_targets(sim.as_ref(), &header, opts.targets)?;
+        format::create(
+            &partial,
+            &NewPool {
+                header: &header,
+                params: &params,
+                param_box: &param_box,
+                time: &sim.frame_times(),
+                state_axis: &sim.state_axis(),
+                target_params: &targets_x,
+                target_trajectories: &targets_y,
+            },
+        )?
+    };
+
+    let done_before = format::read_status(&file, &partial)?;
+    let pending: Vec<usize> = (0..end - start)
+        .filter(|&i| done_before[i] == status::PENDING)
+        .collect();
+    let total = end - start;
+    let mut done = total - pending.len();
+    tracing::info!(
+        experiment = %config.experiment,
+        samples = total,
+        already_done = done,
+        threads = rayon::current_num_threads(),
+        "generating"
+    );
+    progress(done, total);
+    let mut simulated = 0;
+    let mut failed = done_before.iter().filter(|&&s| s == status::FAILED).count();
+    for batch in pending.chunks(opts.batch.max(1)) {
+        let results: Vec<(usize, Option<Array2<f64>>)> = batch
+            .par_iter()
+            .map(|&i| {
+                let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
+                match sim.simulate(&x) {
+                    Ok(y) => (i, Some(y)),
+                    Err(e) => {
+                        tracing::warn!(sample = start + i, "simulation failed: {e}");
+                        (i, None)
+                    }
+                }
+            })
+            .collect();
+        failed += results.iter().filter(|(_, y)| y.is_none()).count();
+        format::write_samples(&file, &partial, &results)?;
+        done += batch.len();
+        simulated += batch.len();
+        progress(done, total);
+        if opts.stop_after.is_some_and(|n| done >= n) && done < total {
+            return Err(Error::Interrupted {
+                path: partial,
+                done,
+                total,
+            });
+        }
+    }
+    drop(file);
+    std::fs::rename(&partial, out).map_err(|e| Error::Io {
+        path: out.to_path_buf(),
+        message: format!("cannot move {} into place: {e}", partial.display()),
+    })?;
+    Ok(GenerateReport {
+        path: out.to_path_buf(),
+        samples: total,
+        simulated,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn simulate_targets(
+    sim: &dyn Simulator,
+    header: &PoolHeader,
+    t: usize,
+) -> Result<(Array2<f64>, Array3<f64>)> {
+    let drawn: Vec<_> = (0..t as u64)
+        .into_par_iter()
+        .map(|j| sample_target(sim, header.target_seed, j))
+        .collect::<std::result::Result<_, _>>()?;
+    let d = sim.param_space().dim();
+    let (f, s) = sim.trajectory_shape();
+    let xs = Array2::from_shape_fn((t, d), |(i, j)| drawn[i].0[j]);
+    let ys = Array3::from_shape_fn((t, f, s), |(i, a, b)| drawn[i].1[[a, b]]);
+    Ok((xs, ys))
+}
+
+/// Merges complete shards of one run into a single pool file.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
+    if inputs.is_empty() {
+        return Err(Error::Io {
+            path: out.to_path_buf(),
+            message: "merge needs at least one input file".into(),
+        });
+    }
+    if out.exists() {
+        return Err(Error::Io {
+            path: out.to_path_buf(),
+            message: "already exists; remove it or choose another --out".into(),
+        });
+    }
+    let mut pools: Vec<Pool> = inputs
+        .iter()
+        .map(|p| Pool::open(p))
+        .collect::<Result<_>>()?;
+    pools.sort_by_key(|p| p.header.index_start);
+    let first = pools[0].header.clone();
+    let mut next = 0;
+    for p in &pools {
+        let mismatch = |field: &str, message: String| Error::Format {
+            path: p.path.clone(),
+            field: field.into(),
+            message,
+        };
+        if !p.header.same_run(&first) {
+            return Err(mismatch(
+                "config/seed/samples_total",
+                format!(
+                    "does not belong to the same run as {}",
+                    pools[0].path.display()
+                ),
+            ));
+        }
+        if !p.is_complete() {
+            return Err(mismatch(
+                "status",
+                "shard is not complete; finish it with --resume".into(),
+            ));
+        }
+        if p.header.index_start != next {
+            return Err(mismatch(
+                "index_start",
+                format!(
+                    "covers {}..{}, but the shards so far end at {next} (gap or overlap)",
+                    p.header.index_start, p.header.index_end
+                ),
+            ));
+        }
+        if p.target_params != pools[0].target_params {
+            return Err(mismatch(
+                "targets/params",
+                "targets differ between shards".into(),
+            ));
+        }
+        next = p.header.index_end;
+    }
+    if next != first.samples_total {
+        return Err(Error::Format {
+            path: pools.last().expect("non-empty").path.clone(),
+            field: "index_end".into(),
+            message: format!("shards cover 0..{next} of {} samples", first.samples_total),
+        });
+    }
+    let header = PoolHeader {
+        index_start: 0,
+        index_end: first.samples_total,
+        created: utc_now_rfc3339(),
+        ..first
+    };
+    let views: Vec<_> = pools.iter().map(|p| p.params.view()).collect();
+    let params = ndarray::concatenate(ndarray::Axis(0), &views).expect("same width");
+    let partial = partial_path(out);
+    let p0 = &pools[0];
+    let file = format::create(
+        &partial,
+        &NewPool {
+            header: &header,
+            params: &params,
+            param_box: &p0.param_box,
+            time: p0.time.as_slice().expect("contiguous"),
+            state_axis: p0.state_axis.as_slice().expect("contiguous"),
+            target_params: &p0.target_params,
+            target_trajectories: &p0.target_trajectories,
+        },
+    )?;
+    for p in &pools {
+        let rows: Vec<(usize, Option<Array2<f64>>)> = (0..p.header.len())
+            .map(|i| {
+                let y = (p.status[i] == status::DONE)
+                    .then(|| p.trajectories.index_axis(ndarray::Axis(0), i).to_owned());
+                (p.header.index_start + i, y)
+            })
+            .collect();
+        format::write_samples(&file, &partial, &rows)?;
+    }
+    drop(file);
+    std::fs::rename(&partial, out).map_err(|e| Error::Io {
+        path: out.to_path_buf(),
+        message: format!("cannot move {} into place: {e}", partial.display()),
+    })?;
+    Ok(header)
+}
+
+/// The current UTC time as RFC 3339, without a time-zone database.
+fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_index_range() {
+        for k in [2usize, 7, 100, 101] {
+            for n in 1..6 {
+                let mut next = 0;
+                for i in 0..n {
+                    let (a, b) = shard_range(k, Some((i, n))).unwrap();
+                    assert_eq!(a, next);
+                    next = b;
+                }
+                assert_eq!(next, k);
+            }
+        }
+        assert!(shard_range(10, Some((3, 3))).is_err());
+    }
+
+    #[test]
+    fn timestamps_look_like_rfc3339() {
+        let t = utc_now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(
+            t.starts_with("20") && t.ends_with('Z') && &t[10..11] == "T",
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Training pairs: any two pool members make a pair (target Y_i, candidate X_j) whose label
+//! L(Y_i, X_j) = mean (Y_j − Y_i)² costs no new simulation, because they share Y0.
+
+use crate::config::ExperimentConfig;
+use crate::error::{Error, Result};
+use crate::format::Pool;
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use proxyland_physics::rng::Stream;
+
+/// A minibatch of pairs.
+#[derive(Debug, Clone)]
+pub struct PairBatch {
+    /// b × F × S target trajectories Y_i.
+    pub targets: Array3<f64>,
+    /// b × d candidate parameters in normalized coordinates u ∈ [0,1]^d.
+    pub u: Array2<f64>,
+    /// b labels L(Y_i, X_j).
+    pub loss: Array1<f64>,
+}
+
+/// Draws seeded, shuffled minibatches of pairs from a pool without materializing the K² pairs,
+/// with a held-out validation split of targets.
+///
+/// Experiments with one fixed target (E0) pair that target with every pool member; their
+/// validation split is over candidates instead.
+#[derive(Debug)]
+pub struct PairSampler<'a> {
+    pool: &'a Pool,
+    fixed_target: bool,
+    train_targets: Vec<usize>,
+    val_targets: Vec<usize>,
+    train_candidates: Vec<usize>,
+    val_candidates: Vec<usize>,
+    unit: Array2<f64>,
+    seed: u64,
+}
+
+/// Which split a batch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Validation,
+}
+
+impl<'a> PairSampler<'a> {
+    /// Splits the pool's valid samples; `validation_fraction` of the targets (or, for a fixed
+    /// target, of the candidates) is held out.
+    pub fn new(pool: &'a Pool, validation_fraction: f64, seed: u64) -> Result<Self> {
+        let config = ExperimentConfig::parse(&pool.path, &pool.header.config_text)?;
+        let fixed_target = config.simulator()?.fixed_target().is_some();
+        let mut valid = pool.valid();
+        if valid.len() < 2 {
+            return Err(Error::Format {
+                path: pool.path.clone(),
+                field: "status".into(),
+                message: format!("{} valid samples; training needs at least 2", valid.len()),
+            });
+        }
+        shuffle(&mut valid, &mut Stream::new(seed, u64::MAX - 1));
+        let n_val =
+            ((valid.len() as f64 * validation_fraction).round() as usize).clamp(1, valid.len() - 1);
+        let (val, train) = valid.split_at(n_val);
+        let (train_targets, val_targets, train_candidates, val_candidates) = if fixed_target {
+            (vec![0], vec![0], train.to_vec(), val.to_vec())
+        } else {
+            (train.to_vec(), val.to_vec(), valid.clone(), valid.clone())
+        };
+        let lo = pool.param_box.row(0);
+        let hi = pool.param_box.row(1);
+        let mut unit = pool.params.clone();
+        for mut row in unit.rows_mut() {
+            for j in 0..row.len() {
+                row[j] = (row[j] - lo[j]) / (hi[j] - lo[j]);
+            }
+        }
+        Ok(PairSampler {
+            pool,
+            fixed_target,
+            train_targets,
+            val_targets,
+            train_candidates,
+            val_candidates,
+            unit,
+            seed,
+        })
+    }
+
+    /// Whether every pair shares one fixed target (E0).
+    pub fn fixed_target(&self) -> bool {
+        self.fixed_target
+    }
+
+    /// The trajectory of target `i` (a pool index, or 0 for the fixed target).
+    fn target(&self, i: usize) -> ArrayView2<'_, f64> {
+        if self.fixed_target {
+            self.pool.target_trajectories.index_axis(Axis(0), 0)
+        } else {
+            self.pool.trajectories.index_axis(Axis(0), i)
+        }
+    }
+
+    /// The label L(Y_target, X_candidate) = mean (Y_candidate − Y_target)².
+    pub fn label(&self, target: usize, candidate: usize) -> f64 {
+        let yt = self.target(target);
+        let yc = self.pool.trajectories.index_axis(Axis(0), candidate);
+        let n = yt.len() as f64;
+        yt.iter()
+            .zip(yc.iter())
+            .map(|(a, b)| (b - a) * (b - a))
+            .sum::<f64>()
+            / n
+    }
+
+    /// `count` pairs of `split` drawn from stream (seed, `draw`): draw 0, 1, 2, ... give
+    /// independent batches, and the same draw always gives the same batch.
+    pub fn batch(&self, split: Split, draw: u64, count: usize) -> PairBatch {
+        let (targets, candidates, stream_index) = match split {
+            Split::Train => (&self.train_targets, &self.train_candidates, draw),
+            Split::Validation => (&self.val_targets, &self.val_candidates, u64::MAX - 2 - draw),
+        };
+        let mut stream = Stream::new(self.seed, stream_index);
+        let (f, s) = self.pool.trajectory_shape();
+        let d = self.unit.ncols();
+        let mut batch = PairBatch {
+            targets: Array3::zeros((count, f, s)),
+            u: Array2::zeros((count, d)),
+            loss: Array1::zeros(count),
+        };
+        for b in 0..count {
+            let t = targets[pick(&mut stream, targets.len())];
+            let c = candidates[pick(&mut stream, candidates.len())];
+            batch
+                .targets
+                .index_axis_mut(Axis(0), b)
+                .assign(&self.target(t));
+            batch.u.row_mut(b).assign(&self.unit.row(c));
+            batch.loss[b] = self.label(t, c);
+        }
+        batch
+    }
+
+    /// Number of (train, validation) targets.
+    pub fn split_sizes(&self) -> (usize, usize) {
+        if self.fixed_target {
+            (self.train_candidates.len(), self.val_candidates.len())
+        } else {
+            (self.train_targets.len(), self.val_targets.len())
+        }
+    }
+}
+
+fn pick(stream: &mut Stream, n: usize) -> usize {
+    ((stream.uniform() * n as f64) as usize).min(n - 1)
+}
+
+fn shuffle(v: &mut [usize], stream: &mut Stream) {
+    for i in (1..v.len()).rev() {
+        let j = pick(stream, i + 1);
+        v.swap(i, j);
+    }
+}

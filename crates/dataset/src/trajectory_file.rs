@@ -1,0 +1,137 @@
+//! A single trajectory in HDF5 (what `proxyland simulate --out x.h5` writes and
+//! `proxyland solve --target-file` reads).
+//!
+//! ```text
+//! /trajectory  (F × S) f64    /axes/time (F)    /axes/state (S)
+//! attributes: schema_version, kind = "trajectory", experiment, params (X), param_names
+//! ```
+
+use crate::error::{Error, Result};
+use crate::format::SCHEMA_VERSION;
+use hdf5::types::VarLenUnicode;
+use ndarray::{Array1, Array2};
+use std::path::Path;
+
+/// One simulated trajectory with its axes and provenance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryFile {
+    pub experiment: String,
+    pub param_names: Vec<String>,
+    pub params: Vec<f64>,
+    pub time: Array1<f64>,
+    pub state_axis: Array1<f64>,
+    pub trajectory: Array2<f64>,
+}
+
+impl TrajectoryFile {
+    /// Writes atomically (temporary sibling, then rename).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let io = |message: String| Error::Io {
+            path: path.to_path_buf(),
+            message,
+        };
+        let tmp = path.with_extension(format!("h5.tmp-{}", std::process::id()));
+        let result = (|| -> hdf5::Result<()> {
+            let file = hdf5::File::create(&tmp)?;
+            file.new_attr::<u64>()
+                .create("schema_version")?
+                .write_scalar(&(SCHEMA_VERSION as u64))?;
+            for (name, value) in [
+                ("kind", "trajectory".to_string()),
+                ("experiment", self.experiment.clone()),
+                ("param_names", self.param_names.join(",")),
+                ("proxyland_version", env!("CARGO_PKG_VERSION").to_string()),
+            ] {
+                let v: VarLenUnicode = value.parse().expect("no NUL bytes in our strings");
+                file.new_attr::<VarLenUnicode>()
+                    .create(name)?
+                    .write_scalar(&v)?;
+            }
+            file.new_dataset_builder()
+                .with_data(&self.params[..])
+                .create("params")?;
+            file.new_dataset_builder()
+                .with_data(&self.trajectory)
+                .create("trajectory")?;
+            let axes = file.create_group("axes")?;
+            axes.new_dataset_builder()
+                .with_data(&self.time)
+                .create("time")?;
+            axes.new_dataset_builder()
+                .with_data(&self.state_axis)
+                .create("state")?;
+            file.flush()
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(format!("cannot write: {e}")));
+        }
+        std::fs::rename(&tmp, path).map_err(|e| io(format!("cannot move into place: {e}")))
+    }
+
+    /// Reads and checks a trajectory file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = crate::format::open_file(path)?;
+        let bad = |field: &str, message: String| Error::Format {
+            path: path.to_path_buf(),
+            field: field.into(),
+            message,
+        };
+        let text = |name: &str| -> Result<String> {
+            file.attr(name)
+                .and_then(|a| a.read_scalar::<VarLenUnicode>())
+                .map(|s| s.as_str().to_string())
+                .map_err(|_| bad(name, "missing or not a string".into()))
+        };
+        let version = file
+            .attr("schema_version")
+            .and_then(|a| a.read_scalar::<u64>())
+            .map_err(|_| bad("schema_version", "missing".into()))?;
+        if version != SCHEMA_VERSION as u64 {
+            return Err(bad(
+                "schema_version",
+                format!("v{version}; this proxyland reads v{SCHEMA_VERSION}"),
+            ));
+        }
+        if text("kind")? != "trajectory" {
+            return Err(bad(
+                "kind",
+                "not a trajectory file (a pool? use `proxyland info`)".into(),
+            ));
+        }
+        let array2 = |name: &str| -> Result<Array2<f64>> {
+            file.dataset(name)
+                .and_then(|d| d.read_2d::<f64>())
+                .map_err(|e| bad(name, format!("missing or unreadable: {e}")))
+        };
+        let array1 = |name: &str| -> Result<Array1<f64>> {
+            file.dataset(name)
+                .and_then(|d| d.read_1d::<f64>())
+                .map_err(|e| bad(name, format!("missing or unreadable: {e}")))
+        };
+        let t = TrajectoryFile {
+            experiment: text("experiment")?,
+            param_names: text("param_names")?
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            params: array1("params")?.to_vec(),
+            time: array1("axes/time")?,
+            state_axis: array1("axes/state")?,
+            trajectory: array2("trajectory")?,
+        };
+        if t.trajectory.dim() != (t.time.len(), t.state_axis.len()) {
+            return Err(bad(
+                "trajectory",
+                format!(
+                    "shape {:?} does not match the axes ({} × {})",
+                    t.trajectory.dim(),
+                    t.time.len(),
+                    t.state_axis.len()
+                ),
+            ));
+        }
+        Ok(t)
+    }
+}

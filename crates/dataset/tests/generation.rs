@@ -1,0 +1,362 @@
+//! Configs, generation, the file format and training pairs, as a user relies on them.
+
+use proxyland_dataset::{
+    Error, ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, TrajectoryFile, generate,
+    merge, partial_path,
+};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shipped Burgers config, shrunk so a pool takes milliseconds.
+fn tiny_burgers(dir: &Path) -> ExperimentConfig {
+    let text = std::fs::read_to_string(repo().join("datasets/burgers.toml"))
+        .unwrap()
+        .replace("n = 128", "n = 32")
+        .replace("steps = 400", "steps = 40");
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, &text).unwrap();
+    ExperimentConfig::load(&path).unwrap()
+}
+
+fn opts(samples: usize) -> GenerateOptions {
+    GenerateOptions {
+        batch: 4,
+        ..GenerateOptions::new(samples, 3, 42)
+    }
+}
+
+fn quiet(_: usize, _: usize) {}
+
+#[test]
+fn every_shipped_config_parses_and_matches_the_spec_simulator() {
+    for name in proxyland_physics::EXPERIMENTS {
+        let path = repo().join(format!("datasets/{name}.toml"));
+        let config = ExperimentConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.experiment, name);
+        let from_config = config.simulator().unwrap();
+        let spec = proxyland_physics::experiment(name).unwrap();
+        assert_eq!(from_config.param_space(), spec.param_space(), "{name}");
+        let x = spec
+            .param_space()
+            .from_unit(&vec![0.37; spec.param_space().dim()]);
+        assert_eq!(
+            from_config.simulate(&x).unwrap(),
+            spec.simulate(&x).unwrap(),
+            "{name}"
+        );
+        assert!(config.profile("quick").is_ok() && config.profile("paper").is_ok());
+    }
+}
+
+#[test]
+fn config_errors_name_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(repo().join("datasets/burgers.toml")).unwrap();
+    let cases = [
+        (
+            base.replace("viscosity = 0.05", "viscosity = 0.05\nvisocsity = 1.0"),
+            "visocsity",
+        ),
+        (base.replace("dt = 0.01\n", ""), "missing field `dt`"),
+        (base.replace("n = 128", "n = 127"), "even"),
+        (base.replace("dt = 0.01", "dt = -0.01"), "positive"),
+        (
+            base.replace("omega_range = [2.0, 12.0]", "omega_range = [12.0, 2.0]"),
+            "lo < hi",
+        ),
+        (
+            base.replace("[profile.paper]", "[profile.other]"),
+            "profile.paper",
+        ),
+        (
+            base.replace("spec_version = 1", "spec_version = 9"),
+            "spec_version",
+        ),
+        ("experiment = \"burgers\"\n[[[".to_string(), "TOML"),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let err = ExperimentConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains(&format!("case{i}.toml")), "case {i}: {err}");
+        assert!(
+            err.to_lowercase().contains(&needle.to_lowercase()),
+            "case {i}: {err}"
+        );
+    }
+    let err = ExperimentConfig::load(&dir.path().join("absent.toml")).unwrap_err();
+    assert!(err.to_string().contains("absent.toml"), "{err}");
+}
+
+fn data_of(
+    path: &Path,
+) -> (
+    ndarray::Array2<f64>,
+    ndarray::Array3<f64>,
+    ndarray::Array3<f64>,
+) {
+    let pool = Pool::open(path).unwrap();
+    (pool.params, pool.trajectories, pool.target_trajectories)
+}
+
+#[test]
+fn data_is_bit_identical_for_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let run = |threads: usize, name: &str| {
+        let out = dir.path().join(name);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| generate(&config, &out, &opts(24), &quiet))
+            .unwrap();
+        data_of(&out)
+    };
+    assert_eq!(run(1, "one.h5"), run(2, "two.h5"));
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_data_and_never_leaves_a_final_file_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let full = dir.path().join("full.h5");
+    generate(&config, &full, &opts(20), &quiet).unwrap();
+
+    let out = dir.path().join("resumed.h5");
+    let stop = GenerateOptions {
+        stop_after: Some(8),
+        ..opts(20)
+    };
+    let err = generate(&config, &out, &stop, &quiet).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Interrupted {
+                done: 8,
+                total: 20,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        !out.exists(),
+        "an unfinished pool must not appear under the final name"
+    );
+    assert!(partial_path(&out).exists());
+    let partial = Pool::open(&partial_path(&out)).unwrap();
+    assert_eq!(partial.valid().len(), 8, "completed batches are on disk");
+
+    let again = generate(&config, &out, &opts(20), &quiet).unwrap_err();
+    assert!(again.to_string().contains("--resume"), "{again}");
+
+    let resume = GenerateOptions {
+        resume: true,
+        ..opts(20)
+    };
+    let report = generate(&config, &out, &resume, &quiet).unwrap();
+    assert_eq!(report.simulated, 12);
+    assert!(!partial_path(&out).exists());
+    assert_eq!(data_of(&out), data_of(&full));
+
+    let exists = generate(&config, &out, &opts(20), &quiet).unwrap_err();
+    assert!(exists.to_string().contains("already exists"), "{exists}");
+}
+
+#[test]
+fn shards_merge_into_the_same_pool_and_mismatches_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let full = dir.path().join("full.h5");
+    generate(&config, &full, &opts(21), &quiet).unwrap();
+    let shards: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let p = dir.path().join(format!("shard{i}.h5"));
+            let o = GenerateOptions {
+                shard: Some((i, 3)),
+                ..opts(21)
+            };
+            generate(&config, &p, &o, &quiet).unwrap();
+            p
+        })
+        .collect();
+    let merged = dir.path().join("merged.h5");
+    // Any order of inputs.
+    merge(
+        &[shards[2].clone(), shards[0].clone(), shards[1].clone()],
+        &merged,
+    )
+    .unwrap();
+    assert_eq!(data_of(&merged), data_of(&full));
+
+    let gap = merge(
+        &[shards[0].clone(), shards[2].clone()],
+        &dir.path().join("gap.h5"),
+    );
+    assert!(gap.unwrap_err().to_string().contains("index_start"));
+    let other_seed = dir.path().join("other.h5");
+    let o = GenerateOptions {
+        shard: Some((1, 3)),
+        ..GenerateOptions {
+            seed: 7,
+            ..opts(21)
+        }
+    };
+    generate(&config, &other_seed, &o, &quiet).unwrap();
+    let err = merge(&[shards[0].clone(), other_seed], &dir.path().join("bad.h5")).unwrap_err();
+    assert!(err.to_string().contains("same run"), "{err}");
+}
+
+#[test]
+fn pair_labels_equal_the_simulators_configuration_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    generate(&config, &out, &opts(16), &quiet).unwrap();
+    let pool = Pool::open(&out).unwrap();
+    let sim = config.simulator().unwrap();
+    let sampler = PairSampler::new(&pool, 0.25, 5).unwrap();
+    let batch = sampler.batch(Split::Train, 0, 32);
+    for b in 0..32 {
+        let target = batch.targets.index_axis(ndarray::Axis(0), b).to_owned();
+        let x = sim.param_space().from_unit(&batch.u.row(b).to_vec());
+        let direct = sim.loss(&x, &target).unwrap();
+        assert!(
+            (direct - batch.loss[b]).abs() <= 1e-12 * direct.max(1e-12),
+            "{direct} vs {}",
+            batch.loss[b]
+        );
+    }
+    // Seeded: the same draw gives the same batch, another draw another one.
+    assert_eq!(sampler.batch(Split::Train, 0, 32).loss, batch.loss);
+    assert_ne!(sampler.batch(Split::Train, 1, 32).loss, batch.loss);
+    // Validation targets never appear as training targets.
+    let val = sampler.batch(Split::Validation, 0, 64);
+    for v in val.targets.outer_iter() {
+        assert!(batch.targets.outer_iter().all(|t| t != v));
+    }
+}
+
+#[test]
+fn the_fixed_target_experiment_pairs_every_candidate_with_the_global_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ExperimentConfig::load(&repo().join("datasets/gramacy-lee.toml")).unwrap();
+    let out = dir.path().join("e0.h5");
+    generate(&config, &out, &opts(64), &quiet).unwrap();
+    let pool = Pool::open(&out).unwrap();
+    let sampler = PairSampler::new(&pool, 0.1, 1).unwrap();
+    assert!(sampler.fixed_target());
+    let batch = sampler.batch(Split::Train, 0, 16);
+    let f = proxyland_physics::GramacyLee::value;
+    let f_star = f(proxyland_physics::GramacyLee::GLOBAL_MINIMUM);
+    for b in 0..16 {
+        let x = 0.5 + 2.0 * batch.u[[b, 0]];
+        assert!((batch.loss[b] - (f(x) - f_star).powi(2)).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn damaged_or_foreign_files_are_refused_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    generate(&config, &out, &opts(8), &quiet).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+
+    let truncated = dir.path().join("truncated.h5");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let err = Pool::open(&truncated).unwrap_err().to_string();
+    assert!(err.contains("truncated.h5"), "{err}");
+
+    let text = dir.path().join("text.h5");
+    std::fs::write(&text, "not hdf5 at all").unwrap();
+    assert!(
+        Pool::open(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("text.h5")
+    );
+
+    let missing = Pool::open(&dir.path().join("absent.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("absent.h5") && missing.contains("no such file"),
+        "{missing}"
+    );
+
+    // A trajectory file is not a pool: the error names the missing field.
+    let traj = dir.path().join("traj.h5");
+    TrajectoryFile {
+        experiment: "burgers".into(),
+        param_names: vec!["x_c".into(), "omega".into()],
+        params: vec![1.0, 2.0],
+        time: ndarray::Array1::zeros(2),
+        state_axis: ndarray::Array1::zeros(3),
+        trajectory: ndarray::Array2::zeros((2, 3)),
+    }
+    .write(&traj)
+    .unwrap();
+    let err = Pool::open(&traj).unwrap_err().to_string();
+    assert!(err.contains("traj.h5") && err.contains("field"), "{err}");
+    let err = TrajectoryFile::read(&out).unwrap_err().to_string();
+    assert!(err.contains("kind") || err.contains("field"), "{err}");
+}
+
+#[test]
+fn trajectory_files_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = proxyland_physics::experiment("ks").unwrap();
+    let y = sim.simulate(&[0.2, 0.1]).unwrap();
+    let file = TrajectoryFile {
+        experiment: "ks".into(),
+        param_names: sim.param_space().names.clone(),
+        params: vec![0.2, 0.1],
+        time: sim.frame_times().into(),
+        state_axis: sim.state_axis().into(),
+        trajectory: y,
+    };
+    let path = dir.path().join("ks.h5");
+    file.write(&path).unwrap();
+    assert_eq!(TrajectoryFile::read(&path).unwrap(), file);
+}
+
+/// The h5py snippet of docs/dataset-format.md works on a real pool (skipped without h5py).
+#[test]
+fn python_users_can_read_a_pool_with_h5py() {
+    let has_h5py = std::process::Command::new("python3")
+        .args(["-c", "import h5py"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_h5py {
+        eprintln!("skipped: python3 with h5py is not available (pip install h5py to run it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    generate(&config, &out, &opts(6), &quiet).unwrap();
+    let doc = std::fs::read_to_string(repo().join("docs/dataset-format.md")).unwrap();
+    let snippet = doc
+        .split("```python")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the doc has a python snippet");
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(snippet)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("burgers") && stdout.contains("(6, 5, 32)"),
+        "{stdout}"
+    );
+}
