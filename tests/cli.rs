@@ -159,7 +159,7 @@ fn simulate_into_a_missing_folder_fails_and_leaves_existing_files_alone() {
 
 #[test]
 fn unbuilt_subcommands_exit_nonzero_and_say_so() {
-    for cmd in ["landscape", "train", "solve", "evaluate"] {
+    for cmd in ["landscape", "solve", "evaluate"] {
         let o = proxyland(&[cmd]);
         assert!(!o.status.success(), "`{cmd}` must not pretend to work");
         assert!(

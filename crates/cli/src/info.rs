@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use proxyland_dataset::{Pool, TrajectoryFile};
+use proxyland_proxy::Proxy;
 use std::path::Path;
 
 pub fn run(path: &Path) -> Result<()> {
@@ -17,6 +18,38 @@ pub fn run(path: &Path) -> Result<()> {
             t.trajectory.ncols(),
             t.time.first().copied().unwrap_or(0.0),
             t.time.last().copied().unwrap_or(0.0),
+        );
+        return Ok(());
+    }
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        let proxy = Proxy::load(path)?;
+        let m = proxy.meta();
+        println!(
+            "{}: proxy for {} ({} = box lo {:?}, hi {:?})\n\
+             regularization: noise σ = {}, penalty λ = {}\n\
+             architecture:   {:?}\n\
+             training:       {} epochs (best {} with validation {:.4e}), {:.1} s on {}, seed {}\n\
+             data:           {} (hash {}, {} samples, seed {})\n\
+             written by:     proxyland {}",
+            path.display(),
+            m.experiment,
+            m.param_names.join(", "),
+            m.lo,
+            m.hi,
+            m.noise,
+            m.penalty,
+            m.architecture,
+            m.training.epochs_run,
+            m.training.best_epoch,
+            m.training.best_validation,
+            m.training.seconds,
+            m.training.device,
+            m.training.seed,
+            m.dataset.path.display(),
+            m.dataset.hash,
+            m.dataset.samples,
+            m.dataset.seed,
+            m.proxyland_version
         );
         return Ok(());
     }

@@ -9,6 +9,7 @@ mod info;
 mod output;
 mod progress;
 mod simulate;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -33,7 +34,7 @@ enum Command {
     /// Merge shards written by `generate --shard i/n` into one dataset.
     Merge(generate::MergeArgs),
     /// Train a proxy network on a generated dataset.
-    Train(Unbuilt),
+    Train(train::Args),
     /// Solve one inverse problem with a chosen method.
     Solve(Unbuilt),
     /// Run every method on held-out targets and write the results JSON.
@@ -77,7 +78,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Landscape(_) => not_built("landscape"),
         Command::Generate(args) => generate::run(args),
         Command::Merge(args) => generate::run_merge(args),
-        Command::Train(_) => not_built("train"),
+        Command::Train(args) => train::run(args),
         Command::Solve(_) => not_built("solve"),
         Command::Evaluate(_) => not_built("evaluate"),
         Command::Info { file } => info::run(&file),

@@ -60,6 +60,30 @@ impl PoolHeader {
         self.len() == 0
     }
 
+    /// A fingerprint of what the data depends on (config text, seeds, pool size, index range):
+    /// equal fingerprints mean equal data. FNV-1a, 64 bits, hex.
+    pub fn provenance_hash(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(self.config_text.as_bytes());
+        for v in [
+            self.seed,
+            self.target_seed,
+            self.samples_total as u64,
+            self.index_start as u64,
+            self.index_end as u64,
+            u64::from(self.schema_version),
+        ] {
+            eat(&v.to_le_bytes());
+        }
+        format!("{h:016x}")
+    }
+
     /// Whether two files come from the same generation run (same config, seed and pool size).
     pub fn same_run(&self, other: &PoolHeader) -> bool {
         self.experiment == other.experiment

@@ -7,11 +7,14 @@ use crate::format::Pool;
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 use proxyland_physics::rng::Stream;
 
-/// A minibatch of pairs.
+/// A minibatch of pairs. Pairs share a few targets (`targets` holds each once), so an encoder
+/// needs to embed only those, not one trajectory per pair.
 #[derive(Debug, Clone)]
 pub struct PairBatch {
-    /// b × F × S target trajectories Y_i.
+    /// t × F × S distinct target trajectories.
     pub targets: Array3<f64>,
+    /// For each of the b pairs, its row in `targets`.
+    pub target_of: Vec<usize>,
     /// b × d candidate parameters in normalized coordinates u ∈ [0,1]^d.
     pub u: Array2<f64>,
     /// b labels L(Y_i, X_j).
@@ -112,8 +115,20 @@ impl<'a> PairSampler<'a> {
     }
 
     /// `count` pairs of `split` drawn from stream (seed, `draw`): draw 0, 1, 2, ... give
-    /// independent batches, and the same draw always gives the same batch.
+    /// independent batches, and the same draw always gives the same batch. Pairs are spread
+    /// over at most `count / 16` distinct targets (at least one).
     pub fn batch(&self, split: Split, draw: u64, count: usize) -> PairBatch {
+        self.grouped_batch(split, draw, count, (count / 16).max(1))
+    }
+
+    /// As [`PairSampler::batch`], with `distinct` targets shared round-robin by the pairs.
+    pub fn grouped_batch(
+        &self,
+        split: Split,
+        draw: u64,
+        count: usize,
+        distinct: usize,
+    ) -> PairBatch {
         let (targets, candidates, stream_index) = match split {
             Split::Train => (&self.train_targets, &self.train_candidates, draw),
             Split::Validation => (&self.val_targets, &self.val_candidates, u64::MAX - 2 - draw),
@@ -121,20 +136,26 @@ impl<'a> PairSampler<'a> {
         let mut stream = Stream::new(self.seed, stream_index);
         let (f, s) = self.pool.trajectory_shape();
         let d = self.unit.ncols();
+        let distinct = distinct.clamp(1, count.max(1));
+        let chosen: Vec<usize> = (0..distinct)
+            .map(|_| targets[pick(&mut stream, targets.len())])
+            .collect();
         let mut batch = PairBatch {
-            targets: Array3::zeros((count, f, s)),
+            targets: Array3::zeros((distinct, f, s)),
+            target_of: (0..count).map(|b| b % distinct).collect(),
             u: Array2::zeros((count, d)),
             loss: Array1::zeros(count),
         };
-        for b in 0..count {
-            let t = targets[pick(&mut stream, targets.len())];
-            let c = candidates[pick(&mut stream, candidates.len())];
+        for (row, &t) in chosen.iter().enumerate() {
             batch
                 .targets
-                .index_axis_mut(Axis(0), b)
+                .index_axis_mut(Axis(0), row)
                 .assign(&self.target(t));
+        }
+        for b in 0..count {
+            let c = candidates[pick(&mut stream, candidates.len())];
             batch.u.row_mut(b).assign(&self.unit.row(c));
-            batch.loss[b] = self.label(t, c);
+            batch.loss[b] = self.label(chosen[batch.target_of[b]], c);
         }
         batch
     }

@@ -1,1 +1,44 @@
-//! placeholder
+//! The proxy network (ProxyNN) of proxyland, in tch/libtorch.
+//!
+//! A proxy f(Y*, u) learns the configuration-loss landscape L(Y*, X(u)) from pairs of a pool
+//! (see `proxyland-dataset`), smoothed by the paper's two regularizers: noise injection on u and
+//! a gradient penalty. [`train`] writes a safetensors checkpoint with all metadata needed to use
+//! it alone; [`Proxy`] loads it and predicts losses and gradients for batches of u.
+//!
+//! This is the only proxyland crate that uses tch.
+//!
+//! ```no_run
+//! use proxyland_dataset::{ExperimentConfig, Pool};
+//! use proxyland_proxy::{TrainOptions, train, Proxy};
+//! use std::path::Path;
+//! let config = ExperimentConfig::load(Path::new("datasets/burgers.toml"))?;
+//! let pool = Pool::open(Path::new("runs/burgers/data.h5"))?;
+//! let opts = TrainOptions { noise: 0.05, ..TrainOptions::from_profile(&config, "quick", 0)? };
+//! let out = Path::new("runs/burgers/proxy-s0.05.safetensors");
+//! train(&pool, &config, &opts, out, &|epoch, _, train, val| println!("{epoch}: {train} {val}"))?;
+//! let proxy = Proxy::load(out)?;
+//! # Ok::<(), proxyland_proxy::Error>(())
+//! ```
+
+mod checkpoint;
+pub mod device;
+mod error;
+mod model;
+mod predict;
+mod train;
+
+/// libtorch's random generator is process-wide. Whatever draws from it (building layers,
+/// training) holds this lock, so that a training run is a function of its seed alone even when
+/// other threads load proxies at the same time.
+fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TORCH_RNG.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub use checkpoint::{
+    CheckpointMeta, DatasetProvenance, FORMAT_VERSION, Normalization, TrainingSummary,
+};
+pub use error::{Error, Result};
+pub use model::Architecture;
+pub use predict::{BoundProxy, Proxy};
+pub use train::{EpochCallback, TrainOptions, log_rmse, train};

@@ -1,0 +1,92 @@
+//! `proxyland train`: fit a proxy to a pool.
+
+use crate::progress;
+use anyhow::{Context, Result};
+use proxyland_dataset::{ExperimentConfig, Pool};
+use proxyland_proxy::{TrainOptions, device, train};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Pool written by `proxyland generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Checkpoint to write (.safetensors).
+    #[arg(long)]
+    out: PathBuf,
+    /// Noise-injection σ on normalized parameters u.
+    #[arg(long, default_value_t = 0.0)]
+    noise: f64,
+    /// Gradient-penalty λ on ‖∂f/∂u‖².
+    #[arg(long, default_value_t = 0.0)]
+    penalty: f64,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Size profile of the pool's config: epochs and pairs per epoch.
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Override the profile's epoch count.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the profile's pairs per epoch.
+    #[arg(long)]
+    pairs_per_epoch: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train without Fourier features (to see spectral bias).
+    #[arg(long)]
+    no_fourier: bool,
+    /// Continue an interrupted run from `<out>.resume`.
+    #[arg(long)]
+    resume: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let pool = Pool::open(&args.data)?;
+    // The pool carries the config it was generated from.
+    let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
+        .with_context(|| format!("{}: the stored config", args.data.display()))?;
+    let mut opts = TrainOptions::from_profile(&config, &args.profile, args.seed)?;
+    opts.noise = args.noise;
+    opts.penalty = args.penalty;
+    opts.device = device::choose(&args.device)?;
+    opts.use_fourier = !args.no_fourier;
+    opts.resume = args.resume;
+    if let Some(e) = args.epochs {
+        opts.epochs = e;
+    }
+    if let Some(p) = args.pairs_per_epoch {
+        opts.pairs_per_epoch = p;
+    }
+    tracing::info!(
+        experiment = %config.experiment,
+        device = %device::describe(opts.device),
+        noise = opts.noise,
+        penalty = opts.penalty,
+        epochs = opts.epochs,
+        "training"
+    );
+    let bar = progress::bar(opts.epochs as u64, "training");
+    let meta = train(
+        &pool,
+        &config,
+        &opts,
+        &args.out,
+        &|epoch, _, train_loss, val_loss| {
+            bar.set_position(epoch as u64);
+            tracing::info!(epoch, train_loss, val_loss, "epoch");
+        },
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "wrote {} (best validation {:.4e} at epoch {} of {}, {:.1} s on {})",
+        args.out.display(),
+        meta.training.best_validation,
+        meta.training.best_epoch,
+        meta.training.epochs_run,
+        meta.training.seconds,
+        meta.training.device
+    );
+    Ok(())
+}

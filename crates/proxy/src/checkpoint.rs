@@ -1,0 +1,248 @@
+//! Checkpoints: safetensors files whose header metadata (key `proxyland`, JSON) carries all that
+//! is needed to use the weights alone.
+//!
+//! Tensor names (float32): `fourier_b` (m × d, the fixed Fourier matrix), `encoder.conv{i}.weight`
+//! / `.bias`, `encoder.out.weight` / `.bias`, `head.fc{i}.weight` / `.bias`, `head.out.weight` /
+//! `.bias` (PyTorch's conventions: linear weights are out × in). In Python:
+//!
+//! ```python
+//! from safetensors import safe_open
+//! with safe_open("proxy.safetensors", "np") as f:
+//!     meta = f.metadata()["proxyland"]      # JSON: experiment, box, normalization, ...
+//!     B = f.get_tensor("fourier_b")
+//! ```
+
+use crate::error::{Error, Result};
+use crate::model::Architecture;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// The checkpoint format written by this version.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How inputs and outputs are scaled. The network predicts
+/// ẑ = (log(L + ε) − z_mean)/z_std from trajectories scaled as (Y − traj_mean)/traj_std.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    pub traj_mean: f64,
+    pub traj_std: f64,
+    pub z_mean: f64,
+    pub z_std: f64,
+    pub epsilon: f64,
+}
+
+impl Normalization {
+    /// Loss → normalized network target.
+    pub fn encode(&self, loss: f64) -> f64 {
+        ((loss + self.epsilon).ln() - self.z_mean) / self.z_std
+    }
+    /// Normalized network output → log(L + ε).
+    pub fn log_loss(&self, out: f64) -> f64 {
+        out * self.z_std + self.z_mean
+    }
+}
+
+/// Where the training data came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetProvenance {
+    pub path: PathBuf,
+    /// [`proxyland_dataset::PoolHeader::provenance_hash`] of the pool.
+    pub hash: String,
+    pub samples: usize,
+    pub seed: u64,
+}
+
+/// What training did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    /// Validation MSE of the normalized log-loss at the best epoch.
+    pub best_validation: f64,
+    pub seconds: f64,
+    pub device: String,
+    pub seed: u64,
+    pub batch_size: usize,
+    pub pairs_per_epoch: usize,
+    pub learning_rate: f64,
+    /// Per epoch: (train loss, validation loss).
+    pub history: Vec<(f64, f64)>,
+}
+
+/// Everything a checkpoint says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub format: String,
+    pub format_version: u32,
+    pub experiment: String,
+    pub param_names: Vec<String>,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub periodic: Vec<bool>,
+    pub architecture: Architecture,
+    pub normalization: Normalization,
+    /// Noise-injection σ (in u units).
+    pub noise: f64,
+    /// Gradient-penalty λ.
+    pub penalty: f64,
+    pub dataset: DatasetProvenance,
+    pub training: TrainingSummary,
+    pub proxyland_version: String,
+}
+
+const META_KEY: &str = "proxyland";
+const FORMAT_NAME: &str = "proxyland-checkpoint";
+
+impl CheckpointMeta {
+    pub(crate) fn format_fields() -> (String, u32) {
+        (FORMAT_NAME.to_string(), FORMAT_VERSION)
+    }
+}
+
+/// Writes the variables of `vs` and `meta` to `path` atomically (temporary sibling + rename).
+pub fn save(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    let io = |message: String| Error::Io {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| {
+            let t = t
+                .detach()
+                .to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous();
+            let shape: Vec<usize> = t.size().iter().map(|&s| s as usize).collect();
+            let values = Vec::<f32>::try_from(t.flatten(0, -1)).map_err(Error::Torch)?;
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            Ok((name, shape, bytes))
+        })
+        .collect::<Result<_>>()?;
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let views = named
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| io(format!("tensor {name}: {e:?}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
+    let metadata = Some(HashMap::from([(META_KEY.to_string(), json)]));
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io("names no file".into()))?
+        .to_string_lossy()
+        .into_owned();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(io(format!("folder {} does not exist", dir.display())));
+    }
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    if let Err(e) = safetensors::tensor::serialize_to_file(views, &metadata, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(format!("cannot write: {e:?}")));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(format!("cannot move into place: {e}"))
+    })
+}
+
+/// Tensors of a checkpoint by name: shape and float32 values.
+pub type NamedTensors = HashMap<String, (Vec<i64>, Vec<f32>)>;
+
+/// Reads a checkpoint's metadata and its tensors.
+pub fn read(path: &Path) -> Result<(CheckpointMeta, NamedTensors)> {
+    let bad = |field: &str, message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        bad(
+            "(file)",
+            format!("not a safetensors file (truncated?): {e:?}"),
+        )
+    })?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad("(header)", format!("{e:?}")))?;
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| bad(META_KEY, "missing: not a proxyland checkpoint".into()))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(json).map_err(|e| bad(META_KEY, format!("unreadable: {e}")))?;
+    if meta.format != FORMAT_NAME || meta.format_version != FORMAT_VERSION {
+        return Err(bad(
+            "format_version",
+            format!(
+                "{} v{}; this proxyland reads {FORMAT_NAME} v{FORMAT_VERSION}",
+                meta.format, meta.format_version
+            ),
+        ));
+    }
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(bad(
+                &name,
+                format!("dtype {:?}, expected F32", view.dtype()),
+            ));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let shape = view.shape().iter().map(|&s| s as i64).collect();
+        tensors.insert(name, (shape, values));
+    }
+    Ok((meta, tensors))
+}
+
+/// Copies tensors read from `path` into the variables of `vs`, checking names and shapes.
+pub fn fill(
+    vs: &mut VarStore,
+    tensors: &HashMap<String, (Vec<i64>, Vec<f32>)>,
+    path: &Path,
+) -> Result<()> {
+    let bad = |field: &str, message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    let vars = vs.variables();
+    for (name, var) in &vars {
+        let (shape, values) = tensors
+            .get(name)
+            .ok_or_else(|| bad(name, "missing tensor".into()))?;
+        if &var.size() != shape {
+            return Err(bad(
+                name,
+                format!("shape {shape:?}, the architecture needs {:?}", var.size()),
+            ));
+        }
+        let src = Tensor::from_slice(values)
+            .reshape(shape.as_slice())
+            .to_kind(var.kind());
+        tch::no_grad(|| var.shallow_clone().copy_(&src));
+    }
+    if let Some(extra) = tensors.keys().find(|k| !vars.contains_key(*k)) {
+        return Err(bad(extra, "tensor not part of the architecture".into()));
+    }
+    Ok(())
+}

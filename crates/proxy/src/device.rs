@@ -1,0 +1,68 @@
+//! Choosing where to train: CUDA when present, CPU otherwise, from one binary.
+//!
+//! rustc links with `--as-needed`, which drops `libtorch_cuda.so` (nothing references it
+//! directly), so `tch::Cuda::is_available()` would say no even on a GPU machine. Loading the
+//! library at run time, globally, registers its CUDA kernels; where it cannot be loaded (no GPU
+//! driver, CPU-only libtorch) we fall back to the CPU.
+
+use crate::error::{Error, Result};
+use std::sync::OnceLock;
+use tch::Device;
+
+/// Tries once per process to load `libtorch_cuda.so`; returns whether it is loaded.
+fn load_cuda_backend() -> bool {
+    static LOADED: OnceLock<bool> = OnceLock::new();
+    *LOADED.get_or_init(|| {
+        // SAFETY: dlopen with a valid NUL-terminated name; the handle is deliberately kept open
+        // for the life of the process.
+        let handle = unsafe {
+            libc::dlopen(
+                c"libtorch_cuda.so".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_GLOBAL,
+            )
+        };
+        !handle.is_null()
+    })
+}
+
+/// Whether a usable CUDA device is present.
+pub fn cuda_available() -> bool {
+    load_cuda_backend() && tch::Cuda::is_available()
+}
+
+/// `auto` (CUDA when present), `cpu` or `cuda`.
+pub fn choose(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "auto" => Ok(if cuda_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        }),
+        "cuda" => {
+            if cuda_available() {
+                Ok(Device::Cuda(0))
+            } else {
+                Err(Error::Device(
+                    name.into(),
+                    "no CUDA device is usable (libtorch_cuda.so could not be loaded or no GPU); \
+                     use --device cpu or auto"
+                        .into(),
+                ))
+            }
+        }
+        other => Err(Error::Device(
+            other.into(),
+            "expected auto, cpu or cuda".into(),
+        )),
+    }
+}
+
+/// A short name for logs and metadata.
+pub fn describe(device: Device) -> String {
+    match device {
+        Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,342 @@
+//! Training a proxy on a pool: Adam with cosine learning-rate decay, noise injection on u and a
+//! gradient penalty, a validation split, early stopping, seeded, resumable.
+
+use crate::checkpoint::{self, CheckpointMeta, DatasetProvenance, Normalization, TrainingSummary};
+use crate::error::{Error, Result};
+use crate::model::{Architecture, ProxyNet};
+use ndarray::Array2;
+use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, Split};
+use proxyland_physics::Boundary;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Noise-injection σ on u: the network sees u + σε, the label is the loss at u.
+    pub noise: f64,
+    /// Gradient-penalty λ: adds λ E‖∂f/∂u‖² (autograd, create_graph) to the loss.
+    pub penalty: f64,
+    pub epochs: usize,
+    pub pairs_per_epoch: usize,
+    pub seed: u64,
+    pub device: Device,
+    /// Fourier features on u (switch off only to study spectral bias).
+    pub use_fourier: bool,
+    /// Continue from `<out>.resume` left by an interrupted run.
+    pub resume: bool,
+    /// Validation pairs evaluated after every epoch.
+    pub validation_pairs: usize,
+}
+
+impl TrainOptions {
+    /// The options a config's profile implies, with no regularization.
+    pub fn from_profile(config: &ExperimentConfig, profile: &str, seed: u64) -> Result<Self> {
+        let p = config.profile(profile)?;
+        Ok(TrainOptions {
+            noise: 0.0,
+            penalty: 0.0,
+            epochs: p.epochs,
+            pairs_per_epoch: p.pairs_per_epoch,
+            seed,
+            device: Device::Cpu,
+            use_fourier: true,
+            resume: false,
+            validation_pairs: 2048,
+        })
+    }
+}
+
+/// Progress after each epoch: (epoch, epochs, train loss, validation loss).
+pub type EpochCallback<'a> = &'a dyn Fn(usize, usize, f64, f64);
+
+fn resume_paths(out: &Path) -> (PathBuf, PathBuf) {
+    let mut current = out.as_os_str().to_owned();
+    current.push(".resume");
+    let mut best = out.as_os_str().to_owned();
+    best.push(".resume-best");
+    (PathBuf::from(current), PathBuf::from(best))
+}
+
+/// Tensors of a pair batch on `device`: (distinct targets t×F×S, target row of each pair b,
+/// u b×d, normalized labels b).
+fn batch_tensors(
+    batch: &PairBatch,
+    norm: &Normalization,
+    device: Device,
+) -> (Tensor, Tensor, Tensor, Tensor) {
+    let (t, f, s) = batch.targets.dim();
+    let b = batch.u.nrows();
+    let traj: Vec<f32> = batch
+        .targets
+        .iter()
+        .map(|y| ((y - norm.traj_mean) / norm.traj_std) as f32)
+        .collect();
+    let targets = Tensor::from_slice(&traj)
+        .reshape([t as i64, f as i64, s as i64])
+        .to_device(device);
+    let rows: Vec<i64> = batch.target_of.iter().map(|&r| r as i64).collect();
+    let rows = Tensor::from_slice(&rows).to_device(device);
+    let u: Vec<f32> = batch.u.iter().map(|&v| v as f32).collect();
+    let u = Tensor::from_slice(&u)
+        .reshape([b as i64, batch.u.ncols() as i64])
+        .to_device(device);
+    let z: Vec<f32> = batch.loss.iter().map(|&l| norm.encode(l) as f32).collect();
+    (targets, rows, u, Tensor::from_slice(&z).to_device(device))
+}
+
+/// Scales from the pool: trajectory mean/std over valid samples; ε and z statistics from a
+/// sample of training labels.
+fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
+    let valid = pool.valid();
+    let (mut sum, mut sq, mut n) = (0.0, 0.0, 0.0);
+    for &i in &valid {
+        for &y in pool.trajectories.index_axis(ndarray::Axis(0), i) {
+            sum += y;
+            sq += y * y;
+            n += 1.0;
+        }
+    }
+    let traj_mean = sum / n;
+    let traj_std = ((sq / n - traj_mean * traj_mean).max(0.0))
+        .sqrt()
+        .max(1e-12);
+    let probe = sampler.batch(Split::Train, u64::MAX / 2, 4096);
+    let mut losses = probe.loss.to_vec();
+    losses.sort_by(f64::total_cmp);
+    // ε resolves losses three decades below the typical one; smaller ones all look like "zero".
+    let epsilon = (losses[losses.len() / 2] * 1e-3).max(1e-12);
+    let z: Vec<f64> = losses.iter().map(|l| (l + epsilon).ln()).collect();
+    let z_mean = z.iter().sum::<f64>() / z.len() as f64;
+    let z_std = (z.iter().map(|v| (v - z_mean).powi(2)).sum::<f64>() / z.len() as f64)
+        .sqrt()
+        .max(1e-6);
+    Normalization {
+        traj_mean,
+        traj_std,
+        z_mean,
+        z_std,
+        epsilon,
+    }
+}
+
+/// Trains a proxy on `pool` and writes the checkpoint to `out`. Returns its metadata.
+pub fn train(
+    pool: &Pool,
+    config: &ExperimentConfig,
+    opts: &TrainOptions,
+    out: &Path,
+    on_epoch: EpochCallback,
+) -> Result<CheckpointMeta> {
+    let valid = |v: f64| v >= 0.0 && v.is_finite();
+    if !valid(opts.noise) || !valid(opts.penalty) {
+        return Err(Error::Input(format!(
+            "--noise {} / --penalty {}: both must be finite and >= 0",
+            opts.noise, opts.penalty
+        )));
+    }
+    if opts.epochs == 0 || opts.pairs_per_epoch == 0 {
+        return Err(Error::Input(
+            "epochs and pairs per epoch must be positive".into(),
+        ));
+    }
+    let _rng = crate::torch_rng_lock();
+    let started = Instant::now();
+    let settings = &config.proxy;
+    let sampler = PairSampler::new(pool, settings.validation_fraction, opts.seed)?;
+    let space = config.simulator()?.param_space().clone();
+    let (frames, components) = pool.trajectory_shape();
+    let arch = Architecture {
+        params: space.dim(),
+        frames,
+        components,
+        use_fourier: opts.use_fourier,
+        fourier_features: settings.fourier_features,
+        fourier_scale: settings.fourier_scale,
+        encoder_channels: if sampler.fixed_target() {
+            vec![]
+        } else {
+            settings.encoder_channels.clone()
+        },
+        embedding: settings.embedding,
+        hidden: settings.hidden.clone(),
+    };
+    let (resume_path, resume_best_path) = resume_paths(out);
+    let mut vs = VarStore::new(opts.device);
+    tch::manual_seed(opts.seed as i64);
+    let mut net = ProxyNet::new(&vs.root(), &arch);
+    net.init_fourier();
+    let mut best_vs = VarStore::new(opts.device);
+    let _best_net = ProxyNet::new(&best_vs.root(), &arch);
+
+    let (fmt, fmt_version) = CheckpointMeta::format_fields();
+    let mut meta = CheckpointMeta {
+        format: fmt,
+        format_version: fmt_version,
+        experiment: config.experiment.clone(),
+        param_names: space.names.clone(),
+        lo: space.lo.clone(),
+        hi: space.hi.clone(),
+        periodic: space
+            .boundary
+            .iter()
+            .map(|b| *b == Boundary::Periodic)
+            .collect(),
+        architecture: arch.clone(),
+        normalization: normalization(pool, &sampler),
+        noise: opts.noise,
+        penalty: opts.penalty,
+        dataset: DatasetProvenance {
+            path: pool.path.clone(),
+            hash: pool.header.provenance_hash(),
+            samples: pool.header.len(),
+            seed: pool.header.seed,
+        },
+        training: TrainingSummary {
+            epochs_run: 0,
+            best_epoch: 0,
+            best_validation: f64::INFINITY,
+            seconds: 0.0,
+            device: crate::device::describe(opts.device),
+            seed: opts.seed,
+            batch_size: settings.batch_size,
+            pairs_per_epoch: opts.pairs_per_epoch,
+            learning_rate: settings.learning_rate,
+            history: vec![],
+        },
+        proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let mut start_epoch = 0;
+    let mut bad_epochs = 0;
+    if opts.resume && resume_path.exists() {
+        let (state, tensors) = checkpoint::read(&resume_path)?;
+        checkpoint::fill(&mut vs, &tensors, &resume_path)?;
+        let (_, best) = checkpoint::read(&resume_best_path)?;
+        checkpoint::fill(&mut best_vs, &best, &resume_best_path)?;
+        if state.dataset.hash != meta.dataset.hash
+            || state.noise != opts.noise
+            || state.penalty != opts.penalty
+        {
+            return Err(Error::Checkpoint {
+                path: resume_path,
+                field: "dataset/noise/penalty".into(),
+                message: "the interrupted run used other data or regularization; delete it or \
+                          rerun with the original settings"
+                    .into(),
+            });
+        }
+        meta.normalization = state.normalization;
+        meta.training = state.training;
+        // The history says where to go on: the next epoch, and how long since the best one.
+        start_epoch = meta.training.epochs_run;
+        bad_epochs = meta.training.epochs_run - meta.training.best_epoch;
+        tracing::info!(epoch = start_epoch, "resuming training");
+    } else {
+        best_vs.copy(&vs)?;
+    }
+    let prior_seconds = meta.training.seconds;
+
+    let norm = meta.normalization.clone();
+    let validation = sampler.batch(Split::Validation, 0, opts.validation_pairs.max(1));
+    let (val_targets, val_rows, val_u, val_z) = batch_tensors(&validation, &norm, opts.device);
+    let batch_size = settings.batch_size.min(opts.pairs_per_epoch);
+    let batches = (opts.pairs_per_epoch / batch_size).max(1);
+    let mut adam = nn::Adam::default().build(&vs, settings.learning_rate)?;
+    let lr_min = 0.05 * settings.learning_rate;
+
+    for epoch in start_epoch..opts.epochs {
+        let progress = epoch as f64 / opts.epochs as f64;
+        let lr = lr_min
+            + 0.5
+                * (settings.learning_rate - lr_min)
+                * (1.0 + (std::f64::consts::PI * progress).cos());
+        adam.set_lr(lr);
+        // Each epoch has its own generator state, so a resumed run draws the same noise.
+        tch::manual_seed(opts.seed.wrapping_add(1 + epoch as u64) as i64);
+        let mut train_loss = 0.0;
+        for k in 0..batches {
+            let batch = sampler.batch(Split::Train, (epoch * batches + k) as u64, batch_size);
+            let (targets, rows, u, z) = batch_tensors(&batch, &norm, opts.device);
+            let u_in = if opts.noise > 0.0 {
+                &u + Tensor::randn(u.size(), (Kind::Float, opts.device)) * opts.noise
+            } else {
+                u
+            };
+            let u_in = if opts.penalty > 0.0 {
+                u_in.detach().set_requires_grad(true)
+            } else {
+                u_in
+            };
+            let pred = net.forward(&targets, &rows, &u_in);
+            let mut loss = pred.mse_loss(&z, tch::Reduction::Mean);
+            if opts.penalty > 0.0 {
+                let grads = Tensor::run_backward(&[pred.sum(Kind::Float)], &[&u_in], true, true);
+                loss += grads[0]
+                    .pow_tensor_scalar(2)
+                    .sum_dim_intlist(1, false, Kind::Float)
+                    .mean(Kind::Float)
+                    * opts.penalty;
+            }
+            adam.backward_step(&loss);
+            train_loss += loss.double_value(&[]);
+        }
+        train_loss /= batches as f64;
+        let val_loss = tch::no_grad(|| {
+            net.forward(&val_targets, &val_rows, &val_u)
+                .mse_loss(&val_z, tch::Reduction::Mean)
+                .double_value(&[])
+        });
+        if !train_loss.is_finite() || !val_loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch,
+                loss: train_loss,
+            });
+        }
+        meta.training.history.push((train_loss, val_loss));
+        meta.training.epochs_run = epoch + 1;
+        if val_loss < meta.training.best_validation {
+            meta.training.best_validation = val_loss;
+            meta.training.best_epoch = epoch + 1;
+            best_vs.copy(&vs)?;
+            bad_epochs = 0;
+        } else {
+            bad_epochs += 1;
+        }
+        tracing::debug!(epoch = epoch + 1, train_loss, val_loss, lr, "epoch");
+        on_epoch(epoch + 1, opts.epochs, train_loss, val_loss);
+        meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
+        checkpoint::save(&vs, &meta, &resume_path)?;
+        checkpoint::save(&best_vs, &meta, &resume_best_path)?;
+        if bad_epochs >= settings.patience {
+            tracing::info!(
+                epoch = epoch + 1,
+                "early stopping: validation stopped improving"
+            );
+            break;
+        }
+    }
+    meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
+    checkpoint::save(&best_vs, &meta, out)?;
+    for p in [&resume_path, &resume_best_path] {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(meta)
+}
+
+/// Predicted-versus-true check used by tests and reports: RMSE of log(L + ε) on `batch`.
+pub fn log_rmse(proxy: &crate::Proxy, batch: &PairBatch) -> Result<f64> {
+    let eps = proxy.meta().normalization.epsilon;
+    let mut se = 0.0;
+    for b in 0..batch.loss.len() {
+        let target: Array2<f64> = batch
+            .targets
+            .index_axis(ndarray::Axis(0), batch.target_of[b])
+            .to_owned();
+        let u = batch.u.row(b).to_vec();
+        let pred = proxy.predict(&target, &[u])?[0];
+        se += ((pred.max(0.0) + eps).ln() - (batch.loss[b] + eps).ln()).powi(2);
+    }
+    Ok((se / batch.loss.len() as f64).sqrt())
+}

@@ -1,0 +1,130 @@
+//! Checkpoints and the prediction API, on a tiny Burgers pool trained for a few epochs.
+
+mod common;
+
+use proxyland_proxy::{Error, Proxy, TrainOptions, train};
+use std::path::Path;
+
+fn tiny(s: String) -> String {
+    s.replace("n = 128", "n = 32")
+        .replace("steps = 400", "steps = 40")
+}
+
+fn trained(dir: &Path, noise: f64, penalty: f64, name: &str) -> std::path::PathBuf {
+    let (config, pool) = common::pool(dir, "burgers", 48, &tiny);
+    let opts = TrainOptions {
+        noise,
+        penalty,
+        epochs: 3,
+        pairs_per_epoch: 512,
+        ..TrainOptions::from_profile(&config, "quick", 1).unwrap()
+    };
+    let out = dir.join(name);
+    train(&pool, &config, &opts, &out, &|_, _, _, _| {}).unwrap();
+    out
+}
+
+fn target(dir: &Path) -> ndarray::Array2<f64> {
+    let (_, pool) = common::pool(dir, "burgers", 48, &tiny);
+    pool.target_trajectories
+        .index_axis(ndarray::Axis(0), 0)
+        .to_owned()
+}
+
+#[test]
+fn save_load_predict_is_identical_and_metadata_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path(), 0.05, 0.0, "p.safetensors");
+    let a = Proxy::load(&out).unwrap();
+    let b = Proxy::load(&out).unwrap();
+    let y = target(dir.path());
+    let us = vec![vec![0.1, 0.2], vec![0.5, 0.5], vec![0.9, 0.3]];
+    assert_eq!(a.predict(&y, &us).unwrap(), b.predict(&y, &us).unwrap());
+    let m = a.meta();
+    assert_eq!(m.experiment, "burgers");
+    assert_eq!(m.param_names, vec!["x_c", "omega"]);
+    assert_eq!(m.periodic, vec![true, false]);
+    assert_eq!(m.noise, 0.05);
+    assert_eq!(m.training.epochs_run, 3);
+    assert_eq!(m.training.history.len(), 3);
+    assert!(!m.dataset.hash.is_empty());
+    assert!(
+        !out.with_extension("safetensors.resume").exists(),
+        "resume files are cleaned up"
+    );
+}
+
+#[test]
+fn autograd_gradient_matches_finite_differences_of_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path(), 0.0, 0.1, "p.safetensors");
+    let proxy = Proxy::load(&out).unwrap();
+    let y = target(dir.path());
+    let bound = proxy.bind(&y).unwrap();
+    for u in [vec![0.2, 0.7], vec![0.61, 0.33], vec![0.95, 0.05]] {
+        let (_, grad) = bound.predict_with_grad(std::slice::from_ref(&u)).unwrap();
+        for j in 0..2 {
+            let h = 1e-6;
+            let (mut up, mut um) = (u.clone(), u.clone());
+            up[j] += h;
+            um[j] -= h;
+            let fd =
+                (bound.predict(&[up]).unwrap()[0] - bound.predict(&[um]).unwrap()[0]) / (2.0 * h);
+            let g = grad[0][j];
+            assert!(
+                (g - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "u {u:?} j {j}: {g} vs {fd}"
+            );
+        }
+    }
+    // A batch gives each row its own gradient.
+    let (_, g2) = bound
+        .predict_with_grad(&[vec![0.2, 0.7], vec![0.61, 0.33]])
+        .unwrap();
+    let (_, g1) = bound.predict_with_grad(&[vec![0.61, 0.33]]).unwrap();
+    assert!((g2[1][0] - g1[0][0]).abs() < 1e-12);
+}
+
+#[test]
+fn wrong_experiment_or_damaged_checkpoints_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path(), 0.0, 0.0, "p.safetensors");
+    let proxy = Proxy::load(&out).unwrap();
+    let err = proxy.check_compatible("ks", 2, (41, 64)).unwrap_err();
+    assert!(matches!(err, Error::Incompatible { .. }));
+    assert!(
+        err.to_string().contains("burgers") && err.to_string().contains("ks"),
+        "{err}"
+    );
+    assert!(proxy.check_compatible("burgers", 2, (5, 32)).is_ok());
+    let e = proxy
+        .predict(&ndarray::Array2::zeros((3, 3)), &[vec![0.5, 0.5]])
+        .unwrap_err();
+    assert!(e.to_string().contains("expects"), "{e}");
+    let e = proxy
+        .predict(&target(dir.path()), &[vec![0.5]])
+        .unwrap_err();
+    assert!(e.to_string().contains("2 finite"), "{e}");
+
+    let bytes = std::fs::read(&out).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = Proxy::load(&cut).unwrap_err().to_string();
+    assert!(e.contains("cut.safetensors"), "{e}");
+    let e = Proxy::load(&dir.path().join("none.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("none.safetensors"), "{e}");
+}
+
+#[test]
+fn training_is_reproducible_on_cpu_from_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = trained(dir.path(), 0.02, 0.0, "a.safetensors");
+    let b = trained(dir.path(), 0.02, 0.0, "b.safetensors");
+    let y = target(dir.path());
+    let us = vec![vec![0.3, 0.3], vec![0.8, 0.6]];
+    let pa = Proxy::load(&a).unwrap().predict(&y, &us).unwrap();
+    let pb = Proxy::load(&b).unwrap().predict(&y, &us).unwrap();
+    assert_eq!(pa, pb);
+}
