@@ -158,19 +158,6 @@ fn simulate_into_a_missing_folder_fails_and_leaves_existing_files_alone() {
 }
 
 #[test]
-fn unbuilt_subcommands_exit_nonzero_and_say_so() {
-    for cmd in ["landscape", "solve", "evaluate"] {
-        let o = proxyland(&[cmd]);
-        assert!(!o.status.success(), "`{cmd}` must not pretend to work");
-        assert!(
-            stderr(&o).contains("not implemented yet"),
-            "{cmd}: {}",
-            stderr(&o)
-        );
-    }
-}
-
-#[test]
 fn generate_then_info_describes_the_pool_and_refuses_to_overwrite_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pool.h5");
@@ -232,4 +219,38 @@ fn simulate_to_h5_round_trips_through_info() {
         text.contains("trajectory of ks") && text.contains("41 frames × 64"),
         "{text}"
     );
+}
+
+#[test]
+fn solve_finds_an_easy_target_and_landscape_draws_a_png() {
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "gramacy-lee",
+        "--target",
+        "0.5485634445276052",
+        "--init",
+        "0.56",
+        "--method",
+        "bfgs",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(text.contains("success: true"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("l.png");
+    let o = proxyland(&[
+        "landscape",
+        "--experiment",
+        "billiards2d",
+        "--target",
+        "1.2,0.1",
+        "--grid",
+        "12",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
 }

@@ -4,10 +4,14 @@
 // Link the BLAS/LAPACK backend that ndarray-linalg (in proxyland-optim) needs.
 use openblas_src as _;
 
+mod evaluate;
+mod figures;
 mod generate;
 mod info;
+mod landscape;
 mod output;
 mod progress;
+mod report;
 mod simulate;
 mod train;
 
@@ -28,7 +32,7 @@ enum Command {
     /// Run one forward simulation and write its trajectory (CSV or HDF5).
     Simulate(simulate::Args),
     /// Draw a heat map of log L over a 2D slice through a target (true loss, or a proxy's).
-    Landscape(Unbuilt),
+    Landscape(landscape::Args),
     /// Simulate a pool of trajectories for an experiment config into one HDF5 file.
     Generate(generate::Args),
     /// Merge shards written by `generate --shard i/n` into one dataset.
@@ -36,21 +40,16 @@ enum Command {
     /// Train a proxy network on a generated dataset.
     Train(train::Args),
     /// Solve one inverse problem with a chosen method.
-    Solve(Unbuilt),
+    Solve(evaluate::SolveArgs),
     /// Run every method on held-out targets and write the results JSON.
-    Evaluate(Unbuilt),
+    Evaluate(evaluate::Args),
+    /// Write results/REPORT.md and figures from the evaluations of a reproduce run.
+    Report(report::Args),
     /// Show what a dataset or checkpoint file holds.
     Info {
         /// The file to describe.
         file: PathBuf,
     },
-}
-
-/// Arguments of a subcommand that is not built yet (accepted so `--help` lists it).
-#[derive(Debug, clap::Args)]
-struct Unbuilt {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
 }
 
 fn main() {
@@ -75,16 +74,13 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(args) => simulate::run(args),
-        Command::Landscape(_) => not_built("landscape"),
+        Command::Landscape(args) => landscape::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Merge(args) => generate::run_merge(args),
         Command::Train(args) => train::run(args),
-        Command::Solve(_) => not_built("solve"),
-        Command::Evaluate(_) => not_built("evaluate"),
+        Command::Solve(args) => evaluate::run_solve(args),
+        Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Info { file } => info::run(&file),
+        Command::Report(args) => report::run(args),
     }
-}
-
-fn not_built(name: &str) -> Result<()> {
-    anyhow::bail!("`proxyland {name}` is not implemented yet")
 }

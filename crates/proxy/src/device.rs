@@ -66,3 +66,9 @@ pub fn describe(device: Device) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Caps libtorch's intra-op threads (evaluation runs many small predictions in parallel
+/// threads of its own; libtorch's pool on top would oversubscribe the cores).
+pub fn set_threads(n: usize) {
+    tch::set_num_threads(n.max(1) as i32);
+}

@@ -1,0 +1,197 @@
+//! PNG figures with plotters: landscape heat maps (and line plots for d = 1), and
+//! success-versus-cost plots. Files are drawn under a temporary name and renamed into place.
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use proxyland_optim::Landscape;
+use std::path::Path;
+
+/// Draws into a temporary sibling of `path` and renames it into place.
+fn atomic_png(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    let name = path
+        .file_name()
+        .context("--out names no file")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
+    let result = draw(&tmp).and_then(|_| {
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move a figure to {}", path.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Viridis, from five anchors.
+fn viridis(t: f64) -> RGBColor {
+    const ANCHORS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = t.clamp(0.0, 1.0) * 4.0;
+    let i = (t.floor() as usize).min(3);
+    let f = t - i as f64;
+    let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f) as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A marker on a figure: a label and a point X (all parameters).
+pub struct Marker {
+    pub label: String,
+    pub x: Vec<f64>,
+    pub color: RGBColor,
+}
+
+/// A heat map of log10 L (or a line for d = 1) with the target and markers.
+pub fn draw_landscape(
+    path: &Path,
+    title: &str,
+    land: &Landscape,
+    names: &[String],
+    units: &[String],
+    markers: &[Marker],
+) -> Result<()> {
+    let label = |a: usize| format!("{} [{}]", names[a], units[a]);
+    atomic_png(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (640, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let xs = &land.coords[0];
+        let (x0, x1) = (xs[0], *xs.last().expect("grid"));
+        let (lo, hi) = land
+            .values
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        if land.axes.len() == 1 {
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(x0..x1, lo..hi + 0.05 * (hi - lo).max(1e-9))?;
+            chart
+                .configure_mesh()
+                .x_desc(label(land.axes[0]))
+                .y_desc("log10 L")
+                .draw()?;
+            chart.draw_series(LineSeries::new(
+                xs.iter().zip(&land.values).map(|(&x, v)| (x, v[0])),
+                &BLUE,
+            ))?;
+            for m in markers {
+                let x = m.x[land.axes[0]];
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, lo), (x, hi)],
+                        m.color,
+                    )))?
+                    .label(m.label.clone())
+                    .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 15, b)], m.color));
+            }
+            chart
+                .configure_series_labels()
+                .border_style(BLACK)
+                .background_style(WHITE)
+                .draw()?;
+        } else {
+            let ys = &land.coords[1];
+            let (y0, y1) = (ys[0], *ys.last().expect("grid"));
+            let (dx, dy) = (
+                (x1 - x0) / (xs.len() - 1) as f64,
+                (y1 - y0) / (ys.len() - 1) as f64,
+            );
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(x0 - dx / 2.0..x1 + dx / 2.0, y0 - dy / 2.0..y1 + dy / 2.0)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(label(land.axes[0]))
+                .y_desc(label(land.axes[1]))
+                .draw()?;
+            let span = (hi - lo).max(1e-12);
+            chart.draw_series(land.values.iter().enumerate().flat_map(|(i, row)| {
+                row.iter().enumerate().map(move |(j, &v)| {
+                    let (x, y) = (xs[i], ys[j]);
+                    Rectangle::new(
+                        [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                        viridis((v - lo) / span).filled(),
+                    )
+                })
+            }))?;
+            for m in markers {
+                let p = (m.x[land.axes[0]], m.x[land.axes[1]]);
+                let color = m.color;
+                chart
+                    .draw_series(std::iter::once(Cross::new(p, 7, color.stroke_width(3))))?
+                    .label(m.label.clone())
+                    .legend(move |(a, b)| Cross::new((a + 7, b), 5, color.stroke_width(2)));
+            }
+            chart
+                .configure_series_labels()
+                .border_style(BLACK)
+                .background_style(WHITE)
+                .draw()?;
+            root.draw(&Text::new(
+                format!("log10 L from {lo:.1} (dark) to {hi:.1} (light)"),
+                (70, 520),
+                ("sans-serif", 13),
+            ))?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// Success rate against mean simulator calls per target, one labelled point per method.
+pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) -> Result<()> {
+    atomic_png(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (720, 520)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let max_calls = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d((0.5f64..max_calls * 2.0).log_scale(), 0.0f64..1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("mean simulator calls per target (log scale)")
+            .y_desc("success rate")
+            .draw()?;
+        for (i, (name, calls, success)) in points.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let p = (calls.max(0.6), *success);
+            chart.draw_series(std::iter::once(Circle::new(p, 5, color.filled())))?;
+            chart.draw_series(std::iter::once(Text::new(
+                name.clone(),
+                p,
+                ("sans-serif", 11),
+            )))?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
