@@ -223,10 +223,14 @@ fn simulate_to_h5_round_trips_through_info() {
 
 #[test]
 fn solve_finds_an_easy_target_and_landscape_draws_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let iterates = dir.path().join("it.csv");
     let o = proxyland(&[
         "solve",
         "--experiment",
         "gramacy-lee",
+        "--iterates",
+        iterates.to_str().unwrap(),
         "--target",
         "0.5485634445276052",
         "--init",
@@ -237,7 +241,11 @@ fn solve_finds_an_easy_target_and_landscape_draws_a_png() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(text.contains("success: true"), "{text}");
-    let dir = tempfile::tempdir().unwrap();
+    let rows = std::fs::read_to_string(&iterates).unwrap();
+    assert!(rows.starts_with("evaluation,objective,x,value"), "{rows}");
+    let last: Vec<&str> = rows.lines().last().unwrap().split(',').collect();
+    assert_eq!(last[1], "true");
+    assert!(rows.lines().count() > 2, "BFGS took several evaluations");
     let png = dir.path().join("l.png");
     let o = proxyland(&[
         "landscape",

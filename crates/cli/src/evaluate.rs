@@ -184,6 +184,9 @@ pub struct SolveArgs {
     budget: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write every objective evaluation (true loss and proxy) to this CSV.
+    #[arg(long)]
+    iterates: Option<PathBuf>,
 }
 
 pub fn run_solve(args: SolveArgs) -> Result<()> {
@@ -226,12 +229,14 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (None, true) => bail!("--method {} needs --model", args.method),
         (None, false) => None,
     };
+    let trace = proxyland_optim::Trace::default();
     let problem = Problem {
         sim: sim.as_ref(),
         target: &y,
         x_star: &x_star,
         u0,
         index: 0,
+        trace: args.iterates.as_ref().map(|_| &trace),
     };
     let mut stream = Stream::new(args.seed, 1);
     let o = run(
@@ -261,6 +266,23 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     }
     if let Some(reason) = o.stopped {
         println!("stopped early:   {reason}");
+    }
+    if let Some(path) = &args.iterates {
+        let points = trace.into_inner();
+        output::write_atomically(path, |w| {
+            writeln!(w, "evaluation,objective,{},value", space.names.join(","))?;
+            for (i, p) in points.iter().enumerate() {
+                let (x, _) = space.fold(&space.from_unit(&p.u));
+                let x: Vec<String> = x.iter().map(|v| format!("{v:.17e}")).collect();
+                writeln!(w, "{i},{},{},{:.17e}", p.objective, x.join(","), p.value)?;
+            }
+            Ok(())
+        })?;
+        println!(
+            "iterates:        {} evaluations in {}",
+            points.len(),
+            path.display()
+        );
     }
     Ok(())
 }

@@ -169,6 +169,7 @@ fn run_jobs(
                 x_star: &targets[i].x,
                 u0: start_of(opts.seed, i, d),
                 index: i,
+                trace: None,
             };
             let mut out = Vec::with_capacity(jobs.len());
             for job in jobs {

@@ -34,4 +34,4 @@ pub use global::{GlobalResult, cma_es, differential_evolution, multistart_bfgs};
 pub use landscape::{Landscape, proxy_landscape, true_landscape};
 pub use local::{LocalMethod, LocalResult, LocalSettings, minimize};
 pub use methods::{METHOD_NAMES, Method, Outcome, Problem, SUCCESS_TOLERANCE, is_success, run};
-pub use objective::{FnObjective, Objective, ProxyLoss, TrueLoss};
+pub use objective::{FnObjective, Objective, ProxyLoss, Trace, TracePoint, TrueLoss};

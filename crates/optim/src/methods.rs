@@ -139,6 +139,8 @@ pub struct Problem<'a> {
     pub x_star: &'a [f64],
     pub u0: Vec<f64>,
     pub index: usize,
+    /// Record every objective evaluation here (single-start and proxy methods).
+    pub trace: Option<&'a crate::objective::Trace>,
 }
 
 /// Runs `method` on `problem`. Never fails as a whole: a failing simulation ends the method
@@ -151,7 +153,7 @@ pub fn run(
     stream: &mut Stream,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let truth = TrueLoss::new(problem.sim, problem.target);
+    let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
     let mut proxy_evals = 0;
     let (u_hat, stopped) = match method {
         Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam => {
@@ -168,7 +170,7 @@ pub fn run(
             let proxy = proxy
                 .ok_or_else(|| Error::Input(format!("{} needs a checkpoint", method.name())))?;
             let bound = proxy.bind(problem.target)?;
-            let surrogate = ProxyLoss::new(&bound, problem.u0.len());
+            let surrogate = ProxyLoss::new(&bound, problem.u0.len()).with_trace(problem.trace);
             let result = match method {
                 Method::ProxyMultistart { starts, refine } => proxy_multistart(
                     &surrogate, &truth, problem, *starts, *refine, settings, stream,

@@ -5,6 +5,28 @@ use proxyland_physics::{ParamSpace, Simulator, Trajectory};
 use proxyland_proxy::BoundProxy;
 use std::cell::{Cell, RefCell};
 
+/// One evaluation seen by an objective: which objective, where (u), and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracePoint {
+    /// `true` (the simulator) or `proxy` (the proxy's log-loss).
+    pub objective: &'static str,
+    pub u: Vec<f64>,
+    pub value: f64,
+}
+
+/// Where objectives append their evaluations when asked to (`proxyland solve --iterates`).
+pub type Trace = RefCell<Vec<TracePoint>>;
+
+fn trace_point(trace: Option<&Trace>, objective: &'static str, u: &[f64], value: f64) {
+    if let Some(t) = trace {
+        t.borrow_mut().push(TracePoint {
+            objective,
+            u: u.to_vec(),
+            value,
+        });
+    }
+}
+
 /// A differentiable objective of u. Implementations count their own cost.
 pub trait Objective {
     /// Dimension d.
@@ -24,6 +46,7 @@ pub struct TrueLoss<'a> {
     calls: Cell<usize>,
     /// The best (value, u) seen: what a method returns if it is stopped early.
     best: RefCell<Option<(f64, Vec<f64>)>>,
+    trace: Option<&'a Trace>,
 }
 
 impl<'a> TrueLoss<'a> {
@@ -34,7 +57,14 @@ impl<'a> TrueLoss<'a> {
             budget: None,
             calls: Cell::new(0),
             best: RefCell::new(None),
+            trace: None,
         }
+    }
+
+    /// Appends every evaluation to `trace`.
+    pub fn with_trace(mut self, trace: Option<&'a Trace>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Stops with [`Error::BudgetExhausted`] once `budget` calls are spent.
@@ -74,6 +104,7 @@ impl<'a> TrueLoss<'a> {
     }
 
     fn record(&self, value: f64, u: &[f64]) -> Result<()> {
+        trace_point(self.trace, "true", u, value);
         if !value.is_finite() {
             return Err(Error::NonFinite { u: u.to_vec() });
         }
@@ -119,6 +150,7 @@ pub struct ProxyLoss<'a, 'p> {
     proxy: &'a BoundProxy<'p>,
     dim: usize,
     evaluations: Cell<usize>,
+    trace: Option<&'a Trace>,
 }
 
 impl<'a, 'p> ProxyLoss<'a, 'p> {
@@ -127,7 +159,14 @@ impl<'a, 'p> ProxyLoss<'a, 'p> {
             proxy,
             dim,
             evaluations: Cell::new(0),
+            trace: None,
         }
+    }
+
+    /// Appends every single-point evaluation to `trace`.
+    pub fn with_trace(mut self, trace: Option<&'a Trace>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Network evaluations so far.
@@ -152,6 +191,7 @@ impl Objective for ProxyLoss<'_, '_> {
     fn value_and_grad(&self, u: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.evaluations.set(self.evaluations.get() + 1);
         let (v, g) = self.proxy.predict_log_with_grad(&[u.to_vec()])?;
+        trace_point(self.trace, "proxy", u, v[0]);
         if !v[0].is_finite() {
             return Err(Error::NonFinite { u: u.to_vec() });
         }

@@ -85,6 +85,7 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
             x_star: &x_star,
             u0: vec![0.9],
             index: 0,
+            trace: None,
         };
         let method = Method::parse(name, 40).unwrap();
         let o = run(
@@ -132,6 +133,7 @@ fn a_failing_simulation_is_recorded_not_fatal() {
         x_star: &[1.0, 5.0],
         u0: vec![0.5, 0.5],
         index: 0,
+        trace: None,
     };
     let o = run(
         &Method::Bfgs,

@@ -23,13 +23,17 @@ fn spectral(c: &mut Criterion) {
         let sim = experiment(name).unwrap();
         let xs = points(sim.as_ref(), 64);
         let target = sim.simulate(&xs[1]).unwrap();
-        c.bench_function(&format!("{name}/forward"), |b| b.iter(|| sim.simulate(black_box(&xs[0])).unwrap()));
+        c.bench_function(&format!("{name}/forward"), |b| {
+            b.iter(|| sim.simulate(black_box(&xs[0])).unwrap())
+        });
         c.bench_function(&format!("{name}/loss_and_grad"), |b| {
             b.iter(|| sim.loss_and_grad(black_box(&xs[0]), &target).unwrap())
         });
         let mut g = c.benchmark_group(format!("{name}/batch64"));
         g.sample_size(10);
-        g.bench_function("all cores", |b| b.iter(|| simulate_batch(sim.as_ref(), black_box(&xs))));
+        g.bench_function("all cores", |b| {
+            b.iter(|| simulate_batch(sim.as_ref(), black_box(&xs)))
+        });
         g.finish();
     }
 }
@@ -39,13 +43,17 @@ fn billiards(c: &mut Criterion) {
         let sim = experiment(name).unwrap();
         let xs = points(sim.as_ref(), 10_000);
         let target = sim.simulate(&xs[1]).unwrap();
-        c.bench_function(&format!("{name}/forward"), |b| b.iter(|| sim.simulate(black_box(&xs[0])).unwrap()));
+        c.bench_function(&format!("{name}/forward"), |b| {
+            b.iter(|| sim.simulate(black_box(&xs[0])).unwrap())
+        });
         c.bench_function(&format!("{name}/loss_and_grad"), |b| {
             b.iter(|| sim.loss_and_grad(black_box(&xs[0]), &target).unwrap())
         });
         let mut g = c.benchmark_group(format!("{name}/batch10000"));
         g.sample_size(10);
-        g.bench_function("all cores", |b| b.iter(|| simulate_batch(sim.as_ref(), black_box(&xs))));
+        g.bench_function("all cores", |b| {
+            b.iter(|| simulate_batch(sim.as_ref(), black_box(&xs)))
+        });
         g.finish();
     }
 }
