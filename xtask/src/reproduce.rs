@@ -27,17 +27,6 @@ fn fnv(parts: &[&[u8]]) -> String {
     format!("{h:016x}")
 }
 
-fn stamp_path(output: &Path) -> PathBuf {
-    let mut s = output.as_os_str().to_owned();
-    s.push(".stamp");
-    PathBuf::from(s)
-}
-
-/// Whether `output` is up to date for inputs hashed to `hash`.
-fn fresh(output: &Path, hash: &str) -> bool {
-    output.exists() && std::fs::read_to_string(stamp_path(output)).is_ok_and(|s| s.trim() == hash)
-}
-
 fn checkpoint_name(noise: f64, penalty: f64) -> String {
     if penalty > 0.0 {
         format!("proxy-l{penalty}")
@@ -49,12 +38,25 @@ fn checkpoint_name(noise: f64, penalty: f64) -> String {
 struct Pipeline {
     bin: PathBuf,
     timings: PathBuf,
+    /// Stamps live under runs/, never next to figures in results/.
+    stamps: PathBuf,
 }
 
 impl Pipeline {
+    fn stamp_path(&self, label: &str) -> PathBuf {
+        self.stamps
+            .join(format!("{}.stamp", label.replace(['/', ' '], "_")))
+    }
+
+    /// Whether `output` is up to date for inputs hashed to `hash`.
+    fn fresh(&self, label: &str, output: &Path, hash: &str) -> bool {
+        output.exists()
+            && std::fs::read_to_string(self.stamp_path(label)).is_ok_and(|s| s.trim() == hash)
+    }
+
     /// Runs one stage unless its output is fresh; records its time.
     fn stage(&self, label: &str, output: &Path, hash: &str, args: &[String]) -> Result<()> {
-        if fresh(output, hash) {
+        if self.fresh(label, output, hash) {
             eprintln!("[reproduce] {label}: up to date");
             return Ok(());
         }
@@ -72,7 +74,8 @@ impl Pipeline {
             bail!("{label} failed ({status}); fix the cause and rerun: finished stages are kept");
         }
         let secs = started.elapsed().as_secs_f64();
-        std::fs::write(stamp_path(output), hash)?;
+        std::fs::create_dir_all(&self.stamps)?;
+        std::fs::write(self.stamp_path(label), hash)?;
         let mut line = std::fs::read_to_string(&self.timings).unwrap_or_default();
         line.push_str(&format!("{label} {secs:.1}\n"));
         std::fs::write(&self.timings, line)?;
@@ -122,6 +125,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     let pipeline = Pipeline {
         bin: repo.join("target/release/proxyland"),
         timings: runs.join("timings.txt"),
+        stamps: runs.join("stamps"),
     };
     let _ = std::fs::remove_file(&pipeline.timings);
     let s = |p: &Path| p.display().to_string();
