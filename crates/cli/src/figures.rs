@@ -8,22 +8,8 @@ use std::path::Path;
 
 /// Draws into a temporary sibling of `path` and renames it into place.
 fn atomic_png(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "cannot write {}: folder {} does not exist",
-            path.display(),
-            dir.display()
-        );
-    }
-    let name = path
-        .file_name()
-        .context("--out names no file")?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
+    // plotters picks the image format from the extension, so the temporary name keeps `.png`.
+    let tmp = crate::output::temp_sibling(path, ".png")?;
     let result = draw(&tmp).and_then(|_| {
         std::fs::rename(&tmp, path)
             .with_context(|| format!("cannot move a figure to {}", path.display()))

@@ -4,13 +4,11 @@
 use anyhow::{Context, Result};
 use proxyland_physics::{Simulator, Trajectory};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `write` into `path` via a temporary sibling and a rename.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<()>,
-) -> Result<()> {
+/// A hidden temporary sibling of `path` (`.name.tmp-PID` + `suffix`), after checking that the
+/// folder exists.
+pub fn temp_sibling(path: &Path, suffix: &str) -> Result<PathBuf> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -25,11 +23,19 @@ pub fn write_atomically(
     let file_name = path
         .file_name()
         .with_context(|| format!("{} names no file", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+    Ok(dir.join(format!(
+        ".{}.tmp-{}{suffix}",
         file_name.to_string_lossy(),
         std::process::id()
-    ));
+    )))
+}
+
+/// Writes `write` into `path` via a temporary sibling and a rename.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let tmp = temp_sibling(path, "")?;
     let result = (|| {
         let file = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;

@@ -451,18 +451,38 @@ pub(crate) fn write_samples(
         .dataset("trajectories")
         .map_err(h5(path, "trajectories"))?;
     let stat = file.dataset("status").map_err(h5(path, "status"))?;
-    for (i, y) in samples {
-        let code = match y {
-            Some(y) => {
-                let block = y.view().insert_axis(ndarray::Axis(0));
-                traj.write_slice(&block, s![*i..*i + 1, .., ..])
-                    .map_err(h5(path, "trajectories"))?;
-                status::DONE
-            }
-            None => status::FAILED,
+    // Consecutive samples go to disk in one call each: per-sample writes cost more than the
+    // simulations of cheap experiments.
+    let mut order: Vec<&(usize, Option<Array2<f64>>)> = samples.iter().collect();
+    order.sort_by_key(|(i, _)| *i);
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && order[end].0 == order[end - 1].0 + 1 {
+            end += 1;
+        }
+        let run = &order[start..end];
+        let (first, last) = (run[0].0, run[run.len() - 1].0 + 1);
+        let (f, st) = {
+            let shape = traj.shape();
+            (shape[1], shape[2])
         };
-        stat.write_slice(&[code], s![*i..*i + 1])
+        let mut block = Array3::<f64>::zeros((run.len(), f, st));
+        let mut codes = Vec::with_capacity(run.len());
+        for (k, (_, y)) in run.iter().enumerate() {
+            match y {
+                Some(y) => {
+                    block.index_axis_mut(ndarray::Axis(0), k).assign(y);
+                    codes.push(status::DONE);
+                }
+                None => codes.push(status::FAILED),
+            }
+        }
+        traj.write_slice(&block, s![first..last, .., ..])
+            .map_err(h5(path, "trajectories"))?;
+        stat.write_slice(&codes, s![first..last])
             .map_err(h5(path, "status"))?;
+        start = end;
     }
     file.flush().map_err(h5(path, "the file"))
 }

@@ -38,7 +38,7 @@ impl GenerateOptions {
             seed,
             shard: None,
             resume: false,
-            batch: (8 * rayon::current_num_threads()).max(16),
+            batch: (64 * rayon::current_num_threads()).max(64),
             stop_after: None,
         }
     }

@@ -113,6 +113,19 @@ where
     }
 }
 
+/// (best point, best cost, iterations) of a finished argmin run.
+fn summary<I: State<Param = Array1<f64>, Float = f64>>(
+    state: &I,
+    u0: &[f64],
+) -> (Vec<f64>, f64, u64) {
+    let best = state.get_best_param().map(|p| p.to_vec());
+    (
+        best.unwrap_or_else(|| u0.to_vec()),
+        state.get_best_cost(),
+        state.get_iter(),
+    )
+}
+
 /// The local solvers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalMethod {
@@ -154,14 +167,7 @@ pub fn minimize(
                 })
                 .add_observer(TracingObserver("bfgs"), ObserverMode::Always)
                 .run()?;
-            let s = r.state();
-            Ok((
-                s.get_best_param()
-                    .map(|p| p.to_vec())
-                    .unwrap_or_else(|| u0.to_vec()),
-                s.get_best_cost(),
-                s.get_iter(),
-            ))
+            Ok(summary(r.state(), u0))
         }
         LocalMethod::Lbfgs => {
             let solver = LBFGS::new(ls, 7).with_tolerance_grad(settings.grad_tolerance)?;
@@ -169,14 +175,7 @@ pub fn minimize(
                 .configure(|s| s.param(start.clone()).max_iters(settings.max_iters))
                 .add_observer(TracingObserver("lbfgs"), ObserverMode::Always)
                 .run()?;
-            let s = r.state();
-            Ok((
-                s.get_best_param()
-                    .map(|p| p.to_vec())
-                    .unwrap_or_else(|| u0.to_vec()),
-                s.get_best_cost(),
-                s.get_iter(),
-            ))
+            Ok(summary(r.state(), u0))
         }
         LocalMethod::SteepestDescent => {
             let solver = SteepestDescent::new(ls);
@@ -184,14 +183,7 @@ pub fn minimize(
                 .configure(|s| s.param(start.clone()).max_iters(settings.max_iters))
                 .add_observer(TracingObserver("gd"), ObserverMode::Always)
                 .run()?;
-            let s = r.state();
-            Ok((
-                s.get_best_param()
-                    .map(|p| p.to_vec())
-                    .unwrap_or_else(|| u0.to_vec()),
-                s.get_best_cost(),
-                s.get_iter(),
-            ))
+            Ok(summary(r.state(), u0))
         }
         LocalMethod::Adam => unreachable!("handled above"),
     })();
