@@ -181,3 +181,59 @@ pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) ->
         Ok(())
     })
 }
+
+/// Success rate against the noise σ of the proxy, one line per proxy method, with single-start
+/// BFGS as a horizontal reference.
+pub fn draw_success_vs_sigma(
+    path: &Path,
+    title: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    bfgs: Option<f64>,
+) -> Result<()> {
+    atomic_png(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (640, 460)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let max_sigma = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.0))
+            .fold(0.1_f64, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..max_sigma * 1.05, 0.0f64..1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("noise σ (normalized parameter units)")
+            .y_desc("success rate")
+            .draw()?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))?
+                .label(name.clone())
+                .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 15, b)], color));
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        }
+        if let Some(level) = bfgs {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, level), (max_sigma * 1.05, level)],
+                    BLACK.stroke_width(1),
+                )))?
+                .label("bfgs (no proxy)")
+                .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 15, b)], BLACK));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}

@@ -1,7 +1,7 @@
 //! `proxyland report`: results/REPORT.md and figures from the evaluations of a reproduce run,
 //! and the headline table in README.md between its results markers.
 
-use crate::figures::draw_tradeoff;
+use crate::figures::{draw_success_vs_sigma, draw_tradeoff};
 use crate::output::write_atomically;
 use anyhow::{Context, Result};
 use proxyland_optim::{MethodSummary, Results, break_even_targets};
@@ -100,11 +100,11 @@ pub fn run(args: Args) -> Result<()> {
         if let Ok(text) = std::fs::read_to_string(t) {
             let total: f64 = text
                 .lines()
-                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
                 .sum();
             writeln!(
                 md,
-                "- Wall time of the stages run this time: {total:.0} s (stages skipped because their outputs were up to date are not counted):\n"
+                "- Wall time of the pipeline's stages: {total:.0} s on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included):\n"
             )?;
             writeln!(md, "```\n{}```", text)?;
         }
@@ -213,6 +213,33 @@ pub fn run(args: Args) -> Result<()> {
             &points,
         )?;
         writeln!(md, "\n![success vs calls]({e}/tradeoff.png)")?;
+        // Success against σ for the noise-only checkpoints (λ = 0), per proxy method.
+        let series: Vec<(String, Vec<(f64, f64)>)> = ["proxy", "proxy-bfgs", "proxy-multistart"]
+            .iter()
+            .map(|family| {
+                let mut points: Vec<(f64, f64)> = r
+                    .methods
+                    .values()
+                    .filter(|s| {
+                        s.method.starts_with(&format!("{family}[")) && s.penalty == Some(0.0)
+                    })
+                    .filter_map(|s| Some((s.noise?, s.success_rate)))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (family.to_string(), points)
+            })
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        if !series.is_empty() {
+            let bfgs = r.methods.get("bfgs").map(|s| s.success_rate);
+            draw_success_vs_sigma(
+                &fig_dir.join("success-vs-sigma.png"),
+                &format!("{e}: success vs σ"),
+                &series,
+                bfgs,
+            )?;
+            writeln!(md, "![success vs sigma]({e}/success-vs-sigma.png)")?;
+        }
         for f in [
             "landscape-true.png",
             "landscape-s0.png",
