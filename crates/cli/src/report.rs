@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut md = String::new();
     let mut discussion = String::new();
     let mut headline = String::from(
-        "| experiment | bfgs | proxy-bfgs (best σ) | proxy-multistart (best σ) | de@10x |\n|---|---|---|---|---|\n",
+        "| experiment | bfgs | proxy-bfgs (best σ) | proxy-multistart (best σ) | de@10x | best baseline @10x |\n|---|---|---|---|---|---|\n",
     );
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
@@ -289,9 +289,20 @@ pub fn run(args: Args) -> Result<()> {
                 .map(|s| format!("{:.2} ({:.0} calls)", s.success_rate, s.mean_sim_calls))
                 .unwrap_or_else(|| "–".into())
         };
+        let best_baseline = ["multistart-bfgs@10x", "cmaes@10x", "de@10x"]
+            .iter()
+            .filter_map(|k| r.methods.get(*k))
+            .max_by(|a, b| a.success_rate.total_cmp(&b.success_rate))
+            .map(|s| {
+                format!(
+                    "{}: {:.2} ({:.0} calls)",
+                    s.method, s.success_rate, s.mean_sim_calls
+                )
+            })
+            .unwrap_or_else(|| "–".into());
         writeln!(
             headline,
-            "| {e} | {} | {} | {} | {} |",
+            "| {e} | {} | {} | {} | {} | {best_baseline} |",
             cell(HEADLINE[0]),
             cell(HEADLINE[1]),
             cell(HEADLINE[2]),
