@@ -5,9 +5,11 @@
 //! cargo xtask bootstrap                 install libtorch, CMake, OpenBLAS; link .deps/
 //! cargo xtask test                      fmt check, clippy -D warnings, all workspace tests
 //! cargo xtask reproduce [--profile quick|paper] [--experiments E,..] [--out results]
-//! cargo xtask bench                     criterion benches of every crate
+//! cargo xtask bench [--compare-only] [--quick] [--cases ..]
+//!                                       criterion benches, then proxyland vs NumPy/Exponax/PyTorch
 //! ```
 
+mod bench;
 mod bootstrap;
 mod reproduce;
 
@@ -24,7 +26,9 @@ commands:
   test         bootstrap, then cargo fmt --check, clippy -D warnings, and every test
   reproduce    bootstrap, build, run the whole pipeline: [--profile quick|paper]
                [--experiments burgers,ks,...] [--out results]
-  bench        bootstrap, then run the criterion benches of every crate
+  bench        bootstrap, run the criterion benches of every crate, then compare proxyland
+               side by side with NumPy, Exponax and PyTorch (results/BENCH.md):
+               [--compare-only | --criterion-only] [--quick] [--cases burgers,ks,...]
 ";
 
 fn main() {
@@ -58,7 +62,7 @@ fn run() -> Result<()> {
         }
         "bench" => {
             bootstrap::run(&repo)?;
-            cargo(&repo, &["bench", "--workspace", "--locked"])
+            bench::run(&repo, &args[1..])
         }
         "-h" | "--help" | "help" => {
             print!("{USAGE}");

@@ -205,12 +205,12 @@ pub fn generate(
     let mut simulated = 0;
     let mut failed = done_before.iter().filter(|&&s| s == status::FAILED).count();
     for batch in pending.chunks(opts.batch.max(1)) {
-        let results: Vec<(usize, Option<Array2<f64>>)> = batch
+        let results: Vec<(usize, Option<Vec<u8>>)> = batch
             .par_iter()
             .map(|&i| {
                 let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
                 match sim.simulate(&x) {
-                    Ok(y) => (i, Some(y)),
+                    Ok(y) => (i, Some(format::encode_chunk(&y))),
                     Err(e) => {
                         tracing::warn!(sample = start + i, "simulation failed: {e}");
                         (i, None)
@@ -350,10 +350,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
         },
     )?;
     for p in &pools {
-        let rows: Vec<(usize, Option<Array2<f64>>)> = (0..p.header.len())
+        let rows: Vec<(usize, Option<Vec<u8>>)> = (0..p.header.len())
+            .into_par_iter()
             .map(|i| {
-                let y = (p.status[i] == status::DONE)
-                    .then(|| p.trajectories.index_axis(ndarray::Axis(0), i).to_owned());
+                let y = (p.status[i] == status::DONE).then(|| {
+                    format::encode_chunk(&p.trajectories.index_axis(ndarray::Axis(0), i).to_owned())
+                });
                 (p.header.index_start + i, y)
             })
             .collect();

@@ -39,6 +39,8 @@ pub use checkpoint::{
     CheckpointMeta, DatasetProvenance, FORMAT_VERSION, Normalization, TrainingSummary,
 };
 pub use error::{Error, Result};
-pub use model::Architecture;
+pub use model::{Architecture, ProxyNet};
 pub use predict::{BoundProxy, Proxy};
-pub use train::{EpochCallback, TrainOptions, log_rmse, train};
+pub use train::{
+    EpochCallback, StepBatch, TrainOptions, log_rmse, normalization, train, training_step,
+};

@@ -62,34 +62,85 @@ fn resume_paths(out: &Path) -> (PathBuf, PathBuf) {
 
 /// Tensors of a pair batch on `device`: (distinct targets t×F×S, target row of each pair b,
 /// u b×d, normalized labels b).
-fn batch_tensors(
-    batch: &PairBatch,
-    norm: &Normalization,
-    device: Device,
-) -> (Tensor, Tensor, Tensor, Tensor) {
-    let (t, f, s) = batch.targets.dim();
-    let b = batch.u.nrows();
-    let traj: Vec<f32> = batch
-        .targets
-        .iter()
-        .map(|y| ((y - norm.traj_mean) / norm.traj_std) as f32)
-        .collect();
-    let targets = Tensor::from_slice(&traj)
-        .reshape([t as i64, f as i64, s as i64])
-        .to_device(device);
-    let rows: Vec<i64> = batch.target_of.iter().map(|&r| r as i64).collect();
-    let rows = Tensor::from_slice(&rows).to_device(device);
-    let u: Vec<f32> = batch.u.iter().map(|&v| v as f32).collect();
-    let u = Tensor::from_slice(&u)
-        .reshape([b as i64, batch.u.ncols() as i64])
-        .to_device(device);
-    let z: Vec<f32> = batch.loss.iter().map(|&l| norm.encode(l) as f32).collect();
-    (targets, rows, u, Tensor::from_slice(&z).to_device(device))
+/// One training batch as tensors on the training device: the distinct target trajectories
+/// (normalized), which target each pair uses, the pairs' u = to_unit(X), and the normalized
+/// log-loss labels.
+pub struct StepBatch {
+    pub targets: Tensor,
+    pub rows: Tensor,
+    pub u: Tensor,
+    pub z: Tensor,
 }
 
-/// Scales from the pool: trajectory mean/std over valid samples; ε and z statistics from a
-/// sample of training labels.
-fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
+impl StepBatch {
+    /// Converts sampled pairs with the checkpoint's normalization.
+    pub fn new(batch: &PairBatch, norm: &Normalization, device: Device) -> Self {
+        let (t, f, s) = batch.targets.dim();
+        let b = batch.u.nrows();
+        let traj: Vec<f32> = batch
+            .targets
+            .iter()
+            .map(|y| ((y - norm.traj_mean) / norm.traj_std) as f32)
+            .collect();
+        let targets = Tensor::from_slice(&traj)
+            .reshape([t as i64, f as i64, s as i64])
+            .to_device(device);
+        let rows: Vec<i64> = batch.target_of.iter().map(|&r| r as i64).collect();
+        let rows = Tensor::from_slice(&rows).to_device(device);
+        let u: Vec<f32> = batch.u.iter().map(|&v| v as f32).collect();
+        let u = Tensor::from_slice(&u)
+            .reshape([b as i64, batch.u.ncols() as i64])
+            .to_device(device);
+        let z: Vec<f32> = batch.loss.iter().map(|&l| norm.encode(l) as f32).collect();
+        StepBatch {
+            targets,
+            rows,
+            u,
+            z: Tensor::from_slice(&z).to_device(device),
+        }
+    }
+}
+
+/// One optimization step on `batch`: noise injection on u (σ = `noise`), the MSE on the
+/// normalized log-loss, the gradient penalty λ·mean‖∂f/∂u‖² (λ = `penalty`), backward and an
+/// optimizer step. Returns the batch's training loss. This is the unit [`train`] repeats; it is
+/// public so the benchmark against PyTorch times exactly the code that trains.
+pub fn training_step(
+    net: &ProxyNet,
+    optimizer: &mut nn::Optimizer,
+    batch: &StepBatch,
+    noise: f64,
+    penalty: f64,
+) -> f64 {
+    let u = &batch.u;
+    let u_in = if noise > 0.0 {
+        u + Tensor::randn(u.size(), (Kind::Float, u.device())) * noise
+    } else {
+        u.shallow_clone()
+    };
+    let u_in = if penalty > 0.0 {
+        u_in.detach().set_requires_grad(true)
+    } else {
+        u_in
+    };
+    let pred = net.forward(&batch.targets, &batch.rows, &u_in);
+    let mut loss = pred.mse_loss(&batch.z, tch::Reduction::Mean);
+    if penalty > 0.0 {
+        // create_graph: the penalty itself must be differentiated w.r.t. the weights.
+        let grads = Tensor::run_backward(&[pred.sum(Kind::Float)], &[&u_in], true, true);
+        loss += grads[0]
+            .pow_tensor_scalar(2)
+            .sum_dim_intlist(1, false, Kind::Float)
+            .mean(Kind::Float)
+            * penalty;
+    }
+    optimizer.backward_step(&loss);
+    loss.double_value(&[])
+}
+
+/// The normalization a training run on `pool` uses: trajectory mean/std over the valid samples,
+/// and ε and the log-loss mean/std from a fixed probe batch of training pairs.
+pub fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
     let valid = pool.valid();
     let (mut sum, mut sq, mut n) = (0.0, 0.0, 0.0);
     for &i in &valid {
@@ -240,7 +291,7 @@ pub fn train(
 
     let norm = meta.normalization.clone();
     let validation = sampler.batch(Split::Validation, 0, opts.validation_pairs.max(1));
-    let (val_targets, val_rows, val_u, val_z) = batch_tensors(&validation, &norm, opts.device);
+    let val = StepBatch::new(&validation, &norm, opts.device);
     let batch_size = settings.batch_size.min(opts.pairs_per_epoch);
     let batches = (opts.pairs_per_epoch / batch_size).max(1);
     let mut adam = nn::Adam::default().build(&vs, settings.learning_rate)?;
@@ -258,34 +309,13 @@ pub fn train(
         let mut train_loss = 0.0;
         for k in 0..batches {
             let batch = sampler.batch(Split::Train, (epoch * batches + k) as u64, batch_size);
-            let (targets, rows, u, z) = batch_tensors(&batch, &norm, opts.device);
-            let u_in = if opts.noise > 0.0 {
-                &u + Tensor::randn(u.size(), (Kind::Float, opts.device)) * opts.noise
-            } else {
-                u
-            };
-            let u_in = if opts.penalty > 0.0 {
-                u_in.detach().set_requires_grad(true)
-            } else {
-                u_in
-            };
-            let pred = net.forward(&targets, &rows, &u_in);
-            let mut loss = pred.mse_loss(&z, tch::Reduction::Mean);
-            if opts.penalty > 0.0 {
-                let grads = Tensor::run_backward(&[pred.sum(Kind::Float)], &[&u_in], true, true);
-                loss += grads[0]
-                    .pow_tensor_scalar(2)
-                    .sum_dim_intlist(1, false, Kind::Float)
-                    .mean(Kind::Float)
-                    * opts.penalty;
-            }
-            adam.backward_step(&loss);
-            train_loss += loss.double_value(&[]);
+            let step = StepBatch::new(&batch, &norm, opts.device);
+            train_loss += training_step(&net, &mut adam, &step, opts.noise, opts.penalty);
         }
         train_loss /= batches as f64;
         let val_loss = tch::no_grad(|| {
-            net.forward(&val_targets, &val_rows, &val_u)
-                .mse_loss(&val_z, tch::Reduction::Mean)
+            net.forward(&val.targets, &val.rows, &val.u)
+                .mse_loss(&val.z, tch::Reduction::Mean)
                 .double_value(&[])
         });
         if !train_loss.is_finite() || !val_loss.is_finite() {

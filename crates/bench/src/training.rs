@@ -1,0 +1,216 @@
+//! Proxy training: one epoch of the E1 proxy in tch against the identical network, weights and
+//! batches in PyTorch.
+
+use crate::reference::{Check, Python};
+use crate::report::{Row, Section};
+use crate::timing::{self, pretty};
+use crate::{Sizes, npy};
+use anyhow::{Context, Result, bail};
+use proxyland_dataset::{ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, generate};
+use proxyland_proxy::{Architecture, ProxyNet, StepBatch, normalization, training_step};
+use std::path::Path;
+use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::{Device, Tensor};
+
+/// Noise and penalty of the two timed settings: the plain noise-injected proxy and the one with
+/// the gradient penalty (double backward).
+const SETTINGS: [(f64, f64); 2] = [(0.02, 0.0), (0.02, 0.1)];
+
+fn tensor_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(t.flatten(0, -1))?)
+}
+
+fn tensor_i64(t: &Tensor) -> Result<Vec<i64>> {
+    Ok(Vec::<i64>::try_from(t.flatten(0, -1))?)
+}
+
+fn dims(t: &Tensor) -> Vec<usize> {
+    t.size().iter().map(|&d| d as usize).collect()
+}
+
+/// The training losses of the first `steps` steps from the saved initial weights (no noise, so
+/// that PyTorch can reproduce them exactly).
+fn first_losses(
+    arch: &Architecture,
+    init: &Path,
+    batches: &[StepBatch],
+    lr: f64,
+    penalty: f64,
+    steps: usize,
+) -> Result<Vec<f64>> {
+    let mut vs = VarStore::new(Device::Cpu);
+    let net = ProxyNet::new(&vs.root(), arch);
+    vs.load(init)?;
+    let mut adam = nn::Adam::default().build(&vs, lr)?;
+    Ok(batches[..steps]
+        .iter()
+        .map(|b| training_step(&net, &mut adam, b, 0.0, penalty))
+        .collect())
+}
+
+pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Section> {
+    let dir = work.join("training");
+    std::fs::create_dir_all(&dir)?;
+    let config_path = Path::new("datasets/burgers.toml");
+    let config = ExperimentConfig::load(config_path)
+        .with_context(|| "the training comparison runs from the repository root")?;
+    let samples = config.profile("quick")?.samples;
+    let pool_path = dir.join("pool.h5");
+    if pool_path.exists() {
+        std::fs::remove_file(&pool_path)?;
+    }
+    generate(
+        &config,
+        &pool_path,
+        &GenerateOptions::new(samples, 2, config.seed),
+        &|_, _| {},
+    )?;
+    let pool = Pool::open(&pool_path)?;
+    let settings = &config.proxy;
+    let sampler = PairSampler::new(&pool, settings.validation_fraction, 1)?;
+    let norm = normalization(&pool, &sampler);
+    let (frames, components) = pool.trajectory_shape();
+    let arch = Architecture {
+        params: 2,
+        frames,
+        components,
+        use_fourier: true,
+        fourier_features: settings.fourier_features,
+        fourier_scale: settings.fourier_scale,
+        encoder_channels: settings.encoder_channels.clone(),
+        embedding: settings.embedding,
+        hidden: settings.hidden.clone(),
+    };
+    let threads = rayon::current_num_threads();
+    proxyland_proxy::device::set_threads(threads);
+    tch::manual_seed(0);
+    let init = dir.join("init.safetensors");
+    {
+        let vs = VarStore::new(Device::Cpu);
+        let mut net = ProxyNet::new(&vs.root(), &arch);
+        net.init_fourier();
+        vs.save(&init)?;
+    }
+    let batch_size = settings.batch_size;
+    let n_batches = (sizes.epoch_pairs / batch_size).max(3);
+    let batches: Vec<StepBatch> = (0..n_batches)
+        .map(|k| {
+            StepBatch::new(
+                &sampler.batch(Split::Train, k as u64, batch_size),
+                &norm,
+                Device::Cpu,
+            )
+        })
+        .collect();
+    for (k, b) in batches.iter().enumerate() {
+        npy::write(
+            &dir,
+            &format!("batch{k:03}_targets"),
+            &dims(&b.targets),
+            &tensor_f32(&b.targets)?,
+        )?;
+        npy::write(
+            &dir,
+            &format!("batch{k:03}_rows"),
+            &dims(&b.rows),
+            &tensor_i64(&b.rows)?,
+        )?;
+        npy::write(
+            &dir,
+            &format!("batch{k:03}_u"),
+            &dims(&b.u),
+            &tensor_f32(&b.u)?,
+        )?;
+        npy::write(
+            &dir,
+            &format!("batch{k:03}_z"),
+            &dims(&b.z),
+            &tensor_f32(&b.z)?,
+        )?;
+    }
+    let lr = settings.learning_rate;
+    let check_steps = 3;
+    // The first losses of each setting, in SETTINGS order.
+    let checks = SETTINGS
+        .iter()
+        .map(|&(_, penalty)| first_losses(&arch, &init, &batches, lr, penalty, check_steps))
+        .collect::<Result<Vec<_>>>()?;
+    let case = serde_json::json!({
+        "architecture": arch, "learning_rate": lr, "batches": n_batches, "threads": threads,
+        "settings": SETTINGS, "check_steps": check_steps, "check_losses": checks,
+    });
+    std::fs::write(dir.join("case.json"), serde_json::to_string_pretty(&case)?)?;
+
+    // Ours: the same loop over the same prepared batches, through `training_step`.
+    let mut ours = Vec::new();
+    for (noise, penalty) in SETTINGS {
+        let mut vs = VarStore::new(Device::Cpu);
+        let net = ProxyNet::new(&vs.root(), &arch);
+        vs.load(&init)?;
+        let mut adam = nn::Adam::default().build(&vs, lr)?;
+        ours.push(timing::median(3, 2.0, || {
+            batches
+                .iter()
+                .map(|b| training_step(&net, &mut adam, b, noise, penalty))
+                .sum::<f64>()
+        }));
+    }
+    // And the whole epoch as `train` runs it: sampling pairs and building tensors included.
+    let full_epoch = {
+        let mut vs = VarStore::new(Device::Cpu);
+        let net = ProxyNet::new(&vs.root(), &arch);
+        vs.load(&init)?;
+        let mut adam = nn::Adam::default().build(&vs, lr)?;
+        let mut draw = 0u64;
+        timing::median(3, 2.0, || {
+            (0..n_batches)
+                .map(|_| {
+                    draw += 1;
+                    let batch = sampler.batch(Split::Train, draw, batch_size);
+                    let b = StepBatch::new(&batch, &norm, Device::Cpu);
+                    training_step(&net, &mut adam, &b, SETTINGS[0].0, SETTINGS[0].1)
+                })
+                .sum::<f64>()
+        })
+    };
+
+    let mut section = Section::new("Proxy training: one epoch, tch vs PyTorch");
+    section.intro.push(format!(
+        "The E1 proxy ({} Fourier features, conv encoder {:?}, head {:?}), {n_batches} batches of \
+         {batch_size} pairs from a {samples}-sample Burgers pool, Adam (lr {lr}), σ = {}, on {threads} \
+         CPU threads in both. Both sides load the same initial weights and the same batches \
+         (exported by proxyland), so only the framework differs.",
+        arch.fourier_features, arch.encoder_channels, arch.hidden, SETTINGS[0].0
+    ));
+    let result = match python {
+        Some(py) => {
+            section.reference_names = vec!["PyTorch".into()];
+            let r = py.run("proxy_torch.py", "torch", &dir)?;
+            if r.checks.iter().any(|c: &Check| !c.passed) {
+                bail!("proxy_torch.py reported a failed check");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let r = |key: &str| vec![result.as_ref().and_then(|r| r.seconds(key))];
+    section.rows.push(Row {
+        what: "one epoch (identical batches)".into(),
+        ours: ours[0].median_s,
+        references: r("epoch"),
+    });
+    section.rows.push(Row {
+        what: format!("one epoch with gradient penalty λ = {}", SETTINGS[1].1),
+        ours: ours[1].median_s,
+        references: r("epoch_penalty"),
+    });
+    section.references.extend(result);
+    section.notes.push(format!(
+        "An epoch as `proxyland train` runs it (drawing pairs from the pool and building the \
+         tensors included) takes {} ({:.0} pairs/s; {:.0}% of it outside libtorch).",
+        pretty(full_epoch.median_s),
+        (n_batches * batch_size) as f64 / full_epoch.median_s,
+        100.0 * (1.0 - ours[0].median_s / full_epoch.median_s)
+    ));
+    Ok(section)
+}
