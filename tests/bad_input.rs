@@ -306,6 +306,22 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
             "is for billiards2d",
         ),
         (vec!["merge", &pool, &truncated, "--out", &m_h5], "trunc.h5"),
+        (
+            vec!["report", "--profile-timings", "paper", "--out", &nodir],
+            "PROFILE=FILE",
+        ),
+        (
+            vec![
+                "report",
+                "--experiments",
+                "burgers",
+                "--configs",
+                &none_toml,
+                "--out",
+                &nodir,
+            ],
+            "none.toml",
+        ),
     ];
     assert!(cases.len() >= 20);
     for (args, needle) in &cases {

@@ -125,8 +125,40 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         &p("results"),
         "--experiments",
         "burgers",
+        "--configs",
+        d.to_str().unwrap(),
+        "--profile-timings",
+        &format!("paper={}", p("paper-timings.txt")),
     ]));
     let report = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
+    // No paper run is on record yet: its sizes are listed, its time is "not run".
+    assert!(
+        report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | not run |"),
+        "{report}"
+    );
+    std::fs::write(
+        d.join("paper-timings.txt"),
+        "burgers/generate 20.0\nburgers/train proxy-s0 400.0\nks/generate 999.0\n",
+    )
+    .unwrap();
+    ok(proxyland(&[
+        "report",
+        "--runs",
+        &p("runs"),
+        "--out",
+        &p("results"),
+        "--experiments",
+        "burgers",
+        "--configs",
+        d.to_str().unwrap(),
+        "--profile-timings",
+        &format!("paper={}", p("paper-timings.txt")),
+    ]));
+    let report = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
+    assert!(
+        report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | 7 min |"),
+        "420 s of burgers stages, not ks's: {report}"
+    );
     for m in expected {
         assert!(
             report.contains(&format!("| {m} |")),

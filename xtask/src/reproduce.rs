@@ -99,7 +99,8 @@ impl Pipeline {
 pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     let mut profile = "quick".to_string();
     let mut experiments: Vec<String> = EXPERIMENTS.map(String::from).to_vec();
-    let mut out = repo.join("results");
+    let default_out = repo.join("results");
+    let mut out = default_out.clone();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -260,23 +261,35 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             figure(&name, Some(m))?;
         }
     }
-    let status = Command::new(&pipeline.bin)
-        .args([
-            "report",
-            "--runs",
-            &s(&runs),
-            "--out",
-            &s(&out),
-            "--profile",
-            &profile,
-            "--timings",
-            &s(&pipeline.timings),
-            "--readme",
-            &s(&repo.join("README.md")),
-            "--experiments",
-            &experiments.join(","),
-        ])
-        .status()?;
+    let mut report = Command::new(&pipeline.bin);
+    report.args([
+        "report",
+        "--runs",
+        &s(&runs),
+        "--out",
+        &s(&out),
+        "--profile",
+        &profile,
+        "--timings",
+        &s(&pipeline.timings),
+        "--experiments",
+        &experiments.join(","),
+    ]);
+    report.args(["--configs".to_string(), s(&repo.join("datasets"))]);
+    // Each profile's measured times sit beside its sizes, whichever profile this run is.
+    for other in ["quick", "paper"] {
+        let file = repo.join("runs").join(other).join("timings.txt");
+        report.args([
+            "--profile-timings".to_string(),
+            format!("{other}={}", s(&file)),
+        ]);
+    }
+    // Only the default output owns README's headline: a paper run into results/paper, or a
+    // subset of experiments elsewhere, must not overwrite it.
+    if out == default_out {
+        report.args(["--readme".to_string(), s(&repo.join("README.md"))]);
+    }
+    let status = report.status()?;
     if !status.success() {
         bail!("writing the report failed ({status})");
     }

@@ -150,10 +150,46 @@ pub fn draw_landscape(
     })
 }
 
-/// Success rate against mean simulator calls per target, one labelled point per method.
+/// The family a method label belongs to: `proxy-bfgs[s=0.05]` and `de@10x` → `proxy-bfgs`, `de`.
+fn method_family(label: &str) -> &str {
+    label.split(['[', '@']).next().unwrap_or(label)
+}
+
+/// Success rate against mean simulator calls per target. One colour per method family, named in
+/// a legend: with ~20 methods, labels at the points overlapped into an unreadable cloud. A
+/// baseline's budgets (`de@1x`, `de@10x`) are joined into a cost curve; a proxy method's σ
+/// variants stay loose points, since they are different models, not more budget.
 pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) -> Result<()> {
+    struct Family<'a> {
+        name: &'a str,
+        points: Vec<(f64, f64)>,
+        /// Whether the points are budgets of one method (`@1x`, `@10x`).
+        budgets: bool,
+    }
+    let mut families: Vec<Family> = Vec::new();
+    for (name, calls, success) in points {
+        let family = method_family(name);
+        // Zero calls (a proxy-only answer) cannot sit on a log axis: it is drawn at 0.6.
+        let point = (calls.max(0.6), *success);
+        let budget = name.contains('@');
+        match families.iter_mut().find(|f| f.name == family) {
+            Some(f) => {
+                f.points.push(point);
+                f.budgets &= budget;
+            }
+            None => families.push(Family {
+                name: family,
+                points: vec![point],
+                budgets: budget,
+            }),
+        }
+    }
+    for f in &mut families {
+        f.points
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    }
     atomic_png(path, |tmp| {
-        let root = BitMapBackend::new(tmp, (720, 520)).into_drawing_area();
+        let root = BitMapBackend::new(tmp, (760, 520)).into_drawing_area();
         root.fill(&WHITE)?;
         let max_calls = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
         let mut chart = ChartBuilder::on(&root)
@@ -164,19 +200,35 @@ pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) ->
             .build_cartesian_2d((0.5f64..max_calls * 2.0).log_scale(), 0.0f64..1.05)?;
         chart
             .configure_mesh()
-            .x_desc("mean simulator calls per target (log scale)")
+            .x_desc("mean simulator calls per target (log scale; 0 calls drawn at 0.6)")
             .y_desc("success rate")
             .draw()?;
-        for (i, (name, calls, success)) in points.iter().enumerate() {
+        for (i, f) in families.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            let p = (calls.max(0.6), *success);
-            chart.draw_series(std::iter::once(Circle::new(p, 5, color.filled())))?;
-            chart.draw_series(std::iter::once(Text::new(
-                name.clone(),
-                p,
-                ("sans-serif", 11),
-            )))?;
+            let label = if f.points.len() > 1 {
+                let kind = if f.budgets { "budgets" } else { "checkpoints" };
+                format!("{} ({} {kind})", f.name, f.points.len())
+            } else {
+                f.name.to_string()
+            };
+            let curve = if f.budgets {
+                f.points.clone()
+            } else {
+                Vec::new()
+            };
+            chart
+                .draw_series(LineSeries::new(curve, color.stroke_width(1)))?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 7, y), 4, color.filled()));
+            chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
         }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .label_font(("sans-serif", 12))
+            .draw()?;
         root.present()?;
         Ok(())
     })
@@ -236,4 +288,21 @@ pub fn draw_success_vs_sigma(
         root.present()?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_family;
+
+    #[test]
+    fn variants_share_their_family() {
+        assert_eq!(method_family("proxy-bfgs[s=0.05]"), "proxy-bfgs");
+        assert_eq!(
+            method_family("proxy-multistart[s=0,l=0.1]"),
+            "proxy-multistart"
+        );
+        assert_eq!(method_family("de@10x"), "de");
+        assert_eq!(method_family("multistart-bfgs@1x"), "multistart-bfgs");
+        assert_eq!(method_family("lbfgs"), "lbfgs");
+    }
 }

@@ -28,6 +28,87 @@ pub struct Args {
     /// Update the table between `<!-- results:begin -->` and `<!-- results:end -->` here.
     #[arg(long)]
     readme: Option<PathBuf>,
+    /// Folder of `<experiment>.toml` configs: the report lists every profile's sizes.
+    #[arg(long)]
+    configs: Option<PathBuf>,
+    /// `PROFILE=FILE`: the stage timings of another profile's run, listed beside its sizes
+    /// (repeatable). A missing file reads as "not run".
+    #[arg(long = "profile-timings", value_parser = parse_profile_timings)]
+    profile_timings: Vec<(String, PathBuf)>,
+}
+
+fn parse_profile_timings(s: &str) -> std::result::Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "expected PROFILE=FILE (e.g. paper=runs/paper/timings.txt), got `{s}`"
+        )),
+    }
+}
+
+/// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
+fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some((stage, secs)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (Some((experiment, _)), Ok(secs)) = (stage.split_once('/'), secs.parse::<f64>()) else {
+            continue;
+        };
+        *out.entry(experiment.to_string()).or_insert(0.0) += secs;
+    }
+    out
+}
+
+/// The "Profiles" table: each profile's sizes per experiment and, where a run of it is on
+/// record, its measured wall time.
+fn profiles_table(args: &Args) -> Result<String> {
+    let Some(dir) = &args.configs else {
+        return Ok(String::new());
+    };
+    let mut timings: Vec<(String, Option<std::collections::BTreeMap<String, f64>>)> = Vec::new();
+    if let Some(t) = &args.timings {
+        let own = std::fs::read_to_string(t).ok();
+        timings.push((
+            args.profile.clone(),
+            own.map(|t| seconds_per_experiment(&t)),
+        ));
+    }
+    for (name, path) in &args.profile_timings {
+        if *name != args.profile {
+            let text = std::fs::read_to_string(path).ok();
+            timings.push((name.clone(), text.map(|t| seconds_per_experiment(&t))));
+        }
+    }
+    let mut md = String::from(
+        "| experiment | profile | pool K | targets | epochs × pairs/epoch (per proxy) | measured wall time |\n|---|---|---|---|---|---|\n",
+    );
+    for e in &args.experiments {
+        let path = dir.join(format!("{e}.toml"));
+        let config = proxyland_dataset::ExperimentConfig::load(&path)?;
+        for (name, p) in &config.profiles {
+            let measured = timings
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, t)| t.as_ref()?.get(e.as_str()).copied())
+                .map_or("not run".to_string(), |s| {
+                    if s < 120.0 {
+                        format!("{s:.0} s")
+                    } else {
+                        format!("{:.0} min", s / 60.0)
+                    }
+                });
+            writeln!(
+                md,
+                "| {e} | {name} | {} | {} | {} × {} | {measured} |",
+                p.samples, p.targets, p.epochs, p.pairs_per_epoch
+            )?;
+        }
+    }
+    Ok(md)
 }
 
 const HEADLINE: [&str; 4] = ["bfgs", "proxy-bfgs", "proxy-multistart", "de@10x"];
@@ -104,10 +185,26 @@ pub fn run(args: Args) -> Result<()> {
                 .sum();
             writeln!(
                 md,
-                "- Wall time of the pipeline's stages: {total:.0} s on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included):\n"
+                "- Wall time of the pipeline's stages: {total:.0} s on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included).\n"
             )?;
-            writeln!(md, "```\n{}```", text)?;
+            writeln!(
+                md,
+                "<details><summary>Time per stage (s)</summary>\n\n```\n{text}```\n</details>\n"
+            )?;
         }
+    }
+    if args.out.join("paper").join("REPORT.md").exists() {
+        writeln!(
+            md,
+            "- The paper profile's own report, with its tables and figures: [paper/REPORT.md](paper/REPORT.md)."
+        )?;
+    }
+    let profiles = profiles_table(&args)?;
+    if !profiles.is_empty() {
+        writeln!(
+            md,
+            "- Profiles (sizes from `datasets/*.toml`; wall time = all stages of that experiment, generation to figures, on this machine; training may stop early):\n\n{profiles}"
+        )?;
     }
     writeln!(
         md,
@@ -340,4 +437,33 @@ fn update_readme(path: &Path, table: &str) -> Result<()> {
     };
     let new = format!("{}{begin}\n{table}{}", &text[..a], &text[b..]);
     write_atomically(path, |w| Ok(w.write_all(new.as_bytes())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_profile_timings, seconds_per_experiment};
+
+    #[test]
+    fn stage_times_add_up_per_experiment() {
+        let t = seconds_per_experiment(
+            "burgers/generate 1.5\nburgers/train proxy-s0 10.0\nks/evaluate 2.25\nnot a stage\n",
+        );
+        assert_eq!(t.len(), 2);
+        assert!((t["burgers"] - 11.5).abs() < 1e-12);
+        assert!((t["ks"] - 2.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn profile_timings_need_a_name_and_a_file() {
+        assert_eq!(
+            parse_profile_timings("paper=runs/paper/timings.txt")
+                .unwrap()
+                .0,
+            "paper"
+        );
+        for bad in ["paper", "=x", "paper="] {
+            let err = parse_profile_timings(bad).unwrap_err();
+            assert!(err.contains("PROFILE=FILE"), "{bad}: {err}");
+        }
+    }
 }
