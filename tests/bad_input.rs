@@ -307,8 +307,8 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
         ),
         (vec!["merge", &pool, &truncated, "--out", &m_h5], "trunc.h5"),
         (
-            vec!["report", "--profile-timings", "paper", "--out", &nodir],
-            "PROFILE=FILE",
+            vec!["report", "--profile-runs", "paper", "--out", &nodir],
+            "PROFILE=DIR",
         ),
         (
             vec![

@@ -127,8 +127,8 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "burgers",
         "--configs",
         d.to_str().unwrap(),
-        "--profile-timings",
-        &format!("paper={}", p("paper-timings.txt")),
+        "--profile-runs",
+        &format!("paper={}", p("paper-runs")),
     ]));
     let report = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
     // No paper run is on record yet: its sizes are listed, its time is "not run".
@@ -136,8 +136,16 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | not run |"),
         "{report}"
     );
+    assert!(report.contains("Only the quick profile is on record"));
+    std::fs::create_dir_all(d.join("paper-runs/burgers")).unwrap();
+    std::fs::copy(
+        d.join("runs/burgers/eval.json"),
+        d.join("paper-runs/burgers/eval.json"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("paper-runs")).unwrap();
     std::fs::write(
-        d.join("paper-timings.txt"),
+        d.join("paper-runs/timings.txt"),
         "burgers/generate 20.0\nburgers/train proxy-s0 400.0\nks/generate 999.0\n",
     )
     .unwrap();
@@ -151,14 +159,24 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "burgers",
         "--configs",
         d.to_str().unwrap(),
-        "--profile-timings",
-        &format!("paper={}", p("paper-timings.txt")),
+        "--profile-runs",
+        &format!("paper={}", p("paper-runs")),
     ]));
     let report = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
     assert!(
         report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | 7 min |"),
         "420 s of burgers stages, not ks's: {report}"
     );
+    let side_by_side = report
+        .split("### Profiles side by side")
+        .nth(1)
+        .expect("a paper run on record gets the side-by-side table");
+    for profile in ["quick", "paper"] {
+        assert!(
+            side_by_side.contains(&format!("| burgers | {profile} | ")),
+            "{side_by_side}"
+        );
+    }
     for m in expected {
         assert!(
             report.contains(&format!("| {m} |")),

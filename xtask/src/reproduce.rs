@@ -276,13 +276,10 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         &experiments.join(","),
     ]);
     report.args(["--configs".to_string(), s(&repo.join("datasets"))]);
-    // Each profile's measured times sit beside its sizes, whichever profile this run is.
+    // Each profile's sizes, times and headline sit beside the others', whichever this run is.
     for other in ["quick", "paper"] {
-        let file = repo.join("runs").join(other).join("timings.txt");
-        report.args([
-            "--profile-timings".to_string(),
-            format!("{other}={}", s(&file)),
-        ]);
+        let dir = repo.join("runs").join(other);
+        report.args(["--profile-runs".to_string(), format!("{other}={}", s(&dir))]);
     }
     // Only the default output owns README's headline: a paper run into results/paper, or a
     // subset of experiments elsewhere, must not overwrite it.

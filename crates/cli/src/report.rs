@@ -31,21 +31,33 @@ pub struct Args {
     /// Folder of `<experiment>.toml` configs: the report lists every profile's sizes.
     #[arg(long)]
     configs: Option<PathBuf>,
-    /// `PROFILE=FILE`: the stage timings of another profile's run, listed beside its sizes
-    /// (repeatable). A missing file reads as "not run".
-    #[arg(long = "profile-timings", value_parser = parse_profile_timings)]
-    profile_timings: Vec<(String, PathBuf)>,
+    /// `PROFILE=DIR`: another profile's runs folder (its `timings.txt` and
+    /// `<experiment>/eval.json`), set beside this one's sizes, times and headline (repeatable).
+    /// What is missing there reads as "not run".
+    #[arg(long = "profile-runs", value_parser = parse_profile_runs)]
+    profile_runs: Vec<(String, PathBuf)>,
 }
 
-fn parse_profile_timings(s: &str) -> std::result::Result<(String, PathBuf), String> {
+fn parse_profile_runs(s: &str) -> std::result::Result<(String, PathBuf), String> {
     match s.split_once('=') {
         Some((name, path)) if !name.is_empty() && !path.is_empty() => {
             Ok((name.to_string(), PathBuf::from(path)))
         }
         _ => Err(format!(
-            "expected PROFILE=FILE (e.g. paper=runs/paper/timings.txt), got `{s}`"
+            "expected PROFILE=DIR (e.g. paper=runs/paper), got `{s}`"
         )),
     }
+}
+
+/// The other profiles' runs folders, this run's own excluded.
+fn other_profiles(args: &Args) -> impl Iterator<Item = &(String, PathBuf)> {
+    args.profile_runs.iter().filter(|(n, _)| *n != args.profile)
+}
+
+/// An experiment's results in a runs folder, if that run got as far as evaluating it.
+fn load_results(runs: &Path, experiment: &str) -> Option<Results> {
+    let text = std::fs::read_to_string(runs.join(experiment).join("eval.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
@@ -77,11 +89,9 @@ fn profiles_table(args: &Args) -> Result<String> {
             own.map(|t| seconds_per_experiment(&t)),
         ));
     }
-    for (name, path) in &args.profile_timings {
-        if *name != args.profile {
-            let text = std::fs::read_to_string(path).ok();
-            timings.push((name.clone(), text.map(|t| seconds_per_experiment(&t))));
-        }
+    for (name, runs) in other_profiles(args) {
+        let text = std::fs::read_to_string(runs.join("timings.txt")).ok();
+        timings.push((name.clone(), text.map(|t| seconds_per_experiment(&t))));
     }
     let mut md = String::from(
         "| experiment | profile | pool K | targets | epochs × pairs/epoch (per proxy) | measured wall time |\n|---|---|---|---|---|---|\n",
@@ -112,6 +122,30 @@ fn profiles_table(args: &Args) -> Result<String> {
 }
 
 const HEADLINE: [&str; 4] = ["bfgs", "proxy-bfgs", "proxy-multistart", "de@10x"];
+
+/// The headline cells of one experiment's results: bfgs, the best proxy-bfgs and
+/// proxy-multistart checkpoints, de@10x, and the best 10× baseline.
+fn headline_cells(r: &Results) -> String {
+    let cell = |k: &str| {
+        best_with_prefix(r, k)
+            .map(|s| format!("{:.2} ({:.0} calls)", s.success_rate, s.mean_sim_calls))
+            .unwrap_or_else(|| "–".into())
+    };
+    let best_baseline = ["multistart-bfgs@10x", "cmaes@10x", "de@10x"]
+        .iter()
+        .filter_map(|k| r.methods.get(*k))
+        .max_by(|a, b| a.success_rate.total_cmp(&b.success_rate))
+        .map(|s| {
+            format!(
+                "{}: {:.2} ({:.0} calls)",
+                s.method, s.success_rate, s.mean_sim_calls
+            )
+        })
+        .unwrap_or_else(|| "–".into());
+    let mut cells: Vec<String> = HEADLINE.iter().map(|k| cell(k)).collect();
+    cells.push(best_baseline);
+    cells.join(" | ")
+}
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -381,30 +415,7 @@ pub fn run(args: Args) -> Result<()> {
                 cmp(pm, base10)
             )?;
         }
-        let cell = |k: &str| {
-            best_with_prefix(&r, k)
-                .map(|s| format!("{:.2} ({:.0} calls)", s.success_rate, s.mean_sim_calls))
-                .unwrap_or_else(|| "–".into())
-        };
-        let best_baseline = ["multistart-bfgs@10x", "cmaes@10x", "de@10x"]
-            .iter()
-            .filter_map(|k| r.methods.get(*k))
-            .max_by(|a, b| a.success_rate.total_cmp(&b.success_rate))
-            .map(|s| {
-                format!(
-                    "{}: {:.2} ({:.0} calls)",
-                    s.method, s.success_rate, s.mean_sim_calls
-                )
-            })
-            .unwrap_or_else(|| "–".into());
-        writeln!(
-            headline,
-            "| {e} | {} | {} | {} | {} | {best_baseline} |",
-            cell(HEADLINE[0]),
-            cell(HEADLINE[1]),
-            cell(HEADLINE[2]),
-            cell(HEADLINE[3])
-        )?;
+        writeln!(headline, "| {e} | {} |", headline_cells(&r))?;
     }
     writeln!(md, "## Discussion\n")?;
     writeln!(
@@ -413,8 +424,34 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     writeln!(
         md,
-        "The proxy's honest case is amortization: its pool is paid once, after which `proxy-multistart` explores the landscape without simulator calls and spends them only on refinement; the break-even counts above say when that repays the pool. The quick profile's small pools and short training make its proxies weaker than the paper profile's.\n"
+        "The proxy's honest case is amortization: its pool is paid once, after which `proxy-multistart` explores the landscape without simulator calls and spends them only on refinement; the break-even counts above say when that repays the pool.\n"
     )?;
+    let mut side_by_side = String::new();
+    for e in &args.experiments {
+        let own = std::iter::once((&args.profile, load_results(&args.runs, e)));
+        let others = other_profiles(&args).map(|(n, dir)| (n, load_results(dir, e)));
+        for (name, results) in own.chain(others) {
+            if let Some(r) = results {
+                writeln!(side_by_side, "| {e} | {name} | {} |", headline_cells(&r))?;
+            }
+        }
+    }
+    if other_profiles(&args).any(|(_, dir)| {
+        args.experiments
+            .iter()
+            .any(|e| load_results(dir, e).is_some())
+    }) {
+        writeln!(
+            md,
+            "### Profiles side by side\n\nThe headline of every profile on record (success rate, mean simulator calls per target); the profiles differ in pool size, training length and number of targets (Setup):\n\n| experiment | profile | bfgs | proxy-bfgs (best σ) | proxy-multistart (best σ) | de@10x | best baseline @10x |\n|---|---|---|---|---|---|---|\n{side_by_side}"
+        )?;
+    } else {
+        writeln!(
+            md,
+            "Only the {} profile is on record here; how larger pools and longer training change the proxies is not measured in this report.\n",
+            args.profile
+        )?;
+    }
     writeln!(
         md,
         "## Headline\n\nSuccess rate (mean simulator calls per target):\n\n{headline}"
@@ -441,7 +478,7 @@ fn update_readme(path: &Path, table: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_profile_timings, seconds_per_experiment};
+    use super::{parse_profile_runs, seconds_per_experiment};
 
     #[test]
     fn stage_times_add_up_per_experiment() {
@@ -454,16 +491,11 @@ mod tests {
     }
 
     #[test]
-    fn profile_timings_need_a_name_and_a_file() {
-        assert_eq!(
-            parse_profile_timings("paper=runs/paper/timings.txt")
-                .unwrap()
-                .0,
-            "paper"
-        );
+    fn profile_runs_need_a_name_and_a_folder() {
+        assert_eq!(parse_profile_runs("paper=runs/paper").unwrap().0, "paper");
         for bad in ["paper", "=x", "paper="] {
-            let err = parse_profile_timings(bad).unwrap_err();
-            assert!(err.contains("PROFILE=FILE"), "{bad}: {err}");
+            let err = parse_profile_runs(bad).unwrap_err();
+            assert!(err.contains("PROFILE=DIR"), "{bad}: {err}");
         }
     }
 }
