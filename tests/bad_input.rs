@@ -113,6 +113,7 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
         f.s("b2.toml"),
     );
 
+    let burgers_config = repo().join("datasets/burgers.toml").display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["generate", "--config", &unknown_key, "--out", &precious_h5],
@@ -306,6 +307,30 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
             "is for billiards2d",
         ),
         (vec!["merge", &pool, &truncated, "--out", &m_h5], "trunc.h5"),
+        (
+            vec![
+                "evaluate",
+                "--config",
+                &burgers_config,
+                "--methods",
+                "pool-bfgs",
+                "--out",
+                &precious_json,
+            ],
+            "give --data",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "burgers",
+                "--target",
+                "1,5",
+                "--method",
+                "pool-bfgs",
+            ],
+            "needs --data",
+        ),
         (
             vec!["report", "--profile-runs", "paper", "--out", &nodir],
             "PROFILE=DIR",

@@ -94,6 +94,7 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "proxy[s=0.05]",
         "proxy-bfgs[s=0.05]",
         "proxy-multistart[s=0.05]",
+        "pool-bfgs",
         "multistart-bfgs@1x",
         "cmaes@1x",
         "de@1x",

@@ -203,7 +203,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
         // paper profile only, to keep the quick profile within its time budget.
         let methods = if profile == "quick" {
-            "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,multistart-bfgs,cmaes,de"
+            "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,pool-bfgs,multistart-bfgs,cmaes,de"
         } else {
             "all"
         };
@@ -211,7 +211,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         let eval_hash = fnv(&[
             model_hashes.join(",").as_bytes(),
             methods.as_bytes(),
-            b"evaluate v1",
+            b"evaluate v2",
         ]);
         let mut args: Vec<String> = vec![
             "evaluate".into(),

@@ -6,7 +6,8 @@ use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool, TrajectoryFile};
 use proxyland_optim::{
-    EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Problem, Target, evaluate, run, start_of,
+    EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Problem, SampleLibrary, Target, evaluate,
+    run, start_of,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, sample_target};
@@ -89,12 +90,17 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         if args.models.is_empty() {
             all.retain(|m| !m.starts_with("proxy"));
         }
+        if pool.is_none() {
+            all.retain(|m| m != "pool-bfgs");
+        }
         all
     } else {
         args.methods.clone()
     };
     for m in &methods {
-        Method::parse(m, 0)?;
+        if Method::parse(m, 0)?.needs_library() && pool.is_none() {
+            bail!("--methods {m} searches the training pool: give --data");
+        }
     }
     if args.budgets.is_empty() || args.budgets.contains(&0) {
         bail!("--budgets: give positive multiples, e.g. 1,10");
@@ -108,6 +114,10 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             );
         }
     }
+    let library = match &pool {
+        Some(p) if methods.iter().any(|m| m == "pool-bfgs") => Some(library_of(p, sim.as_ref())?),
+        _ => None,
+    };
     let opts = EvaluateOptions {
         methods,
         checkpoints: args.models.clone(),
@@ -117,6 +127,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             grad_tolerance: config.evaluation.grad_tolerance,
         },
         budget_multipliers: args.budgets.clone(),
+        library,
     };
     proxyland_proxy::device::set_threads(1);
     tracing::info!(experiment = %config.experiment, targets = targets.len(), methods = ?opts.methods, "evaluating");
@@ -154,6 +165,18 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The pool's valid samples as a lookup table for `pool-bfgs`.
+fn library_of(pool: &Pool, sim: &dyn Simulator) -> Result<SampleLibrary> {
+    let valid = pool.valid();
+    let space = sim.param_space();
+    let unit = ndarray::Array2::from_shape_fn((valid.len(), space.dim()), |(r, j)| {
+        space.to_unit(&pool.params.row(valid[r]).to_vec())[j]
+    });
+    let trajectories = pool.trajectories.select(ndarray::Axis(0), &valid);
+    SampleLibrary::new(unit, trajectories)
+        .with_context(|| format!("{}: no usable samples for pool-bfgs", pool.path.display()))
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SolveArgs {
     /// Experiment (gramacy-lee, burgers, ks, billiards2d, billiards4d).
@@ -176,6 +199,9 @@ pub struct SolveArgs {
     /// Trained proxy (for proxy methods).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// A pool of the same experiment (for pool-bfgs, which searches its samples).
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Start point (default: a uniform draw from --seed).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     init: Vec<String>,
@@ -229,6 +255,23 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (None, true) => bail!("--method {} needs --model", args.method),
         (None, false) => None,
     };
+    let library = match (&args.data, method.needs_library()) {
+        (Some(d), true) => {
+            let pool = Pool::open(d)?;
+            let config = ExperimentConfig::parse(d, &pool.header.config_text)?;
+            if config.experiment != args.experiment {
+                bail!(
+                    "--data {} holds {}, not {}",
+                    d.display(),
+                    config.experiment,
+                    args.experiment
+                );
+            }
+            Some(library_of(&pool, sim.as_ref())?)
+        }
+        (None, true) => bail!("--method {} needs --data (a pool to search)", args.method),
+        (_, false) => None,
+    };
     let trace = proxyland_optim::Trace::default();
     let problem = Problem {
         sim: sim.as_ref(),
@@ -237,6 +280,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         u0,
         index: 0,
         trace: args.iterates.as_ref().map(|_| &trace),
+        library: library.as_ref(),
     };
     let mut stream = Stream::new(args.seed, 1);
     let o = run(

@@ -121,7 +121,26 @@ fn profiles_table(args: &Args) -> Result<String> {
     Ok(md)
 }
 
-const HEADLINE: [&str; 4] = ["bfgs", "proxy-bfgs", "proxy-multistart", "de@10x"];
+const HEADLINE: [&str; 5] = [
+    "bfgs",
+    "proxy-bfgs",
+    "proxy-multistart",
+    "pool-bfgs",
+    "de@10x",
+];
+/// Column names of [`headline_cells`], as a markdown header after `first` columns.
+fn headline_header(first: &[&str]) -> String {
+    let names = [
+        "bfgs",
+        "proxy-bfgs (best σ)",
+        "proxy-multistart (best σ)",
+        "pool-bfgs (no network)",
+        "de@10x",
+        "best baseline @10x",
+    ];
+    let cols: Vec<&str> = first.iter().chain(&names).copied().collect();
+    format!("| {} |\n|{}\n", cols.join(" | "), "---|".repeat(cols.len()))
+}
 
 /// The headline cells of one experiment's results: bfgs, the best proxy-bfgs and
 /// proxy-multistart checkpoints, de@10x, and the best 10× baseline.
@@ -145,6 +164,17 @@ fn headline_cells(r: &Results) -> String {
     let mut cells: Vec<String> = HEADLINE.iter().map(|k| cell(k)).collect();
     cells.push(best_baseline);
     cells.join(" | ")
+}
+
+/// How success rate `a` compares with `c`, in words.
+fn cmp_word(a: f64, c: f64) -> &'static str {
+    if a > c + 1e-9 {
+        "beats"
+    } else if a + 1e-9 < c {
+        "loses to"
+    } else {
+        "ties"
+    }
 }
 
 fn machine() -> String {
@@ -191,9 +221,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut md = String::new();
     let mut discussion = String::new();
-    let mut headline = String::from(
-        "| experiment | bfgs | proxy-bfgs (best σ) | proxy-multistart (best σ) | de@10x | best baseline @10x |\n|---|---|---|---|---|---|\n",
-    );
+    let mut headline = headline_header(&["experiment"]);
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
         md,
@@ -391,6 +419,16 @@ pub fn run(args: Args) -> Result<()> {
                     .unwrap_or(f64::NAN)
             };
             let (b, pb, pm) = (best("bfgs"), best("proxy-bfgs"), best("proxy-multistart"));
+            let pool = best_with_prefix(&r, "pool-bfgs")
+                .map(|s| {
+                    format!(
+                        " The same pool without a network (pool-bfgs) reaches {:.2} at {:.0} calls per target ({} proxy-multistart).",
+                        s.success_rate,
+                        s.mean_sim_calls,
+                        cmp_word(s.success_rate, pm)
+                    )
+                })
+                .unwrap_or_default();
             let base1 = ["de@1x", "cmaes@1x", "multistart-bfgs@1x"]
                 .iter()
                 .map(|k| best(k))
@@ -399,18 +437,10 @@ pub fn run(args: Args) -> Result<()> {
                 .iter()
                 .map(|k| best(k))
                 .fold(f64::NAN, f64::max);
-            let cmp = |a: f64, c: f64| {
-                if a > c + 1e-9 {
-                    "beats"
-                } else if a + 1e-9 < c {
-                    "loses to"
-                } else {
-                    "ties"
-                }
-            };
+            let cmp = cmp_word;
             writeln!(
                 discussion,
-                "- **{e}**: two-stage proxy-bfgs ({pb:.2}) {} single-start BFGS ({b:.2}); the best baseline reaches {base1:.2} at the same budget and {base10:.2} at 10×; proxy-multistart reaches {pm:.2} ({} the best 10× baseline).",
+                "- **{e}**: two-stage proxy-bfgs ({pb:.2}) {} single-start BFGS ({b:.2}); the best baseline reaches {base1:.2} at the same budget and {base10:.2} at 10×; proxy-multistart reaches {pm:.2} ({} the best 10× baseline).{pool}",
                 cmp(pb, b),
                 cmp(pm, base10)
             )?;
@@ -443,7 +473,8 @@ pub fn run(args: Args) -> Result<()> {
     }) {
         writeln!(
             md,
-            "### Profiles side by side\n\nThe headline of every profile on record (success rate, mean simulator calls per target); the profiles differ in pool size, training length and number of targets (Setup):\n\n| experiment | profile | bfgs | proxy-bfgs (best σ) | proxy-multistart (best σ) | de@10x | best baseline @10x |\n|---|---|---|---|---|---|---|\n{side_by_side}"
+            "### Profiles side by side\n\nThe headline of every profile on record (success rate, mean simulator calls per target); the profiles differ in pool size, training length and number of targets (Setup):\n\n{}{side_by_side}",
+            headline_header(&["experiment", "profile"])
         )?;
     } else {
         writeln!(

@@ -2,6 +2,7 @@
 //! baselines take their budget from what the proxy method measurably spent.
 
 use crate::error::{Error, Result};
+use crate::library::SampleLibrary;
 use crate::local::LocalSettings;
 use crate::methods::{Method, Outcome, Problem, run};
 use proxyland_physics::rng::Stream;
@@ -30,6 +31,8 @@ pub struct EvaluateOptions {
     pub settings: LocalSettings,
     /// Budgets of the baselines, as multiples of the proxy method's per-target spend.
     pub budget_multipliers: Vec<usize>,
+    /// The training pool as a lookup table, for `pool-bfgs`.
+    pub library: Option<SampleLibrary>,
 }
 
 /// One method (one checkpoint, one budget) summarized over all targets.
@@ -170,6 +173,7 @@ fn run_jobs(
                 u0: start_of(opts.seed, i, d),
                 index: i,
                 trace: None,
+                library: opts.library.as_ref(),
             };
             let mut out = Vec::with_capacity(jobs.len());
             for job in jobs {
@@ -215,6 +219,11 @@ pub fn evaluate(
     if methods.iter().any(Method::needs_proxy) && metas.is_empty() {
         return Err(Error::Input(
             "proxy methods need at least one checkpoint (--models)".into(),
+        ));
+    }
+    if methods.iter().any(Method::needs_library) && opts.library.is_none() {
+        return Err(Error::Input(
+            "pool-bfgs needs the training pool (--data)".into(),
         ));
     }
     // Phase 1: everything without a budget.

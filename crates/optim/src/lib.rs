@@ -21,6 +21,7 @@ mod error;
 mod evaluate;
 mod global;
 mod landscape;
+mod library;
 mod local;
 mod methods;
 mod objective;
@@ -32,6 +33,7 @@ pub use evaluate::{
 };
 pub use global::{GlobalResult, cma_es, differential_evolution, multistart_bfgs};
 pub use landscape::{Landscape, proxy_landscape, true_landscape};
+pub use library::SampleLibrary;
 pub use local::{LocalMethod, LocalResult, LocalSettings, minimize};
 pub use methods::{METHOD_NAMES, Method, Outcome, Problem, SUCCESS_TOLERANCE, is_success, run};
 pub use objective::{FnObjective, Objective, ProxyLoss, Trace, TracePoint, TrueLoss};

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::global::{cma_es, differential_evolution, multistart_bfgs};
+use crate::library::SampleLibrary;
 use crate::local::{LocalMethod, LocalSettings, minimize};
 use crate::objective::{ProxyLoss, TrueLoss};
 use proxyland_physics::rng::Stream;
@@ -28,6 +29,11 @@ pub enum Method {
         starts: usize,
         refine: usize,
     },
+    /// The training pool without a network: the `refine` samples whose stored trajectories are
+    /// nearest to Y* (free), each refined by BFGS on the true loss.
+    PoolBfgs {
+        refine: usize,
+    },
     /// True-loss baselines under a per-target simulator-call budget.
     MultistartBfgs {
         budget: usize,
@@ -41,7 +47,7 @@ pub enum Method {
 }
 
 /// Method names of the command line.
-pub const METHOD_NAMES: [&str; 10] = [
+pub const METHOD_NAMES: [&str; 11] = [
     "bfgs",
     "lbfgs",
     "gd",
@@ -49,6 +55,7 @@ pub const METHOD_NAMES: [&str; 10] = [
     "proxy",
     "proxy-bfgs",
     "proxy-multistart",
+    "pool-bfgs",
     "multistart-bfgs",
     "cmaes",
     "de",
@@ -68,6 +75,7 @@ impl Method {
                 starts: 256,
                 refine: 3,
             },
+            "pool-bfgs" => Method::PoolBfgs { refine: 3 },
             "multistart-bfgs" => Method::MultistartBfgs { budget },
             "cmaes" => Method::Cmaes { budget },
             "de" => Method::De { budget },
@@ -83,6 +91,11 @@ impl Method {
         )
     }
 
+    /// Whether the method needs the library of simulated samples (the training pool).
+    pub fn needs_library(&self) -> bool {
+        matches!(self, Method::PoolBfgs { .. })
+    }
+
     /// The base name (`de`, `proxy-bfgs`, ...).
     pub fn name(&self) -> &'static str {
         match self {
@@ -93,6 +106,7 @@ impl Method {
             Method::Proxy => "proxy",
             Method::ProxyBfgs => "proxy-bfgs",
             Method::ProxyMultistart { .. } => "proxy-multistart",
+            Method::PoolBfgs { .. } => "pool-bfgs",
             Method::MultistartBfgs { .. } => "multistart-bfgs",
             Method::Cmaes { .. } => "cmaes",
             Method::De { .. } => "de",
@@ -141,6 +155,8 @@ pub struct Problem<'a> {
     pub index: usize,
     /// Record every objective evaluation here (single-start and proxy methods).
     pub trace: Option<&'a crate::objective::Trace>,
+    /// Already simulated samples (the training pool), for `pool-bfgs`.
+    pub library: Option<&'a SampleLibrary>,
 }
 
 /// Runs `method` on `problem`. Never fails as a whole: a failing simulation ends the method
@@ -187,6 +203,18 @@ pub fn run(
             };
             proxy_evals = surrogate.evaluations();
             result
+        }
+        Method::PoolBfgs { refine } => {
+            let library = problem
+                .library
+                .ok_or_else(|| Error::Input("pool-bfgs needs the training pool (--data)".into()))?;
+            let nearest = library.nearest(problem.target, (*refine).max(1))?;
+            refine_on_truth(
+                &truth,
+                nearest.into_iter().map(|(_, u)| u),
+                problem,
+                settings,
+            )
         }
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
             let limited = TrueLoss::new(problem.sim, problem.target).with_budget((*budget).max(1));
@@ -237,9 +265,21 @@ fn proxy_multistart(
         })
         .collect();
     polished.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let chosen = polished.into_iter().take(refine.max(1)).map(|(_, u)| u);
+    Ok(refine_on_truth(truth, chosen, problem, settings))
+}
+
+/// BFGS on the true loss from each start; the answer is the lowest true loss reached (the
+/// problem's own start when there are none).
+fn refine_on_truth(
+    truth: &TrueLoss,
+    starts: impl Iterator<Item = Vec<f64>>,
+    problem: &Problem,
+    settings: LocalSettings,
+) -> (Vec<f64>, Option<String>) {
     let mut best: Option<(f64, Vec<f64>)> = None;
     let mut stopped = None;
-    for (_, u) in polished.into_iter().take(refine.max(1)) {
+    for u in starts {
         let r = minimize(LocalMethod::Bfgs, truth, &u, settings);
         if r.stopped.is_some() {
             stopped = r.stopped.clone();
@@ -248,10 +288,10 @@ fn proxy_multistart(
             best = Some((r.value, r.u));
         }
     }
-    Ok((
+    (
         best.map(|b| b.1).unwrap_or_else(|| problem.u0.clone()),
         stopped,
-    ))
+    )
 }
 
 fn score(

@@ -86,6 +86,7 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
             u0: vec![0.9],
             index: 0,
             trace: None,
+            library: None,
         };
         let method = Method::parse(name, 40).unwrap();
         let o = run(
@@ -134,6 +135,7 @@ fn a_failing_simulation_is_recorded_not_fatal() {
         u0: vec![0.5, 0.5],
         index: 0,
         trace: None,
+        library: None,
     };
     let o = run(
         &Method::Bfgs,
@@ -208,4 +210,43 @@ fn on_e0_two_stage_with_an_exactly_smoothed_objective_beats_single_start_bfgs() 
         "two-stage {two_stage}/200 vs BFGS {plain}/200"
     );
     assert!(truth.calls() > 0 && smooth.calls() > 0 && smooth.dim() == 1);
+}
+
+#[test]
+fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
+    // Gramacy–Lee's target is f at its global minimum: the pool samples whose "trajectories"
+    // (f values) are nearest to it lie in the global basin, where single-start BFGS from a
+    // random start mostly fails (see the test above). 64 uniform samples, no network.
+    let sim = GramacyLee::new();
+    let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
+    let mut stream = Stream::new(7, 0);
+    let n = 64;
+    let unit = ndarray::Array2::from_shape_fn((n, 1), |_| stream.uniform());
+    let mut trajectories = ndarray::Array3::zeros((n, 1, 1));
+    for i in 0..n {
+        let x = sim.param_space().from_unit(&[unit[[i, 0]]]);
+        trajectories
+            .index_axis_mut(ndarray::Axis(0), i)
+            .assign(&sim.simulate(&x).unwrap());
+    }
+    let library = proxyland_optim::SampleLibrary::new(unit, trajectories).unwrap();
+    let x_star = [GramacyLee::GLOBAL_MINIMUM];
+    let mut problem = Problem {
+        sim: &sim,
+        target: &target,
+        x_star: &x_star,
+        u0: vec![0.99],
+        index: 0,
+        trace: None,
+        library: None,
+    };
+    let method = Method::parse("pool-bfgs", 0).unwrap();
+    let settings = LocalSettings::default();
+    let err = run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap_err();
+    assert!(err.to_string().contains("training pool"), "{err}");
+    problem.library = Some(&library);
+    let o = run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap();
+    assert!(o.success, "{:?} vs {x_star:?}", o.x_hat);
+    // Only the refinements are charged: three short BFGS runs, not the pool.
+    assert!(o.sim_calls > 0 && o.sim_calls < 100, "{}", o.sim_calls);
 }
