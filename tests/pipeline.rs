@@ -138,6 +138,8 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "{report}"
     );
     assert!(report.contains("Only the quick profile is on record"));
+    // pool-bfgs ran beside the proxy methods: the report says how the two compare.
+    assert!(report.contains("of 1 experiments here"), "{report}");
     std::fs::create_dir_all(d.join("paper-runs/burgers")).unwrap();
     std::fs::copy(
         d.join("runs/burgers/eval.json"),
