@@ -309,6 +309,22 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
         (vec!["merge", &pool, &truncated, "--out", &m_h5], "trunc.h5"),
         (
             vec![
+                "landscape",
+                "--experiment",
+                "billiards2d",
+                "--data",
+                &pool,
+                "--results",
+                &precious_json,
+                "--grid",
+                "4",
+                "--out",
+                &l_png,
+            ],
+            "not a results file",
+        ),
+        (
+            vec![
                 "evaluate",
                 "--config",
                 &burgers_config,

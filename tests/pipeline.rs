@@ -118,6 +118,26 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
     let budget = methods["de@1x"]["budget"].as_u64().unwrap() as f64;
     assert!(methods["de@1x"]["mean_sim_calls"].as_f64().unwrap() <= budget);
 
+    // The landscape through target 0, with the methods' end points from the results file.
+    ok(proxyland(&[
+        "landscape",
+        "--experiment",
+        "burgers",
+        "--data",
+        &p("runs/burgers/data.h5"),
+        "--results",
+        &p("runs/burgers/eval.json"),
+        "--model",
+        &p("runs/burgers/proxy.safetensors"),
+        "--grid",
+        "6",
+        "--out",
+        &p("landscape.png"),
+    ]));
+    assert_eq!(
+        &std::fs::read(d.join("landscape.png")).unwrap()[1..4],
+        b"PNG"
+    );
     ok(proxyland(&[
         "report",
         "--runs",

@@ -241,6 +241,8 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                 s(&data),
                 "--grid".into(),
                 grid.into(),
+                "--results".into(),
+                s(&eval),
                 "--out".into(),
                 s(&png),
             ];
@@ -248,7 +250,12 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                 a.push("--model".into());
                 a.push(m.clone());
             }
-            let h = fnv(&[eval_hash.as_bytes(), name.as_bytes(), grid.as_bytes()]);
+            let h = fnv(&[
+                eval_hash.as_bytes(),
+                name.as_bytes(),
+                grid.as_bytes(),
+                b"figure v2",
+            ]);
             pipeline.stage(&format!("{e}/figure {name}"), &png, &h, &a)
         };
         figure("true", None)?;

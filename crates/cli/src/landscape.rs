@@ -2,9 +2,9 @@
 
 use crate::figures::{Marker, draw_landscape};
 use crate::simulate::parse_params;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use plotters::style::RGBColor;
-use proxyland_optim::{proxy_landscape, true_landscape};
+use proxyland_optim::{Results, proxy_label, proxy_landscape, true_landscape};
 use proxyland_proxy::Proxy;
 use std::path::PathBuf;
 
@@ -24,6 +24,11 @@ pub struct Args {
     /// Draw this proxy's predicted landscape instead of the true loss.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Mark where methods ended on this target: an `evaluate` results file of the --data pool.
+    /// Marked: bfgs, pool-bfgs, de@10x and, with --model, that checkpoint's proxy-bfgs and
+    /// proxy-multistart. For d > 2 the end points are projected onto the slice.
+    #[arg(long, requires = "data")]
+    results: Option<PathBuf>,
     /// Grid points per axis.
     #[arg(long, default_value_t = 80)]
     grid: usize,
@@ -33,8 +38,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let sim = proxyland_physics::experiment(&args.experiment)?;
-    let x = match &args.data {
+    // A pool carries its config: its landscape is that simulator's, which may differ from the
+    // experiment's defaults (resolution, horizon).
+    let (sim, x) = match &args.data {
         Some(data) => {
             let pool = proxyland_dataset::Pool::open(data)?;
             if pool.header.experiment != args.experiment {
@@ -53,9 +59,17 @@ pub fn run(args: Args) -> Result<()> {
                     pool.target_params.nrows()
                 );
             }
-            pool.target_params.row(args.target_index).to_vec()
+            let config =
+                proxyland_dataset::ExperimentConfig::parse(data, &pool.header.config_text)?;
+            (
+                config.simulator()?,
+                pool.target_params.row(args.target_index).to_vec(),
+            )
         }
-        None => parse_params(&args.target)?,
+        None => (
+            proxyland_physics::experiment(&args.experiment)?,
+            parse_params(&args.target)?,
+        ),
     };
     sim.param_space().check(sim.name(), &x)?;
     if !(2..=1000).contains(&args.grid) {
@@ -79,19 +93,80 @@ pub fn run(args: Args) -> Result<()> {
         ),
     };
     let space = sim.param_space();
-    let marker = Marker {
+    let mut markers = vec![Marker {
         label: "target".into(),
         x: x.clone(),
         color: RGBColor(230, 40, 40),
-    };
+    }];
+    if let Some(path) = &args.results {
+        let proxy_meta = match &args.model {
+            Some(m) => Some(Proxy::load(m)?.meta().clone()),
+            None => None,
+        };
+        markers.extend(end_points(
+            path,
+            &args.experiment,
+            args.target_index,
+            proxy_meta.as_ref().map(|m| (m.noise, m.penalty)),
+        )?);
+    }
     draw_landscape(
         &args.out,
         &title,
         &land,
         &space.names,
         &space.units,
-        &[marker],
+        &markers,
     )?;
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// Where the marked methods ended on target `index`, from a results file; `proxy` is the
+/// (σ, λ) of the drawn checkpoint, whose proxy methods are marked too.
+fn end_points(
+    path: &std::path::Path,
+    experiment: &str,
+    index: usize,
+    proxy: Option<(f64, f64)>,
+) -> Result<Vec<Marker>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--results {}: cannot read", path.display()))?;
+    let results: Results = serde_json::from_str(&text)
+        .with_context(|| format!("--results {}: not a results file", path.display()))?;
+    if results.experiment != experiment {
+        bail!(
+            "--results {} is for {}, not {experiment}",
+            path.display(),
+            results.experiment
+        );
+    }
+    let mut wanted: Vec<String> = ["bfgs", "pool-bfgs", "de@10x"].map(String::from).to_vec();
+    if let Some((noise, penalty)) = proxy {
+        wanted.push(proxy_label("proxy-bfgs", noise, penalty));
+        wanted.push(proxy_label("proxy-multistart", noise, penalty));
+    }
+    let colors = [
+        RGBColor(0, 0, 0),
+        RGBColor(255, 140, 0),
+        RGBColor(0, 200, 255),
+        RGBColor(255, 0, 255),
+        RGBColor(120, 255, 120),
+    ];
+    Ok(wanted
+        .iter()
+        .zip(colors)
+        .filter_map(|(method, color)| {
+            let o = results
+                .rows
+                .iter()
+                .find(|o| o.target == index && &o.method == method)?;
+            let verdict = if o.success { "hit" } else { "miss" };
+            Some(Marker {
+                label: format!("{method} ({verdict})"),
+                x: o.x_hat.clone(),
+                color,
+            })
+        })
+        .collect())
 }
