@@ -143,7 +143,7 @@ fn headline_header(first: &[&str]) -> String {
 }
 
 /// The headline cells of one experiment's results: bfgs, the best proxy-bfgs and
-/// proxy-multistart checkpoints, de@10x, and the best 10× baseline.
+/// proxy-multistart checkpoints, pool-bfgs, de@10x, and the best 10× baseline.
 fn headline_cells(r: &Results) -> String {
     let cell = |k: &str| {
         best_with_prefix(r, k)
