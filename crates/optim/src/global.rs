@@ -1,11 +1,22 @@
 //! Global baselines on the true loss under a simulator-call budget: multi-start BFGS,
-//! differential evolution and CMA-ES.
+//! differential evolution and IPOP-CMA-ES, the last two at full strength (spec v2).
 //!
-//! DE and CMA-ES are small implementations of the textbook algorithms (Storn & Price 1997:
-//! DE/rand/1/bin; Hansen's 2016 tutorial: (μ/μ_w, λ)-CMA-ES). No crate fitting our ndarray 0.16
-//! stack offered both with a call budget and seeded streams; these are ~150 lines and tested.
+//! - DE (Storn & Price 1997) as scipy's `differential_evolution` runs it: best/1/bin, dithered
+//!   F ∈ [0.5, 1), CR = 0.7, Latin-hypercube initial population. The population is sized to the
+//!   budget, so even a small budget runs at least [`DE_MIN_GENERATIONS`] generations.
+//! - CMA-ES (Hansen's 2016 tutorial, (μ/μ_w, λ)) with IPOP restarts (Auger & Hansen 2005):
+//!   each restart doubles λ and starts from a new uniform mean.
+//! - Both end, as scipy's `polish=True` does, with BFGS from their best point on the budget they
+//!   kept back ([`polish_reserve`]). Gradients are exact here, so a polish costs a few calls and
+//!   turns "near the minimum" into "at the minimum".
+//!
+//! Why not the `cmaes` crate (0.2, which has IPOP/BIPOP): it brings nalgebra and statrs, a
+//! second linear-algebra stack that every user of this crate would compile, draws from its own
+//! RNG rather than our per-target streams, and checks its evaluation limit per generation, so it
+//! can overrun an exact simulator budget. The algorithm itself is 150 lines here, tested below.
 
-use crate::local::{LocalMethod, LocalSettings, minimize};
+use crate::error::{Error, Result};
+use crate::local::{LocalMethod, LocalSettings, StopReason, minimize};
 use crate::objective::{Objective, TrueLoss};
 use ndarray::{Array1, Array2};
 use ndarray_linalg::{Eigh, UPLO};
@@ -14,21 +25,74 @@ use proxyland_physics::rng::Stream;
 /// The best point a global method found.
 #[derive(Debug, Clone)]
 pub struct GlobalResult {
+    /// Where (normalized coordinates, not folded).
     pub u: Vec<f64>,
+    /// Its true loss.
     pub value: f64,
-    /// Local runs (multi-start) or generations (DE, CMA-ES) completed.
+    /// Local runs (multi-start) or generations (DE, CMA-ES, over all restarts) completed.
     pub rounds: usize,
+    /// CMA-ES restarts begun after the first run (0 elsewhere).
+    pub restarts: usize,
+    /// Why the last phase stopped, if not by its own rule (normally the budget).
+    pub stopped: Option<StopReason>,
+}
+
+/// DE runs at least this many generations after its initial population.
+pub const DE_MIN_GENERATIONS: usize = 5;
+
+/// Simulator calls a global method keeps back for its final BFGS polish: a fifth of the budget,
+/// at least 10 (or half of a tiny budget), at most 100.
+pub fn polish_reserve(budget: usize) -> usize {
+    (budget / 5).clamp((budget / 2).min(10), 100)
 }
 
 fn best_of(objective: &TrueLoss, fallback: &[f64], rounds: usize) -> GlobalResult {
     let (value, u) = objective
         .best()
         .unwrap_or((f64::INFINITY, fallback.to_vec()));
-    GlobalResult { u, value, rounds }
+    GlobalResult {
+        u,
+        value,
+        rounds,
+        restarts: 0,
+        stopped: None,
+    }
 }
 
 fn uniform_point(stream: &mut Stream, d: usize) -> Vec<f64> {
     (0..d).map(|_| stream.uniform()).collect()
+}
+
+/// The value of `u`, with a failed simulation scored +∞ (the point is bad, the search goes on);
+/// `None` once the budget is spent.
+fn score(objective: &TrueLoss, u: &[f64]) -> Option<f64> {
+    match objective.value(u) {
+        Ok(v) => Some(v),
+        Err(Error::BudgetExhausted(_)) => None,
+        Err(_) => Some(f64::INFINITY),
+    }
+}
+
+/// The budget of a global method: the calls its objective has left. Global methods run until
+/// it is spent, so an unbounded objective is an error.
+fn budget_of(objective: &TrueLoss) -> Result<usize> {
+    match objective.remaining() {
+        usize::MAX => Err(Error::invalid(
+            "budget",
+            "global methods run until a simulator budget is spent: give the objective one",
+        )),
+        left => Ok(left),
+    }
+}
+
+/// BFGS from the best point seen, on whatever budget is left.
+fn polish(objective: &TrueLoss, settings: LocalSettings, mut result: GlobalResult) -> GlobalResult {
+    if objective.remaining() > 1 && result.value.is_finite() {
+        let r = minimize(LocalMethod::Bfgs, objective, &result.u, settings);
+        result.stopped = r.stopped;
+    }
+    let (value, u) = objective.best().unwrap_or((result.value, result.u.clone()));
+    GlobalResult { u, value, ..result }
 }
 
 /// BFGS from uniform random starts until the objective's budget is spent.
@@ -36,24 +100,30 @@ pub fn multistart_bfgs(
     objective: &TrueLoss,
     settings: LocalSettings,
     stream: &mut Stream,
-) -> GlobalResult {
+) -> Result<GlobalResult> {
+    budget_of(objective)?;
     let d = objective.dim();
     let mut rounds = 0;
     let first = uniform_point(stream, d);
     let mut start = first.clone();
+    let mut stopped = None;
     while objective.remaining() > 0 {
         let r = minimize(LocalMethod::Bfgs, objective, &start, settings);
         rounds += 1;
-        if r.stopped.as_deref().is_some_and(|s| s.contains("budget")) {
+        if let Some(StopReason::Budget { .. }) = r.stopped {
+            stopped = r.stopped;
             break;
         }
         start = uniform_point(stream, d);
     }
-    best_of(objective, &first, rounds)
+    Ok(GlobalResult {
+        stopped,
+        ..best_of(objective, &first, rounds)
+    })
 }
 
-/// Folds a point back into [0,1]^d by reflection (the objective folds too; this keeps the
-/// population's geometry sensible).
+/// Mirrors a point back into [0,1]^d (the objective folds too; this keeps a population's
+/// geometry inside the box).
 fn reflect_unit(u: &mut [f64]) {
     for v in u.iter_mut() {
         let r = v.rem_euclid(2.0);
@@ -61,60 +131,100 @@ fn reflect_unit(u: &mut [f64]) {
     }
 }
 
-/// DE/rand/1/bin with F = 0.7, CR = 0.9 and a population of 5d + 5.
-pub fn differential_evolution(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
+/// The population size DE uses for a budget: enough generations first, then up to scipy's
+/// 15·d members, never fewer than 5 (best/1/bin needs the best and two others distinct from i).
+pub fn de_population(budget: usize, d: usize) -> usize {
+    let search = budget.saturating_sub(polish_reserve(budget));
+    (search / (DE_MIN_GENERATIONS + 1)).clamp(5, (15 * d).max(5))
+}
+
+/// Differential evolution (best/1/bin) sized to the objective's budget, then a BFGS polish.
+pub fn differential_evolution(
+    objective: &TrueLoss,
+    settings: LocalSettings,
+    stream: &mut Stream,
+) -> Result<GlobalResult> {
     let d = objective.dim();
-    let np = 5 * d + 5;
-    let (f, cr) = (0.7, 0.9);
-    let mut pop: Vec<Vec<f64>> = (0..np).map(|_| uniform_point(stream, d)).collect();
+    let budget = budget_of(objective)?;
+    let reserve = polish_reserve(budget);
+    let np = de_population(budget, d);
+    let cr = 0.7;
+    // Latin hypercube: each coordinate's np strata are each hit once, in a random order.
+    let mut pop: Vec<Vec<f64>> = vec![vec![0.0; d]; np];
+    for j in 0..d {
+        let mut strata: Vec<usize> = (0..np).collect();
+        for i in (1..np).rev() {
+            let k = (stream.uniform() * (i + 1) as f64) as usize % (i + 1);
+            strata.swap(i, k);
+        }
+        for (i, s) in strata.iter().enumerate() {
+            pop[i][j] = (*s as f64 + stream.uniform()) / np as f64;
+        }
+    }
+    let first = pop[0].clone();
     let mut fit = Vec::with_capacity(np);
     for p in &pop {
-        match objective.value(p) {
-            Ok(v) => fit.push(v),
-            Err(_) => return best_of(objective, &pop[0], 0),
+        match score(objective, p) {
+            Some(v) => fit.push(v),
+            None => return Ok(best_of(objective, &first, 0)),
         }
     }
     let mut generations = 0;
-    'outer: loop {
+    'search: while objective.remaining() > reserve {
+        let best = (0..np)
+            .min_by(|&a, &b| fit[a].total_cmp(&fit[b]))
+            .unwrap_or(0);
+        // scipy's dithering: one F per generation, uniform in [0.5, 1).
+        let f = 0.5 + 0.5 * stream.uniform();
         for i in 0..np {
-            let pick = |s: &mut Stream| (s.uniform() * np as f64) as usize % np;
-            let (mut a, mut b, mut c) = (pick(stream), pick(stream), pick(stream));
-            while a == i {
-                a = pick(stream);
+            if objective.remaining() <= reserve {
+                break 'search;
             }
-            while b == i || b == a {
+            let pick = |s: &mut Stream| (s.uniform() * np as f64) as usize % np;
+            let (mut b, mut c) = (pick(stream), pick(stream));
+            while b == i || b == best {
                 b = pick(stream);
             }
-            while c == i || c == a || c == b {
+            while c == i || c == best || c == b {
                 c = pick(stream);
             }
             let forced = (stream.uniform() * d as f64) as usize % d;
             let mut trial = pop[i].clone();
             for j in 0..d {
                 if j == forced || stream.uniform() < cr {
-                    trial[j] = pop[a][j] + f * (pop[b][j] - pop[c][j]);
+                    trial[j] = pop[best][j] + f * (pop[b][j] - pop[c][j]);
                 }
             }
             reflect_unit(&mut trial);
-            match objective.value(&trial) {
-                Ok(v) if v <= fit[i] => {
+            match score(objective, &trial) {
+                Some(v) if v <= fit[i] => {
                     pop[i] = trial;
                     fit[i] = v;
                 }
-                Ok(_) => {}
-                Err(_) => break 'outer,
+                Some(_) => {}
+                None => break 'search,
             }
         }
         generations += 1;
     }
-    best_of(objective, &pop[0], generations)
+    Ok(polish(
+        objective,
+        settings,
+        best_of(objective, &first, generations),
+    ))
 }
 
-/// (μ/μ_w, λ)-CMA-ES from a uniform random mean with σ0 = 0.3 (in u units).
-pub fn cma_es(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
+/// One CMA-ES run with population `lambda` from `mean`, until its own stopping rules fire or
+/// fewer than `lambda` calls are left above `reserve`. Returns the generations it ran.
+fn cma_es_run(
+    objective: &TrueLoss,
+    lambda: usize,
+    mean: Vec<f64>,
+    reserve: usize,
+    stream: &mut Stream,
+) -> usize {
     let d = objective.dim();
     let n = d as f64;
-    let lambda = 4 + (3.0 * n.ln()).floor() as usize;
     let mu = lambda / 2;
     let raw: Vec<f64> = (0..mu)
         .map(|i| ((lambda as f64 + 1.0) / 2.0).ln() - ((i + 1) as f64).ln())
@@ -128,20 +238,27 @@ pub fn cma_es(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
     let cmu = (1.0 - c1).min(2.0 * (mu_eff - 2.0 + 1.0 / mu_eff) / ((n + 2.0).powi(2) + mu_eff));
     let damps = 1.0 + 2.0 * (0.0f64).max(((mu_eff - 1.0) / (n + 1.0)).sqrt() - 1.0) + cs;
     let chi_n = n.sqrt() * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n));
+    // Hansen's restart rules: TolX, TolHistFun (best values flat over the recent history),
+    // ConditionCov, and MaxIter = 100 + 50 (n + 3)² / √λ.
+    let history_len = 10 + (30.0 * n / lambda as f64).ceil() as usize;
+    let max_generations = 100 + (50.0 * (n + 3.0).powi(2) / (lambda as f64).sqrt()) as usize;
 
-    let mut mean = Array1::from(uniform_point(stream, d));
+    let mut mean = Array1::from(mean);
     let mut sigma = 0.3;
     let mut c = Array2::<f64>::eye(d);
     let mut pc = Array1::<f64>::zeros(d);
     let mut ps = Array1::<f64>::zeros(d);
+    let mut history: Vec<f64> = Vec::new();
     let mut generations = 0;
-    let first = mean.to_vec();
     loop {
+        if objective.remaining() < reserve + lambda {
+            break;
+        }
         let Ok((eigvals, b)) = c.eigh(UPLO::Upper) else {
             break;
         };
         let dvec = eigvals.mapv(|e| e.max(1e-20).sqrt());
-        let mut samples: Vec<(f64, Array1<f64>, Array1<f64>)> = Vec::with_capacity(lambda);
+        let mut samples: Vec<(f64, Array1<f64>)> = Vec::with_capacity(lambda);
         for _ in 0..lambda {
             let z = Array1::from((0..d).map(|_| stream.normal()).collect::<Vec<_>>());
             let y = b.dot(&(&dvec * &z));
@@ -149,16 +266,17 @@ pub fn cma_es(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
             reflect_unit(&mut x);
             let x = Array1::from(x);
             let y = (&x - &mean) / sigma;
-            match objective.value(&x.to_vec()) {
-                Ok(v) => samples.push((v, x, y)),
-                Err(_) => return best_of(objective, &first, generations),
+            match score(objective, &x.to_vec()) {
+                Some(v) => samples.push((v, y)),
+                None => return generations,
             }
         }
         samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        history.push(samples[0].0);
         let y_w = samples[..mu]
             .iter()
             .zip(&w)
-            .fold(Array1::<f64>::zeros(d), |acc, ((_, _, y), wi)| {
+            .fold(Array1::<f64>::zeros(d), |acc, ((_, y), wi)| {
                 acc + &(y * *wi)
             });
         mean = &mean + &(&y_w * sigma);
@@ -172,7 +290,7 @@ pub fn cma_es(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
         let hs = if hsig { 1.0 } else { 0.0 };
         pc = &pc * (1.0 - cc) + &(&y_w * (hs * (cc * (2.0 - cc) * mu_eff).sqrt()));
         let mut rank_mu = Array2::<f64>::zeros((d, d));
-        for ((_, _, y), wi) in samples[..mu].iter().zip(&w) {
+        for ((_, y), wi) in samples[..mu].iter().zip(&w) {
             let yc = y.view().insert_axis(ndarray::Axis(1));
             rank_mu += &(yc.dot(&yc.t()) * *wi);
         }
@@ -183,9 +301,150 @@ pub fn cma_es(objective: &TrueLoss, stream: &mut Stream) -> GlobalResult {
         c = (&c + &c.t()) * 0.5;
         sigma *= ((cs / damps) * (ps_norm / chi_n - 1.0)).exp();
         generations += 1;
-        if sigma < 1e-12 || objective.remaining() == 0 || generations >= 10_000 {
+        let max_sd = c.diag().iter().fold(0.0f64, |m, v| m.max(v.sqrt()));
+        let condition = eigvals.iter().fold(0.0f64, |m, v| m.max(*v))
+            / eigvals
+                .iter()
+                .fold(f64::INFINITY, |m, v| m.min(*v))
+                .max(1e-300);
+        let flat = history.len() >= history_len && {
+            let recent = &history[history.len() - history_len..];
+            let hi = recent.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v));
+            let lo = recent.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+            hi - lo <= 1e-12 * lo.abs().max(1e-300)
+        };
+        if sigma * max_sd < 1e-10 || condition > 1e14 || flat || generations >= max_generations {
             break;
         }
     }
-    best_of(objective, &first, generations)
+    generations
+}
+
+/// IPOP-CMA-ES from uniform random means with σ0 = 0.3 (in u), λ doubling at each restart,
+/// until the budget (less the polish reserve) is spent; then a BFGS polish.
+pub fn cma_es(
+    objective: &TrueLoss,
+    settings: LocalSettings,
+    stream: &mut Stream,
+) -> Result<GlobalResult> {
+    let d = objective.dim();
+    let budget = budget_of(objective)?;
+    let reserve = polish_reserve(budget);
+    let lambda0 = 4 + (3.0 * (d as f64).ln()).floor() as usize;
+    let first = uniform_point(stream, d);
+    let mut mean = first.clone();
+    let (mut generations, mut runs) = (0, 0);
+    let mut lambda = lambda0;
+    while objective.remaining() >= reserve + lambda {
+        generations += cma_es_run(objective, lambda, mean, reserve, stream);
+        runs += 1;
+        lambda *= 2;
+        mean = uniform_point(stream, d);
+    }
+    let result = GlobalResult {
+        restarts: runs.max(1) - 1,
+        ..best_of(objective, &first, generations)
+    };
+    Ok(polish(objective, settings, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proxyland_physics::{GramacyLee, Simulator};
+
+    #[test]
+    fn the_polish_reserve_is_a_fifth_within_bounds() {
+        assert_eq!(polish_reserve(60), 12);
+        assert_eq!(polish_reserve(1000), 100);
+        assert_eq!(polish_reserve(30), 10);
+        assert_eq!(polish_reserve(8), 4);
+    }
+
+    #[test]
+    fn de_runs_at_least_five_generations_at_small_budgets() {
+        for (budget, d) in [(60, 2), (100, 4), (500, 2), (2000, 4)] {
+            let np = de_population(budget, d);
+            let search = budget - polish_reserve(budget);
+            assert!(
+                search / np >= DE_MIN_GENERATIONS + 1 || np == 5,
+                "budget {budget}, d {d}: population {np} leaves {} generations",
+                search / np - 1
+            );
+            assert!(np <= 15 * d);
+        }
+    }
+
+    fn gramacy_lee_target() -> (GramacyLee, ndarray::Array2<f64>) {
+        let sim = GramacyLee::new();
+        let y = sim.simulate(&sim.fixed_target().unwrap()).unwrap();
+        (sim, y)
+    }
+
+    #[test]
+    fn every_baseline_spends_exactly_its_budget_and_polishes_to_a_minimum() {
+        let (sim, y) = gramacy_lee_target();
+        let settings = LocalSettings::default();
+        for budget in [40, 200] {
+            for name in ["de", "cmaes", "multistart"] {
+                let truth = TrueLoss::new(&sim, &y).with_budget(budget);
+                let mut stream = Stream::new(11, 3);
+                let r = match name {
+                    "de" => differential_evolution(&truth, settings, &mut stream),
+                    "cmaes" => cma_es(&truth, settings, &mut stream),
+                    _ => multistart_bfgs(&truth, settings, &mut stream),
+                }
+                .unwrap();
+                assert!(
+                    truth.calls() <= budget,
+                    "{name}: {} > {budget}",
+                    truth.calls()
+                );
+                // The polish ends at a stationary point: the gradient there is small (a
+                // generation's best point without polish is not).
+                let x = sim.param_space().from_unit(&r.u);
+                let (_, g) = sim.loss_and_grad(&x, &y).unwrap();
+                assert!(
+                    g[0].abs() < 1e-3 || truth.remaining() == 0,
+                    "{name} at budget {budget}: |g| = {} with {} calls left",
+                    g[0].abs(),
+                    truth.remaining()
+                );
+                assert_eq!(Some(r.value), truth.best().map(|b| b.0), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn de_and_ipop_cmaes_find_the_gramacy_lee_global_minimum_at_a_moderate_budget() {
+        let (sim, y) = gramacy_lee_target();
+        let x_star = sim.fixed_target().unwrap()[0];
+        let settings = LocalSettings::default();
+        for name in ["de", "cmaes"] {
+            let mut hits = 0;
+            for seed in 0..10 {
+                let truth = TrueLoss::new(&sim, &y).with_budget(300);
+                let mut stream = Stream::new(seed, 0);
+                let r = if name == "de" {
+                    differential_evolution(&truth, settings, &mut stream)
+                } else {
+                    cma_es(&truth, settings, &mut stream)
+                }
+                .unwrap();
+                let (x, _) = sim.param_space().fold(&sim.param_space().from_unit(&r.u));
+                if (x[0] - x_star).abs() <= 0.02 {
+                    hits += 1;
+                }
+            }
+            assert!(hits >= 8, "{name} found x* on {hits} of 10 seeds");
+        }
+    }
+
+    #[test]
+    fn ipop_restarts_with_a_larger_population_when_a_run_converges() {
+        let (sim, y) = gramacy_lee_target();
+        let truth = TrueLoss::new(&sim, &y).with_budget(3000);
+        let r = cma_es(&truth, LocalSettings::default(), &mut Stream::new(5, 0)).unwrap();
+        assert!(r.restarts >= 1, "one run used all of 3000 calls: {r:?}");
+    }
 }

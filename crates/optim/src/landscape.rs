@@ -2,8 +2,8 @@
 //! parameters vary, the others stay at the target's values), or over the line for d = 1.
 
 use crate::error::{Error, Result};
+use crate::objective::SurrogateModel;
 use proxyland_physics::{Simulator, Trajectory};
-use proxyland_proxy::Proxy;
 use rayon::prelude::*;
 
 /// log10 of a loss on a grid.
@@ -27,9 +27,10 @@ fn grid_points(
     let space = sim.param_space();
     let d = space.dim();
     if d == 0 || center.len() != d || n < 2 {
-        return Err(Error::Input(format!(
-            "landscape needs d >= 1, a center of length {d}, and a grid >= 2"
-        )));
+        return Err(Error::invalid(
+            "landscape",
+            format!("needs d >= 1, a center of length {d}, and a grid >= 2"),
+        ));
     }
     let axes: Vec<usize> = if d == 1 { vec![0] } else { vec![d - 2, d - 1] };
     let coords = axes
@@ -80,9 +81,9 @@ pub fn true_landscape(
     })
 }
 
-/// A proxy's predicted loss (one batched forward pass per row).
-pub fn proxy_landscape(
-    proxy: &Proxy,
+/// A surrogate's predicted loss log10(L̂ + ε) (one batched prediction per row).
+pub fn surrogate_landscape(
+    model: &dyn SurrogateModel,
     sim: &dyn Simulator,
     center: &[f64],
     target: &Trajectory,
@@ -90,16 +91,24 @@ pub fn proxy_landscape(
 ) -> Result<Landscape> {
     let (axes, coords) = grid_points(sim, center, n)?;
     let space = sim.param_space();
-    let bound = proxy.bind(target)?;
+    let bound = model
+        .bind(target)
+        .map_err(|source| Error::Surrogate { source })?;
     let cols = if axes.len() > 1 { n } else { 1 };
-    let eps = proxy.meta().normalization.epsilon;
     let mut values = Vec::with_capacity(n);
     for i in 0..n {
         let us: Vec<Vec<f64>> = (0..cols)
-            .map(|j| space.to_unit(&point(center, &axes, &coords, i, j)))
+            .map(|j| {
+                space
+                    .fold_unit(&space.to_unit(&point(center, &axes, &coords, i, j)))
+                    .0
+            })
             .collect();
-        let pred = bound.predict(&us)?;
-        values.push(pred.iter().map(|p| (p.max(0.0) + eps).log10()).collect());
+        let z = bound
+            .predict_log(&us)
+            .map_err(|source| Error::Surrogate { source })?;
+        // z is a natural log; the figure's scale is log10, like the true landscape's.
+        values.push(z.iter().map(|z| z / std::f64::consts::LN_10).collect());
     }
     Ok(Landscape {
         axes,

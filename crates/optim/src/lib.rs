@@ -3,7 +3,11 @@
 //! Everything works in normalized coordinates u ∈ [0,1]^d ([`proxyland_physics::ParamSpace`]
 //! maps u ↔ X and folds points outside the box). [`Objective`] is the one interface: the true
 //! loss through the simulator ([`TrueLoss`], which counts simulator calls exactly and can enforce
-//! a budget) and a trained proxy's predicted log-loss ([`ProxyLoss`]).
+//! a budget) and a learned surrogate's predicted log-loss ([`SurrogateLoss`]).
+//!
+//! This crate knows no network: a trained model enters through the [`Surrogate`] and
+//! [`SurrogateModel`] traits (`proxyland-proxy` implements them for its ProxyNN), so it builds
+//! without libtorch or HDF5 and its optimizers run on any [`proxyland_physics::Simulator`].
 //!
 //! ```
 //! use proxyland_optim::{FnObjective, LocalMethod, LocalSettings, minimize};
@@ -17,6 +21,11 @@
 //! assert!((r.u[0] - 1.0).abs() < 1e-6 && (r.u[1] - 1.0).abs() < 1e-6);
 //! ```
 
+// Unit tests link the LAPACK backend that ndarray-linalg (CMA-ES's eigendecomposition) needs;
+// a binary using this crate chooses its own.
+#[cfg(test)]
+use openblas_src as _;
+
 mod error;
 mod evaluate;
 mod global;
@@ -25,15 +34,26 @@ mod library;
 mod local;
 mod methods;
 mod objective;
+pub mod stats;
 
 pub use error::{Error, Result};
 pub use evaluate::{
-    EvaluateOptions, MethodSummary, ProxyCost, Results, Target, break_even_targets, evaluate,
-    proxy_label, start_of,
+    Budget, BudgetUnit, Environment, EvaluateOptions, Headline, MethodId, MethodSummary, Outcome,
+    Results, SELECTION_RULE, Selection, SurrogateConfig, SurrogateQuality, SurrogateReport, Target,
+    TargetSplit, crossover, cumulative_calls, evaluate, select_configuration, spearman, start_of,
 };
-pub use global::{GlobalResult, cma_es, differential_evolution, multistart_bfgs};
-pub use landscape::{Landscape, proxy_landscape, true_landscape};
+pub use global::{
+    DE_MIN_GENERATIONS, GlobalResult, cma_es, de_population, differential_evolution,
+    multistart_bfgs, polish_reserve,
+};
+pub use landscape::{Landscape, surrogate_landscape, true_landscape};
 pub use library::SampleLibrary;
-pub use local::{LocalMethod, LocalResult, LocalSettings, minimize};
-pub use methods::{METHOD_NAMES, Method, Outcome, Problem, SUCCESS_TOLERANCE, is_success, run};
-pub use objective::{FnObjective, Objective, ProxyLoss, Trace, TracePoint, TrueLoss};
+pub use local::{LocalMethod, LocalResult, LocalSettings, StopReason, minimize};
+pub use methods::{
+    Answer, BUDGET_REFERENCES, METHOD_NAMES, Method, Problem, SUCCESS_TOLERANCE, is_success, run,
+    surrogate_minima,
+};
+pub use objective::{
+    FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
+    SurrogateModel, Trace, TracePoint, TrueLoss,
+};

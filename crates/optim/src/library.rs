@@ -36,14 +36,17 @@ impl SampleLibrary {
     /// ```
     pub fn new(unit: Array2<f64>, trajectories: Array3<f64>) -> Result<Self> {
         if unit.nrows() != trajectories.len_of(Axis(0)) {
-            return Err(Error::Input(format!(
-                "sample library: {} parameter rows but {} trajectories",
-                unit.nrows(),
-                trajectories.len_of(Axis(0))
-            )));
+            return Err(Error::invalid(
+                "sample library",
+                format!(
+                    "{} parameter rows but {} trajectories",
+                    unit.nrows(),
+                    trajectories.len_of(Axis(0))
+                ),
+            ));
         }
         if unit.nrows() == 0 {
-            return Err(Error::Input("sample library: no samples".into()));
+            return Err(Error::invalid("sample library", "no samples"));
         }
         Ok(SampleLibrary { unit, trajectories })
     }
@@ -64,11 +67,14 @@ impl SampleLibrary {
     pub fn nearest(&self, target: &Trajectory, k: usize) -> Result<Vec<(f64, Vec<f64>)>> {
         let (_, f, s) = self.trajectories.dim();
         if target.dim() != (f, s) {
-            return Err(Error::Input(format!(
-                "sample library holds {f} × {s} trajectories, the target is {} × {}",
-                target.nrows(),
-                target.ncols()
-            )));
+            return Err(Error::invalid(
+                "target",
+                format!(
+                    "the sample library holds {f} × {s} trajectories, the target is {} × {}",
+                    target.nrows(),
+                    target.ncols()
+                ),
+            ));
         }
         let target = target.as_standard_layout();
         let t = target.as_slice().expect("standard layout is contiguous");

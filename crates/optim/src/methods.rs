@@ -1,47 +1,57 @@
-//! Every method of the spec, run on one target with honest accounting.
+//! Every method of the spec, run on one inverse problem with honest accounting.
 
 use crate::error::{Error, Result};
 use crate::global::{cma_es, differential_evolution, multistart_bfgs};
 use crate::library::SampleLibrary;
-use crate::local::{LocalMethod, LocalSettings, minimize};
-use crate::objective::{ProxyLoss, TrueLoss};
+use crate::local::{LocalMethod, LocalSettings, StopReason, minimize};
+use crate::objective::{SurrogateLoss, SurrogateModel, Trace, TrueLoss};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
-use proxyland_proxy::Proxy;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// A method to run on a target.
+/// A method to run on an inverse problem.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Method {
-    /// BFGS on the true loss from the target's start.
+    /// BFGS on the true loss from the problem's start.
     Bfgs,
+    /// L-BFGS on the true loss.
     Lbfgs,
     /// Steepest descent with More–Thuente line search.
     Gd,
+    /// Adam with step 0.01 in u.
     Adam,
-    /// BFGS on the proxy only (no simulator call until the final resimulation).
+    /// BFGS on the surrogate only (no simulator call until the final resimulation).
     Proxy,
-    /// The paper's two stages: BFGS on the proxy, then BFGS on the true loss from there.
+    /// The paper's two stages: BFGS on the surrogate, then BFGS on the true loss from there.
     ProxyBfgs,
-    /// Many starts on the proxy (free), the best `refine` by proxy value refined on the true loss.
+    /// Many starts on the surrogate (free), the best `refine` by surrogate value refined on the
+    /// true loss.
     ProxyMultistart {
+        /// Random starts scored on the surrogate in one batch.
         starts: usize,
+        /// Surrogate minima refined on the true loss.
         refine: usize,
     },
     /// The training pool without a network: the `refine` samples whose stored trajectories are
     /// nearest to Y* (free), each refined by BFGS on the true loss.
     PoolBfgs {
+        /// Nearest samples refined.
         refine: usize,
     },
-    /// True-loss baselines under a per-target simulator-call budget.
+    /// BFGS from random starts until the budget is spent.
     MultistartBfgs {
+        /// Simulator calls per problem.
         budget: usize,
     },
+    /// IPOP-CMA-ES with a BFGS polish.
     Cmaes {
+        /// Simulator calls per problem.
         budget: usize,
     },
+    /// Differential evolution sized to the budget, with a BFGS polish.
     De {
+        /// Simulator calls per problem.
         budget: usize,
     },
 }
@@ -61,8 +71,18 @@ pub const METHOD_NAMES: [&str; 11] = [
     "de",
 ];
 
+/// The method families whose spend sets the baselines' budgets.
+pub const BUDGET_REFERENCES: [&str; 2] = ["proxy-bfgs", "proxy-multistart"];
+
 impl Method {
     /// Parses a method name; budgeted baselines get `budget`.
+    ///
+    /// ```
+    /// use proxyland_optim::Method;
+    /// assert_eq!(Method::parse("de", 500)?, Method::De { budget: 500 });
+    /// assert!(Method::parse("newton", 0).is_err());
+    /// # Ok::<(), proxyland_optim::Error>(())
+    /// ```
     pub fn parse(name: &str, budget: usize) -> Result<Method> {
         Ok(match name {
             "bfgs" => Method::Bfgs,
@@ -83,8 +103,8 @@ impl Method {
         })
     }
 
-    /// Whether the method needs a trained proxy.
-    pub fn needs_proxy(&self) -> bool {
+    /// Whether the method needs a trained surrogate.
+    pub fn needs_surrogate(&self) -> bool {
         matches!(
             self,
             Method::Proxy | Method::ProxyBfgs | Method::ProxyMultistart { .. }
@@ -96,7 +116,15 @@ impl Method {
         matches!(self, Method::PoolBfgs { .. })
     }
 
-    /// The base name (`de`, `proxy-bfgs`, ...).
+    /// Whether the method runs until a simulator budget is spent.
+    pub fn is_budgeted(&self) -> bool {
+        matches!(
+            self,
+            Method::MultistartBfgs { .. } | Method::Cmaes { .. } | Method::De { .. }
+        )
+    }
+
+    /// The family name (`de`, `proxy-bfgs`, ...).
     pub fn name(&self) -> &'static str {
         match self {
             Method::Bfgs => "bfgs",
@@ -114,63 +142,69 @@ impl Method {
     }
 }
 
-/// One method on one target.
+/// What one method answered on one problem.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Outcome {
-    pub method: String,
-    pub target: usize,
-    /// The answer X̂ (folded into the box).
+pub struct Answer {
+    /// The answer X̂, folded into the box.
     pub x_hat: Vec<f64>,
-    pub success: bool,
     /// L(Y*, X̂) by one extra simulation (not charged to the method).
     pub resim_loss: f64,
-    /// max_j |X̂_j − X*_j| / (hi_j − lo_j), periodic distance where periodic.
-    pub param_error: f64,
     /// Simulator calls the method spent (forward solves, with or without gradient).
     pub sim_calls: usize,
-    /// Proxy network evaluations (free of simulator calls).
-    pub proxy_evals: usize,
+    /// Surrogate evaluations (free of simulator calls).
+    pub surrogate_evals: usize,
+    /// Wall-clock seconds.
     pub wall_s: f64,
-    /// Why the method stopped early, if it did (a blow-up, the budget...).
-    pub stopped: Option<String>,
+    /// Why the method stopped early, if it did (a blow-up, the budget, ...).
+    pub stopped: Option<StopReason>,
+}
+
+impl Answer {
+    /// Whether the answer rests on a failed evaluation (or its resimulation failed).
+    pub fn failed(&self) -> bool {
+        !self.resim_loss.is_finite() || self.stopped.as_ref().is_some_and(StopReason::is_failure)
+    }
 }
 
 /// Tolerance of the spec's success criterion, as a fraction of each box width.
 pub const SUCCESS_TOLERANCE: f64 = 0.01;
 
 /// Success: every coordinate within 1% of its box width of the truth (periodic distance).
+/// Returns (success, worst normalized error).
 pub fn is_success(sim: &dyn Simulator, x_hat: &[f64], x_star: &[f64]) -> (bool, f64) {
     let dist = sim.param_space().normalized_distance(x_hat, x_star);
     let worst = dist.iter().cloned().fold(0.0, f64::max);
     (dist.iter().all(|&d| d <= SUCCESS_TOLERANCE), worst)
 }
 
-/// One inverse problem: its simulator, observed trajectory, true X* (for scoring only) and
-/// the start u0 every single-start method uses.
+/// One inverse problem: its simulator, the observed trajectory Y* and the start u0 that every
+/// single-start method uses.
 pub struct Problem<'a> {
+    /// The forward model.
     pub sim: &'a dyn Simulator,
+    /// The observation Y*.
     pub target: &'a Trajectory,
-    pub x_star: &'a [f64],
+    /// The start of single-start methods (normalized coordinates).
     pub u0: Vec<f64>,
-    pub index: usize,
-    /// Record every objective evaluation here (single-start and proxy methods).
-    pub trace: Option<&'a crate::objective::Trace>,
+    /// Record every objective evaluation here (single-start and surrogate methods).
+    pub trace: Option<&'a Trace>,
     /// Already simulated samples (the training pool), for `pool-bfgs`.
     pub library: Option<&'a SampleLibrary>,
 }
 
-/// Runs `method` on `problem`. Never fails as a whole: a failing simulation ends the method
-/// early and is recorded in [`Outcome::stopped`].
+/// Runs `method` on `problem`. A failing simulation does not fail the call: it ends the method
+/// early and is recorded in [`Answer::stopped`].
 pub fn run(
     method: &Method,
     problem: &Problem,
-    proxy: Option<&Proxy>,
+    surrogate: Option<&dyn SurrogateModel>,
     settings: LocalSettings,
     stream: &mut Stream,
-) -> Result<Outcome> {
+) -> Result<Answer> {
     let started = Instant::now();
+    let space = problem.sim.param_space();
     let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
-    let mut proxy_evals = 0;
+    let mut surrogate_evals = 0;
     let (u_hat, stopped) = match method {
         Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam => {
             let local = match method {
@@ -183,31 +217,48 @@ pub fn run(
             (r.u, r.stopped)
         }
         Method::Proxy | Method::ProxyBfgs | Method::ProxyMultistart { .. } => {
-            let proxy = proxy
-                .ok_or_else(|| Error::Input(format!("{} needs a checkpoint", method.name())))?;
-            let bound = proxy.bind(problem.target)?;
-            let surrogate = ProxyLoss::new(&bound, problem.u0.len()).with_trace(problem.trace);
+            let model = surrogate.ok_or_else(|| Error::Missing {
+                method: method.name().into(),
+                what: "a trained surrogate",
+            })?;
+            let bound = model
+                .bind(problem.target)
+                .map_err(|source| Error::Surrogate { source })?;
+            let landscape = SurrogateLoss::new(bound.as_ref(), space).with_trace(problem.trace);
             let result = match method {
-                Method::ProxyMultistart { starts, refine } => proxy_multistart(
-                    &surrogate, &truth, problem, *starts, *refine, settings, stream,
-                )?,
+                Method::ProxyMultistart { starts, refine } => {
+                    let minima = surrogate_minima(
+                        &landscape,
+                        &problem.u0,
+                        *starts,
+                        (4 * refine).max(1),
+                        settings,
+                        stream,
+                    )?;
+                    let chosen = minima.into_iter().take((*refine).max(1)).map(|(_, u)| u);
+                    refine_on_truth(&truth, chosen, problem, settings)
+                }
                 _ => {
-                    let stage1 = minimize(LocalMethod::Bfgs, &surrogate, &problem.u0, settings);
-                    if *method == Method::Proxy {
+                    let stage1 = minimize(LocalMethod::Bfgs, &landscape, &problem.u0, settings);
+                    if stage1.stopped.as_ref().is_some_and(StopReason::is_failure)
+                        || *method == Method::Proxy
+                    {
                         (stage1.u, stage1.stopped)
                     } else {
-                        let stage2 = minimize(LocalMethod::Bfgs, &truth, &stage1.u, settings);
+                        let (inside, _) = space.fold_unit(&stage1.u);
+                        let stage2 = minimize(LocalMethod::Bfgs, &truth, &inside, settings);
                         (stage2.u, stage2.stopped)
                     }
                 }
             };
-            proxy_evals = surrogate.evaluations();
+            surrogate_evals = landscape.evaluations();
             result
         }
         Method::PoolBfgs { refine } => {
-            let library = problem
-                .library
-                .ok_or_else(|| Error::Input("pool-bfgs needs the training pool (--data)".into()))?;
+            let library = problem.library.ok_or_else(|| Error::Missing {
+                method: method.name().into(),
+                what: "the training pool as a sample library",
+            })?;
             let nearest = library.nearest(problem.target, (*refine).max(1))?;
             refine_on_truth(
                 &truth,
@@ -219,54 +270,60 @@ pub fn run(
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
             let limited = TrueLoss::new(problem.sim, problem.target).with_budget((*budget).max(1));
             let r = match method {
-                Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream),
-                Method::Cmaes { .. } => cma_es(&limited, stream),
-                _ => differential_evolution(&limited, stream),
+                Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream)?,
+                Method::Cmaes { .. } => cma_es(&limited, settings, stream)?,
+                _ => differential_evolution(&limited, settings, stream)?,
             };
-            let wall_s = started.elapsed().as_secs_f64();
-            return score(method, problem, r.u, limited.calls(), 0, wall_s, None);
+            // The budget running out is how these methods end; anything else is reported.
+            let stopped = r
+                .stopped
+                .filter(|s| !matches!(s, StopReason::Budget { .. }));
+            return Ok(answer(problem, r.u, limited.calls(), 0, started, stopped));
         }
     };
-    let wall_s = started.elapsed().as_secs_f64();
-    score(
-        method,
+    Ok(answer(
         problem,
         u_hat,
         truth.calls(),
-        proxy_evals,
-        wall_s,
+        surrogate_evals,
+        started,
         stopped,
-    )
+    ))
 }
 
-/// The best of many proxy starts: a batch of random points scored in one pass, BFGS on the
-/// proxy from the best few, then the `refine` best by proxy value refined on the true loss.
-fn proxy_multistart(
-    surrogate: &ProxyLoss,
-    truth: &TrueLoss,
-    problem: &Problem,
+/// Minima of a surrogate landscape: `starts` points (the first is `u0`, the rest uniform) scored
+/// in one batch, BFGS on the surrogate from the best `polish` of them, returned best first as
+/// (surrogate value, u inside the box). No simulator call.
+pub fn surrogate_minima(
+    landscape: &SurrogateLoss,
+    u0: &[f64],
     starts: usize,
-    refine: usize,
+    polish: usize,
     settings: LocalSettings,
     stream: &mut Stream,
-) -> Result<(Vec<f64>, Option<String>)> {
-    let d = problem.u0.len();
-    let mut candidates: Vec<Vec<f64>> = vec![problem.u0.clone()];
+) -> Result<Vec<(f64, Vec<f64>)>> {
+    let d = u0.len();
+    let mut candidates: Vec<Vec<f64>> = vec![u0.to_vec()];
     candidates.extend((1..starts.max(1)).map(|_| (0..d).map(|_| stream.uniform()).collect()));
-    let scores = surrogate.values(&candidates)?;
+    let scores = landscape.values(&candidates)?;
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut polished: Vec<(f64, Vec<f64>)> = order
-        .iter()
-        .take((4 * refine).max(1))
-        .map(|&i| {
-            let r = minimize(LocalMethod::Bfgs, surrogate, &candidates[i], settings);
-            (r.value, r.u)
-        })
-        .collect();
+    let mut polished = Vec::with_capacity(polish);
+    for &i in order.iter().take(polish.max(1)) {
+        let r = minimize(LocalMethod::Bfgs, landscape, &candidates[i], settings);
+        if let Some(reason) = r.stopped.as_ref().filter(|s| s.is_failure()) {
+            return Err(Error::Surrogate {
+                source: reason.to_string().into(),
+            });
+        }
+        polished.push((r.value, landscape_point(landscape, &r.u)));
+    }
     polished.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let chosen = polished.into_iter().take(refine.max(1)).map(|(_, u)| u);
-    Ok(refine_on_truth(truth, chosen, problem, settings))
+    Ok(polished)
+}
+
+fn landscape_point(landscape: &SurrogateLoss, u: &[f64]) -> Vec<f64> {
+    landscape.space().fold_unit(u).0
 }
 
 /// BFGS on the true loss from each start; the answer is the lowest true loss reached (the
@@ -276,7 +333,7 @@ fn refine_on_truth(
     starts: impl Iterator<Item = Vec<f64>>,
     problem: &Problem,
     settings: LocalSettings,
-) -> (Vec<f64>, Option<String>) {
+) -> (Vec<f64>, Option<StopReason>) {
     let mut best: Option<(f64, Vec<f64>)> = None;
     let mut stopped = None;
     for u in starts {
@@ -294,32 +351,27 @@ fn refine_on_truth(
     )
 }
 
-fn score(
-    method: &Method,
+fn answer(
     problem: &Problem,
     u_hat: Vec<f64>,
     sim_calls: usize,
-    proxy_evals: usize,
-    wall_s: f64,
-    stopped: Option<String>,
-) -> Result<Outcome> {
+    surrogate_evals: usize,
+    started: Instant,
+    stopped: Option<StopReason>,
+) -> Answer {
+    let wall_s = started.elapsed().as_secs_f64();
     let space = problem.sim.param_space();
     let (x_hat, _) = space.fold(&space.from_unit(&u_hat));
-    let (success, param_error) = is_success(problem.sim, &x_hat, problem.x_star);
     let resim_loss = problem
         .sim
         .loss(&x_hat, problem.target)
         .unwrap_or(f64::INFINITY);
-    Ok(Outcome {
-        method: method.name().to_string(),
-        target: problem.index,
+    Answer {
         x_hat,
-        success,
         resim_loss,
-        param_error,
         sim_calls,
-        proxy_evals,
+        surrogate_evals,
         wall_s,
         stopped,
-    })
+    }
 }

@@ -2,15 +2,18 @@
 
 use crate::error::{Error, Result};
 use proxyland_physics::{ParamSpace, Simulator, Trajectory};
-use proxyland_proxy::BoundProxy;
+use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
 
 /// One evaluation seen by an objective: which objective, where (u), and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracePoint {
     /// `true` (the simulator) or `proxy` (the proxy's log-loss).
     pub objective: &'static str,
+    /// Where (not folded).
     pub u: Vec<f64>,
+    /// The objective's value there.
     pub value: f64,
 }
 
@@ -145,19 +148,98 @@ impl Objective for TrueLoss<'_> {
     }
 }
 
-/// The proxy's predicted log-loss log(L̂ + ε) for one target: free of simulator calls.
-pub struct ProxyLoss<'a, 'p> {
-    proxy: &'a BoundProxy<'p>,
-    dim: usize,
+/// What a surrogate implementation may fail with (kept as the source of [`Error::Surrogate`]).
+pub type SurrogateError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A learned loss landscape bound to one observation Y*: the predicted log-loss
+/// z(u) = log(L̂(Y*, X(u)) + ε) and its gradient, for batches of u ∈ [0,1]^d.
+///
+/// This is how optim talks to a network without knowing it: `proxyland-proxy` implements it for
+/// its ProxyNN, and a user can implement it for any model. Implementations only see u inside
+/// the box: [`SurrogateLoss`] folds every point first, exactly as [`TrueLoss`] does.
+///
+/// ```
+/// use proxyland_optim::{Surrogate, SurrogateError};
+/// /// z(u) = Σ (u_j − 0.3)²: a surrogate whose minimum is at 0.3 in every coordinate.
+/// struct Bowl(usize);
+/// impl Surrogate for Bowl {
+///     fn dim(&self) -> usize { self.0 }
+///     fn predict_log_with_grad(&self, us: &[Vec<f64>])
+///         -> Result<(Vec<f64>, Vec<Vec<f64>>), SurrogateError> {
+///         Ok(us.iter().map(|u| (
+///             u.iter().map(|v| (v - 0.3).powi(2)).sum::<f64>(),
+///             u.iter().map(|v| 2.0 * (v - 0.3)).collect::<Vec<f64>>(),
+///         )).unzip())
+///     }
+/// }
+/// let (z, g) = Bowl(2).predict_log_with_grad(&[vec![0.3, 0.5]])?;
+/// assert!((z[0] - 0.04).abs() < 1e-12 && g[0][0] == 0.0);
+/// # Ok::<(), SurrogateError>(())
+/// ```
+pub trait Surrogate: Send + Sync {
+    /// Dimension d.
+    fn dim(&self) -> usize;
+    /// z(u) and ∂z/∂u for every u of the batch.
+    fn predict_log_with_grad(
+        &self,
+        us: &[Vec<f64>],
+    ) -> std::result::Result<(Vec<f64>, Vec<Vec<f64>>), SurrogateError>;
+    /// z(u) alone (override when it is cheaper than with the gradient).
+    fn predict_log(&self, us: &[Vec<f64>]) -> std::result::Result<Vec<f64>, SurrogateError> {
+        Ok(self.predict_log_with_grad(us)?.0)
+    }
+}
+
+/// What a trained surrogate is, for reports and for checking it fits the problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurrogateInfo {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// The experiment it was trained for.
+    pub experiment: String,
+    /// Parameter dimension d and trajectory shape (frames, components) it expects.
+    pub dim: usize,
+    /// (frames, components) of the observations it expects.
+    pub trajectory_shape: (usize, usize),
+    /// Noise-injection σ it was trained with.
+    pub noise: f64,
+    /// Gradient-penalty λ it was trained with.
+    pub penalty: f64,
+    /// The training seed.
+    pub seed: u64,
+    /// One-off cost: simulations that made its training pool.
+    pub dataset_simulations: usize,
+    /// One-off cost: training time in seconds.
+    pub training_seconds: f64,
+}
+
+/// A trained surrogate that can be bound to observations (shared across threads).
+pub trait SurrogateModel: Send + Sync {
+    /// What it is.
+    fn info(&self) -> &SurrogateInfo;
+    /// The landscape for one observation (encodes Y* once).
+    fn bind<'a>(
+        &'a self,
+        target: &Trajectory,
+    ) -> std::result::Result<Box<dyn Surrogate + 'a>, SurrogateError>;
+}
+
+/// A surrogate's predicted log-loss as an [`Objective`]: free of simulator calls. u is folded
+/// into the box before it reaches the surrogate (periodic wrap, reflection elsewhere) and the
+/// gradient follows the fold, so optimizers see the same even extension the true loss has.
+pub struct SurrogateLoss<'a> {
+    surrogate: &'a dyn Surrogate,
+    space: &'a ParamSpace,
     evaluations: Cell<usize>,
     trace: Option<&'a Trace>,
 }
 
-impl<'a, 'p> ProxyLoss<'a, 'p> {
-    pub fn new(proxy: &'a BoundProxy<'p>, dim: usize) -> Self {
-        ProxyLoss {
-            proxy,
-            dim,
+impl<'a> SurrogateLoss<'a> {
+    /// The landscape of `surrogate` over the box `space`.
+    pub fn new(surrogate: &'a dyn Surrogate, space: &'a ParamSpace) -> Self {
+        SurrogateLoss {
+            surrogate,
+            space,
             evaluations: Cell::new(0),
             trace: None,
         }
@@ -169,33 +251,62 @@ impl<'a, 'p> ProxyLoss<'a, 'p> {
         self
     }
 
-    /// Network evaluations so far.
+    /// The box it folds into.
+    pub fn space(&self) -> &ParamSpace {
+        self.space
+    }
+
+    /// Surrogate evaluations so far (one per point).
     pub fn evaluations(&self) -> usize {
         self.evaluations.get()
     }
 
-    /// Predicted log-losses of many points in one forward pass.
+    fn folded(&self, us: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        us.iter().map(|u| self.space.fold_unit(u)).unzip()
+    }
+
+    /// Predicted log-losses of many points in one batch.
     pub fn values(&self, us: &[Vec<f64>]) -> Result<Vec<f64>> {
         self.evaluations.set(self.evaluations.get() + us.len());
-        Ok(self.proxy.predict_log_with_grad(us)?.0)
+        let (inside, _) = self.folded(us);
+        let z = self
+            .surrogate
+            .predict_log(&inside)
+            .map_err(|source| Error::Surrogate { source })?;
+        if z.len() != us.len() {
+            return Err(Error::Surrogate {
+                source: format!("{} predictions for {} points", z.len(), us.len()).into(),
+            });
+        }
+        Ok(z)
     }
 }
 
-impl Objective for ProxyLoss<'_, '_> {
+impl Objective for SurrogateLoss<'_> {
     fn dim(&self) -> usize {
-        self.dim
+        self.surrogate.dim()
     }
     fn value(&self, u: &[f64]) -> Result<f64> {
-        Ok(self.values(&[u.to_vec()])?[0])
+        Ok(self.value_and_grad(u)?.0)
     }
     fn value_and_grad(&self, u: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.evaluations.set(self.evaluations.get() + 1);
-        let (v, g) = self.proxy.predict_log_with_grad(&[u.to_vec()])?;
-        trace_point(self.trace, "proxy", u, v[0]);
-        if !v[0].is_finite() {
+        let (inside, sign) = self.space.fold_unit(u);
+        let (z, g) = self
+            .surrogate
+            .predict_log_with_grad(std::slice::from_ref(&inside))
+            .map_err(|source| Error::Surrogate { source })?;
+        let (Some(&z), Some(g)) = (z.first(), g.into_iter().next()) else {
+            return Err(Error::Surrogate {
+                source: "no prediction for one point".into(),
+            });
+        };
+        trace_point(self.trace, "proxy", u, z);
+        if !z.is_finite() || g.len() != u.len() {
             return Err(Error::NonFinite { u: u.to_vec() });
         }
-        Ok((v[0], g.into_iter().next().expect("one row")))
+        // dz/du = dz/du_in · du_in/du (±1 per coordinate).
+        Ok((z, g.iter().zip(&sign).map(|(g, s)| g * s).collect()))
     }
 }
 

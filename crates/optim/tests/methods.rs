@@ -3,8 +3,9 @@
 use openblas_src as _;
 
 use proxyland_optim::{
-    FnObjective, LocalMethod, LocalSettings, Method, Objective, Problem, TrueLoss, is_success,
-    minimize, run,
+    EvaluateOptions, FnObjective, LocalMethod, LocalSettings, Method, Objective, Problem,
+    StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel, Target, TargetSplit,
+    TrueLoss, evaluate, is_success, minimize, run, select_configuration,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment};
@@ -82,9 +83,7 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
         let problem = Problem {
             sim: &sim,
             target: &target,
-            x_star: &x_star,
             u0: vec![0.9],
-            index: 0,
             trace: None,
             library: None,
         };
@@ -107,7 +106,7 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
             );
         }
         assert!(
-            o.success,
+            is_success(&sim, &o.x_hat, &x_star).0,
             "{name} should solve a convex 1D problem: {:?}",
             o.x_hat
         );
@@ -131,9 +130,7 @@ fn a_failing_simulation_is_recorded_not_fatal() {
     let problem = Problem {
         sim: &sim,
         target: &target,
-        x_star: &[1.0, 5.0],
         u0: vec![0.5, 0.5],
-        index: 0,
         trace: None,
         library: None,
     };
@@ -145,12 +142,13 @@ fn a_failing_simulation_is_recorded_not_fatal() {
         &mut Stream::new(0, 0),
     )
     .unwrap();
-    assert!(
-        o.stopped.as_deref().unwrap_or("").contains("blew up"),
-        "{:?}",
-        o.stopped
-    );
-    assert!(!o.success);
+    match &o.stopped {
+        Some(StopReason::ObjectiveFailed { message }) => {
+            assert!(message.contains("blew up"), "{message}")
+        }
+        other => panic!("expected a failed simulation, got {other:?}"),
+    }
+    assert!(o.failed());
 }
 
 #[test]
@@ -234,9 +232,7 @@ fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
     let mut problem = Problem {
         sim: &sim,
         target: &target,
-        x_star: &x_star,
         u0: vec![0.99],
-        index: 0,
         trace: None,
         library: None,
     };
@@ -246,7 +242,231 @@ fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
     assert!(err.to_string().contains("training pool"), "{err}");
     problem.library = Some(&library);
     let o = run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap();
-    assert!(o.success, "{:?} vs {x_star:?}", o.x_hat);
+    assert!(
+        is_success(&sim, &o.x_hat, &x_star).0,
+        "{:?} vs {x_star:?}",
+        o.x_hat
+    );
     // Only the refinements are charged: three short BFGS runs, not the pool.
     assert!(o.sim_calls > 0 && o.sim_calls < 100, "{}", o.sim_calls);
+}
+
+/// A surrogate of Gramacy–Lee whose formula keeps falling outside the box (z = f(x) − 30 u²·…
+/// would be unbounded below past u = 1 if it were evaluated there), recording every u it sees.
+/// It stands for a network extrapolating where it was never trained.
+struct RecordingSurrogate {
+    seen: std::sync::Mutex<Vec<Vec<f64>>>,
+    info: SurrogateInfo,
+}
+
+impl RecordingSurrogate {
+    fn new() -> Self {
+        RecordingSurrogate {
+            seen: std::sync::Mutex::new(Vec::new()),
+            info: SurrogateInfo {
+                path: "mock".into(),
+                experiment: "gramacy-lee".into(),
+                dim: 1,
+                trajectory_shape: (1, 1),
+                noise: 0.0,
+                penalty: 0.0,
+                seed: 0,
+                dataset_simulations: 0,
+                training_seconds: 0.0,
+            },
+        }
+    }
+}
+
+/// log of the smoothed Gramacy–Lee loss relative to its minimum, minus an unbounded ramp past
+/// the top face: inside the box its minimum is x*; outside, it falls forever.
+fn extrapolating_log_loss(u: f64) -> (f64, f64) {
+    let (f, df) = smoothed_gl(0.02)(&[u]);
+    let shift = 0.87;
+    let (mut z, mut dz) = ((f + shift + 1e-3).ln(), df[0] / (f + shift + 1e-3));
+    if u > 1.0 {
+        z -= 50.0 * (u - 1.0);
+        dz -= 50.0;
+    }
+    (z, dz)
+}
+
+impl Surrogate for RecordingSurrogate {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn predict_log_with_grad(
+        &self,
+        us: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, Vec<Vec<f64>>), SurrogateError> {
+        self.seen.lock().unwrap().extend(us.iter().cloned());
+        Ok(us
+            .iter()
+            .map(|u| {
+                let (z, dz) = extrapolating_log_loss(u[0]);
+                (z, vec![dz])
+            })
+            .unzip())
+    }
+}
+
+impl SurrogateModel for RecordingSurrogate {
+    fn info(&self) -> &SurrogateInfo {
+        &self.info
+    }
+    fn bind<'a>(&'a self, _target: &Trajectory) -> Result<Box<dyn Surrogate + 'a>, SurrogateError> {
+        Ok(Box::new(Forward(self)))
+    }
+}
+
+struct Forward<'a>(&'a RecordingSurrogate);
+
+impl Surrogate for Forward<'_> {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn predict_log_with_grad(
+        &self,
+        us: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, Vec<Vec<f64>>), SurrogateError> {
+        self.0.predict_log_with_grad(us)
+    }
+}
+
+#[test]
+fn surrogate_methods_never_evaluate_the_surrogate_outside_the_box() {
+    let sim = GramacyLee::new();
+    let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
+    let x_star = [GramacyLee::GLOBAL_MINIMUM];
+    let model = RecordingSurrogate::new();
+    let mut stream = Stream::new(3, 0);
+    let mut multistart_hits = 0;
+    for i in 0..50 {
+        let problem = Problem {
+            sim: &sim,
+            target: &target,
+            u0: vec![stream.uniform()],
+            trace: None,
+            library: None,
+        };
+        for name in ["proxy", "proxy-bfgs", "proxy-multistart"] {
+            let method = Method::parse(name, 0).unwrap();
+            let a = run(
+                &method,
+                &problem,
+                Some(&model),
+                LocalSettings::default(),
+                &mut Stream::new(9, i),
+            )
+            .unwrap();
+            assert!(
+                a.x_hat[0] >= 0.5 && a.x_hat[0] <= 2.5,
+                "{name}: {:?}",
+                a.x_hat
+            );
+            if name == "proxy-multistart" && is_success(&sim, &a.x_hat, &x_star).0 {
+                multistart_hits += 1;
+            }
+        }
+    }
+    let seen = model.seen.lock().unwrap();
+    assert!(
+        seen.len() > 1000,
+        "only {} surrogate evaluations",
+        seen.len()
+    );
+    let outside = seen.iter().filter(|u| !(0.0..=1.0).contains(&u[0])).count();
+    assert_eq!(outside, 0, "{outside} evaluations outside [0, 1]");
+    // Unfolded, BFGS would run down the ramp past u = 1 and end wherever the fold puts it;
+    // folded, the landscape is the surrogate's even extension and the global minimum wins.
+    assert_eq!(
+        multistart_hits, 50,
+        "proxy-multistart found x* on {multistart_hits}/50"
+    );
+}
+
+#[test]
+fn evaluation_budgets_follow_each_surrogate_method_and_selection_uses_validation_targets() {
+    let sim = GramacyLee::new();
+    let x = vec![GramacyLee::GLOBAL_MINIMUM];
+    let y = sim.simulate(&x).unwrap();
+    let targets: Vec<Target> = (0..6)
+        .map(|_| Target {
+            x: x.clone(),
+            y: y.clone(),
+        })
+        .collect();
+    let model = RecordingSurrogate::new();
+    let mut opts = EvaluateOptions::new(&["bfgs", "proxy-bfgs", "proxy-multistart", "de"], 4);
+    opts.split = TargetSplit::Validation;
+    opts.quality_grid = 8;
+    let progress = |_: usize, _: usize| {};
+    let validation = evaluate(
+        &sim,
+        "gramacy-lee",
+        2,
+        &targets,
+        &[&model],
+        &opts,
+        &progress,
+    )
+    .unwrap();
+    let choice = select_configuration(&[&validation]).unwrap();
+    assert_eq!((choice.noise, choice.penalty), (0.0, 0.0));
+    assert_eq!(choice.validation_targets, 6);
+    // Selecting on the test split is refused.
+    opts.split = TargetSplit::Test;
+    opts.selection = Some(choice);
+    let test = evaluate(
+        &sim,
+        "gramacy-lee",
+        2,
+        &targets,
+        &[&model],
+        &opts,
+        &progress,
+    )
+    .unwrap();
+    assert!(select_configuration(&[&test]).is_err());
+    // One budget unit per surrogate method, each equal to that method's measured mean spend.
+    assert_eq!(test.budget_units.len(), 2);
+    for unit in &test.budget_units {
+        let measured = test
+            .methods
+            .iter()
+            .find(|s| s.id.family == unit.reference && s.headline)
+            .unwrap()
+            .mean_sim_calls;
+        assert_eq!(unit.calls_per_target, measured, "{}", unit.reference);
+        for k in [1, 10] {
+            let de = test
+                .methods
+                .iter()
+                .find(|s| {
+                    s.id.family == "de"
+                        && s.id
+                            .budget
+                            .as_ref()
+                            .is_some_and(|b| b.multiple == k && b.reference == unit.reference)
+                })
+                .unwrap_or_else(|| panic!("no de at {k}x {}", unit.reference));
+            let budget = de.id.budget.as_ref().unwrap().calls;
+            assert_eq!(budget, (unit.calls_per_target * k as f64).ceil() as usize);
+            // Spend equals what was counted, and never exceeds the budget.
+            let rows: Vec<_> = test.rows.iter().filter(|o| o.method == de.label).collect();
+            assert_eq!(rows.len(), 6);
+            assert!(rows.iter().all(|o| o.answer.sim_calls <= budget));
+            let mean = rows.iter().map(|o| o.answer.sim_calls as f64).sum::<f64>() / 6.0;
+            assert_eq!(mean, de.mean_sim_calls);
+        }
+    }
+    // Every summary carries its Wilson interval around its rate.
+    for s in &test.methods {
+        let (lo, hi) = s.success_interval;
+        assert!(lo <= s.success_rate && s.success_rate <= hi, "{}", s.label);
+    }
+    let quality = &test.surrogates[0].quality;
+    assert_eq!(quality.argmin_errors.len(), 6);
+    assert!(quality.median_argmin_error < 0.01, "{quality:?}");
+    assert!(quality.rank_correlation.unwrap() > 0.5, "{quality:?}");
 }

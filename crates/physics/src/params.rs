@@ -102,22 +102,40 @@ impl ParamSpace {
     /// coordinate (+1, or −1 on a mirrored stretch), so gradients can be carried back through
     /// the fold by the chain rule.
     pub fn fold(&self, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let mut folded = Vec::with_capacity(x.len());
-        let mut sign = Vec::with_capacity(x.len());
-        for (j, &xj) in x.iter().enumerate() {
-            let w = self.width(j);
-            let y = (xj - self.lo[j]) / w;
-            let (y_in, s) = match self.boundary[j] {
+        let (u, sign) = self.fold_unit(&self.to_unit(x));
+        (self.from_unit(&u), sign)
+    }
+
+    /// Folds normalized coordinates into `[0,1]^d` the way [`ParamSpace::fold`] folds X
+    /// (periodic coordinates wrap, the others mirror), and returns `du_in/du` per coordinate
+    /// (+1, or −1 on a mirrored stretch). Optimizers fold every u before it reaches a simulator
+    /// or a learned surrogate, so both see the same even extension of the box.
+    ///
+    /// ```
+    /// use proxyland_physics::{Boundary, ParamSpace};
+    /// let space = ParamSpace::new(
+    ///     ["angle", "speed"], ["rad", "m/s"], [0.0, 2.0], [6.0, 12.0],
+    ///     [Boundary::Periodic, Boundary::Reflect],
+    /// ).unwrap();
+    /// let (u, sign) = space.fold_unit(&[1.25, 1.25]);
+    /// assert_eq!((u, sign), (vec![0.25, 0.75], vec![1.0, -1.0]));
+    /// ```
+    pub fn fold_unit(&self, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        u.iter()
+            .zip(&self.boundary)
+            .map(|(&y, b)| match b {
                 Boundary::Periodic => (y - y.floor(), 1.0),
                 Boundary::Reflect => {
                     let r = y.rem_euclid(2.0);
                     if r <= 1.0 { (r, 1.0) } else { (2.0 - r, -1.0) }
                 }
-            };
-            folded.push(self.lo[j] + y_in * w);
-            sign.push(s);
-        }
-        (folded, sign)
+            })
+            .unzip()
+    }
+
+    /// Whether coordinate j is periodic.
+    pub fn is_periodic(&self, j: usize) -> bool {
+        self.boundary[j] == Boundary::Periodic
     }
 
     /// Normalized coordinates `u = (X − lo)/(hi − lo)` (no folding).
