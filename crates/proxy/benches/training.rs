@@ -1,5 +1,7 @@
 //! Training throughput (pairs/s) on the CPU for the E1 (Burgers) and E2 (KS) model sizes.
 
+use openblas_src as _;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use proxyland_dataset::{ExperimentConfig, GenerateOptions, Pool, generate};
 use proxyland_proxy::{TrainOptions, train};

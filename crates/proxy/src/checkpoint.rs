@@ -21,7 +21,8 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 /// The checkpoint format written by this version.
-pub const FORMAT_VERSION: u32 = 1;
+/// v2: periodic coordinates (integer Fourier frequencies, no raw input), the encoder kind.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How inputs and outputs are scaled. The network predicts
 /// ẑ = (log(L + ε) − z_mean)/z_std from trajectories scaled as (Y − traj_mean)/traj_std.

@@ -72,3 +72,24 @@ pub fn describe(device: Device) -> String {
 pub fn set_threads(n: usize) {
     tch::set_num_threads(n.max(1) as i32);
 }
+
+/// The libtorch build this binary links and how it runs: what can make training differ between
+/// machines (CPU kernels, thread counts), for results files and reports.
+///
+/// ```
+/// let d = proxyland_proxy::device::libtorch_description();
+/// assert!(d.starts_with("libtorch "));
+/// ```
+pub fn libtorch_description() -> String {
+    format!(
+        "libtorch {} (tch 0.24.0), {} intra-op threads, MKL {}, oneDNN {}",
+        env!("PROXYLAND_LIBTORCH_VERSION"),
+        tch::get_num_threads(),
+        if tch::utils::has_mkl() { "yes" } else { "no" },
+        if tch::utils::has_mkldnn() {
+            "yes"
+        } else {
+            "no"
+        },
+    )
+}

@@ -20,9 +20,14 @@
 //! # Ok::<(), proxyland_proxy::Error>(())
 //! ```
 
+// Unit tests link the LAPACK backend that proxyland-optim's CMA-ES needs.
+#[cfg(test)]
+use openblas_src as _;
+
 mod checkpoint;
 pub mod device;
 mod error;
+mod head;
 mod model;
 mod predict;
 mod train;

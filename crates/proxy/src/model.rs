@@ -1,12 +1,16 @@
 //! The ProxyNN: f(Y*, u) ≈ normalized log(L(Y*, X(u)) + ε).
 //!
 //! ```text
-//! u (b × d) ──► [u, sin 2πuBᵀ, cos 2πuBᵀ]  (Fourier features, B ~ N(0, σ_B²), m rows, fixed)
+//! u (b × d) ──► [u_r, sin 2πuBᵀ, cos 2πuBᵀ]  (Fourier features, B ~ N(0, σ_B²), m rows, fixed;
+//!                                            u_r: the non-periodic coordinates)
 //! Y* (b × F × S) ──► conv 3×3/2 ─ SiLU ─ … ─ adaptive avg pool 4×4 ─ linear ─ SiLU  (embedding)
 //! concat ──► linear ─ SiLU ─ … ─ linear ──► 1
 //! ```
 //!
 //! SiLU rather than ReLU: the optimizer needs a landscape whose gradient is continuous.
+//!
+//! A periodic coordinate (Burgers' forcing centre) must give a periodic landscape: its column of
+//! B holds integers and its raw value is not an input, so f(u_j + 1) = f(u_j) exactly.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
@@ -17,6 +21,8 @@ use tch::{Kind, Tensor};
 pub struct Architecture {
     /// Parameter dimension d.
     pub params: usize,
+    /// Which coordinates of u are periodic (integer frequencies, no raw input).
+    pub periodic: Vec<bool>,
     /// Frames F and state components S of a target trajectory.
     pub frames: usize,
     pub components: usize,
@@ -32,6 +38,22 @@ pub struct Architecture {
     pub embedding: usize,
     /// Hidden widths of the head.
     pub hidden: Vec<usize>,
+}
+
+impl Architecture {
+    /// Whether coordinate j is periodic.
+    pub fn is_periodic(&self, j: usize) -> bool {
+        self.periodic.get(j).copied().unwrap_or(false)
+    }
+
+    /// The coordinates fed to the head as raw values: the non-periodic ones (a periodic
+    /// coordinate enters through its Fourier features only). Without Fourier features every
+    /// coordinate is raw, since nothing else would carry it.
+    pub fn raw_inputs(&self) -> Vec<usize> {
+        (0..self.params)
+            .filter(|&j| !self.use_fourier || !self.is_periodic(j))
+            .collect()
+    }
 }
 
 /// The layers, built under a VarStore path.
@@ -55,7 +77,8 @@ impl ProxyNet {
         let fourier_b = root.zeros_no_train("fourier_b", &[m, d]);
         let mut encoder_convs = Vec::new();
         let mut encoder_out = None;
-        let mut in_width = if arch.use_fourier { d + 2 * m } else { d };
+        let raw = arch.raw_inputs().len() as i64;
+        let mut in_width = if arch.use_fourier { raw + 2 * m } else { raw };
         if !arch.encoder_channels.is_empty() {
             let enc = root / "encoder";
             let mut channels = 1i64;
@@ -108,13 +131,27 @@ impl ProxyNet {
         }
     }
 
-    /// Draws B ~ N(0, σ_B²) (uses torch's global generator; seed it first).
+    /// Draws B ~ N(0, σ_B²), rounded to integers in periodic columns (uses torch's global
+    /// generator; seed it first).
     pub fn init_fourier(&mut self) {
         let b = Tensor::randn(
             self.fourier_b.size(),
             (Kind::Float, self.fourier_b.device()),
         ) * self.arch.fourier_scale;
+        let d = self.arch.params as i64;
+        let mask: Vec<f32> = (0..d)
+            .map(|j| f32::from(u8::from(self.arch.is_periodic(j as usize))))
+            .collect();
+        let mask = Tensor::from_slice(&mask)
+            .reshape([1, d])
+            .to_device(b.device());
+        let b: Tensor = &b * (1.0 - &mask) + b.round() * &mask;
         tch::no_grad(|| self.fourier_b.copy_(&b.to_kind(self.fourier_b.kind())));
+    }
+
+    /// The architecture the layers were built for.
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
     }
 
     /// Whether targets pass through the encoder.
@@ -135,11 +172,18 @@ impl ProxyNet {
 
     /// The normalized prediction for u (b × d) given embeddings (b × E, or 1 × E broadcast).
     pub fn forward_embedded(&self, embedding: Option<&Tensor>, u: &Tensor) -> Tensor {
+        let raw = self.arch.raw_inputs();
+        let u_raw = if raw.len() == self.arch.params {
+            u.shallow_clone()
+        } else {
+            let idx: Vec<i64> = raw.iter().map(|&j| j as i64).collect();
+            u.index_select(1, &Tensor::from_slice(&idx).to_device(u.device()))
+        };
         let mut x = if self.arch.use_fourier {
             let proj = u.matmul(&self.fourier_b.tr()) * std::f64::consts::TAU;
-            Tensor::cat(&[u.shallow_clone(), proj.sin(), proj.cos()], 1)
+            Tensor::cat(&[u_raw, proj.sin(), proj.cos()], 1)
         } else {
-            u.shallow_clone()
+            u_raw
         };
         if let Some(e) = embedding {
             let e = if e.size()[0] == 1 && x.size()[0] != 1 {

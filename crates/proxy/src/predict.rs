@@ -1,15 +1,28 @@
 //! Using a trained proxy: batched predictions of the loss and its gradient w.r.t. u.
 //!
-//! Inference runs in float64 on the CPU (weights are stored as float32): optimizers run line
-//! searches on these values, and float32 rounding would stall them near a minimum.
+//! The encoder runs once per target in libtorch (float64, CPU); every prediction after that runs
+//! the head in plain f64 Rust ([`crate::head`]). Optimizers run line searches on these values,
+//! and float32 rounding would stall them near a minimum.
+//!
+//! A [`Proxy`] is `Send + Sync`: the libtorch part sits behind a mutex that only `bind` takes,
+//! so one loaded proxy serves every thread of an evaluation or a batch solve.
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::error::{Error, Result};
+use crate::head::Head;
 use crate::model::ProxyNet;
 use ndarray::Array2;
+use proxyland_optim::{Surrogate, SurrogateError, SurrogateInfo, SurrogateModel};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use tch::nn::VarStore;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
+
+/// The libtorch half of a loaded proxy (the encoder), used only to embed targets.
+struct Encoder {
+    _vs: VarStore,
+    net: ProxyNet,
+}
 
 /// A trained proxy, loaded for prediction.
 ///
@@ -22,18 +35,29 @@ use tch::{Device, Kind, Tensor};
 /// assert_eq!((loss.len(), grad[0].len()), (2, 2));
 /// # Ok::<(), proxyland_proxy::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Proxy {
     path: PathBuf,
     meta: CheckpointMeta,
-    _vs: VarStore,
-    net: ProxyNet,
+    info: SurrogateInfo,
+    encoder: Mutex<Encoder>,
+    head: Head,
 }
 
-/// A proxy with one target's embedding computed: predictions for many u are cheap.
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("path", &self.path)
+            .field("experiment", &self.meta.experiment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A proxy with one target's embedding folded in: predictions for many u are cheap, and it is
+/// plain data that any thread can use.
 pub struct BoundProxy<'a> {
     proxy: &'a Proxy,
-    embedding: Option<Tensor>,
+    /// The first layer's bias with this target's embedding added.
+    bias: Vec<f64>,
 }
 
 impl Proxy {
@@ -49,11 +73,36 @@ impl Proxy {
         checkpoint::fill(&mut vs, &tensors, path)?;
         vs.double();
         vs.freeze();
+        let a = &meta.architecture;
+        let head = Head::from_variables(
+            &vs.variables(),
+            a.params,
+            a.raw_inputs(),
+            a.use_fourier,
+            a.hidden.len(),
+        )
+        .ok_or_else(|| Error::Checkpoint {
+            path: path.to_path_buf(),
+            field: "head".into(),
+            message: "the head's weights are incomplete".into(),
+        })?;
+        let info = SurrogateInfo {
+            path: path.to_path_buf(),
+            experiment: meta.experiment.clone(),
+            dim: a.params,
+            trajectory_shape: (a.frames, a.components),
+            noise: meta.noise,
+            penalty: meta.penalty,
+            seed: meta.training.seed,
+            dataset_simulations: meta.dataset.samples,
+            training_seconds: meta.training.seconds,
+        };
         Ok(Proxy {
             path: path.to_path_buf(),
             meta,
-            _vs: vs,
-            net,
+            info,
+            encoder: Mutex::new(Encoder { _vs: vs, net }),
+            head,
         })
     }
 
@@ -108,24 +157,32 @@ impl Proxy {
                 a.components
             )));
         }
-        let embedding = if self.net.has_encoder() {
+        if target.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Input(format!(
+                "the target trajectory has non-finite values; the proxy {} needs finite ones",
+                self.path.display()
+            )));
+        }
+        let encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
+        let embedding = if encoder.net.has_encoder() {
             let n = &self.meta.normalization;
             let scaled: Vec<f64> = target
                 .iter()
                 .map(|y| (y - n.traj_mean) / n.traj_std)
                 .collect();
             let t = Tensor::from_slice(&scaled).reshape([1, a.frames as i64, a.components as i64]);
-            tch::no_grad(|| self.net.embed(&t))
+            let e = tch::no_grad(|| encoder.net.embed(&t)).expect("the net has an encoder");
+            Some(Vec::<f64>::try_from(e.flatten(0, -1))?)
         } else {
             None
         };
         Ok(BoundProxy {
             proxy: self,
-            embedding,
+            bias: self.head.bias_with_embedding(embedding.as_deref()),
         })
     }
 
-    /// Predicted losses L̂(Y*, u) for many u (one forward pass).
+    /// Predicted losses L̂(Y*, u) for many u.
     pub fn predict(&self, target: &Array2<f64>, us: &[Vec<f64>]) -> Result<Vec<f64>> {
         self.bind(target)?.predict(us)
     }
@@ -138,62 +195,83 @@ impl Proxy {
     ) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
         self.bind(target)?.predict_with_grad(us)
     }
+
+    /// The raw (normalized) network output for a target through libtorch's own forward pass and
+    /// its autograd gradient w.r.t. u: the reference the f64 head is tested against.
+    pub fn torch_forward(
+        &self,
+        target: &Array2<f64>,
+        us: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+        let a = &self.meta.architecture;
+        let n = &self.meta.normalization;
+        let scaled: Vec<f64> = target
+            .iter()
+            .map(|y| (y - n.traj_mean) / n.traj_std)
+            .collect();
+        let t = Tensor::from_slice(&scaled).reshape([1, a.frames as i64, a.components as i64]);
+        let flat: Vec<f64> = us.iter().flatten().copied().collect();
+        let u = Tensor::from_slice(&flat)
+            .reshape([us.len() as i64, a.params as i64])
+            .set_requires_grad(true);
+        let encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
+        let e = tch::no_grad(|| encoder.net.embed(&t));
+        let out = encoder.net.forward_embedded(e.as_ref(), &u);
+        let grad = Tensor::run_backward(&[out.sum(tch::Kind::Double)], &[&u], false, false);
+        let values = Vec::<f64>::try_from(out.detach())?;
+        let g = Vec::<f64>::try_from(grad[0].flatten(0, -1))?;
+        Ok((values, g.chunks(a.params).map(<[f64]>::to_vec).collect()))
+    }
 }
 
 impl BoundProxy<'_> {
-    fn u_tensor(&self, us: &[Vec<f64>]) -> Result<Tensor> {
+    fn check(&self, us: &[Vec<f64>]) -> Result<()> {
         let d = self.proxy.meta.architecture.params;
-        if let Some(bad) = us
+        match us
             .iter()
             .find(|u| u.len() != d || u.iter().any(|v| !v.is_finite()))
         {
-            return Err(Error::Input(format!(
+            Some(bad) => Err(Error::Input(format!(
                 "u = {bad:?}: expected {d} finite normalized coordinates"
-            )));
+            ))),
+            None => Ok(()),
         }
-        let flat: Vec<f64> = us.iter().flatten().copied().collect();
-        Ok(Tensor::from_slice(&flat).reshape([us.len() as i64, d as i64]))
-    }
-
-    /// The normalized network output.
-    fn raw(&self, us: &[Vec<f64>]) -> Result<Vec<f64>> {
-        let u = self.u_tensor(us)?;
-        let out = tch::no_grad(|| self.proxy.net.forward_embedded(self.embedding.as_ref(), &u));
-        Ok(Vec::<f64>::try_from(out)?)
-    }
-
-    /// The normalized network output and its gradient w.r.t. u.
-    fn raw_with_grad(&self, us: &[Vec<f64>]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
-        let u = self.u_tensor(us)?.set_requires_grad(true);
-        let out = self.proxy.net.forward_embedded(self.embedding.as_ref(), &u);
-        // Rows are independent, so the gradient of the sum gives each row's own gradient.
-        let grad = Tensor::run_backward(&[out.sum(Kind::Double)], &[&u], false, false);
-        let values = Vec::<f64>::try_from(out.detach())?;
-        let d = self.proxy.meta.architecture.params;
-        let g = Vec::<f64>::try_from(grad[0].flatten(0, -1))?;
-        Ok((values, g.chunks(d).map(<[f64]>::to_vec).collect()))
     }
 
     /// log(L̂ + ε) and its gradient w.r.t. u: the landscape optimizers should descend (it spans
     /// decades evenly; the minima are those of L̂).
     pub fn predict_log_with_grad(&self, us: &[Vec<f64>]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+        self.check(us)?;
         let n = &self.proxy.meta.normalization;
-        let (out, grad) = self.raw_with_grad(us)?;
-        let z = out.iter().map(|&o| n.log_loss(o)).collect();
-        let g = grad
-            .into_iter()
-            .map(|g| g.into_iter().map(|v| v * n.z_std).collect())
-            .collect();
-        Ok((z, g))
+        Ok(us
+            .iter()
+            .map(|u| {
+                let (o, g) = self.proxy.head.forward(&self.bias, u, true);
+                (
+                    n.log_loss(o),
+                    g.into_iter().map(|v| v * n.z_std).collect::<Vec<f64>>(),
+                )
+            })
+            .unzip())
+    }
+
+    /// log(L̂ + ε) alone.
+    pub fn predict_log(&self, us: &[Vec<f64>]) -> Result<Vec<f64>> {
+        self.check(us)?;
+        let n = &self.proxy.meta.normalization;
+        Ok(us
+            .iter()
+            .map(|u| n.log_loss(self.proxy.head.forward(&self.bias, u, false).0))
+            .collect())
     }
 
     /// Predicted losses L̂ = exp(z) − ε.
     pub fn predict(&self, us: &[Vec<f64>]) -> Result<Vec<f64>> {
-        let n = &self.proxy.meta.normalization;
-        let out = self.raw(us)?;
-        Ok(out
+        let eps = self.proxy.meta.normalization.epsilon;
+        Ok(self
+            .predict_log(us)?
             .iter()
-            .map(|&o| n.log_loss(o).exp() - n.epsilon)
+            .map(|z| z.exp() - eps)
             .collect())
     }
 
@@ -208,5 +286,32 @@ impl BoundProxy<'_> {
             .map(|(z, g)| g.into_iter().map(|v| v * z.exp()).collect())
             .collect();
         Ok((values, grads))
+    }
+}
+
+impl Surrogate for BoundProxy<'_> {
+    fn dim(&self) -> usize {
+        self.proxy.meta.architecture.params
+    }
+    fn predict_log_with_grad(
+        &self,
+        us: &[Vec<f64>],
+    ) -> std::result::Result<(Vec<f64>, Vec<Vec<f64>>), SurrogateError> {
+        Ok(BoundProxy::predict_log_with_grad(self, us)?)
+    }
+    fn predict_log(&self, us: &[Vec<f64>]) -> std::result::Result<Vec<f64>, SurrogateError> {
+        Ok(BoundProxy::predict_log(self, us)?)
+    }
+}
+
+impl SurrogateModel for Proxy {
+    fn info(&self) -> &SurrogateInfo {
+        &self.info
+    }
+    fn bind<'a>(
+        &'a self,
+        target: &ndarray::Array2<f64>,
+    ) -> std::result::Result<Box<dyn Surrogate + 'a>, SurrogateError> {
+        Ok(Box::new(Proxy::bind(self, target)?))
     }
 }

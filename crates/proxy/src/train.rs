@@ -201,6 +201,7 @@ pub fn train(
     let (frames, components) = pool.trajectory_shape();
     let arch = Architecture {
         params: space.dim(),
+        periodic: (0..space.dim()).map(|j| space.is_periodic(j)).collect(),
         frames,
         components,
         use_fourier: opts.use_fourier,

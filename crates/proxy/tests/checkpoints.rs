@@ -1,5 +1,7 @@
 //! Checkpoints and the prediction API, on a tiny Burgers pool trained for a few epochs.
 
+use openblas_src as _;
+
 mod common;
 
 use proxyland_proxy::{Error, Proxy, TrainOptions, train};
@@ -117,14 +119,77 @@ fn wrong_experiment_or_damaged_checkpoints_are_clear_errors() {
     assert!(e.contains("none.safetensors"), "{e}");
 }
 
+/// Every tensor of a checkpoint, by name, as raw little-endian bytes.
+fn weights(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn training_is_reproducible_on_cpu_from_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let a = trained(dir.path(), 0.02, 0.0, "a.safetensors");
     let b = trained(dir.path(), 0.02, 0.0, "b.safetensors");
+    // The same seed on the same machine gives bit-identical weights.
+    assert_eq!(weights(&a), weights(&b));
     let y = target(dir.path());
     let us = vec![vec![0.3, 0.3], vec![0.8, 0.6]];
     let pa = Proxy::load(&a).unwrap().predict(&y, &us).unwrap();
     let pb = Proxy::load(&b).unwrap().predict(&y, &us).unwrap();
     assert_eq!(pa, pb);
+}
+
+#[test]
+fn the_f64_head_matches_libtorch_forward_and_autograd() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path(), 0.0, 0.01, "p.safetensors");
+    let proxy = Proxy::load(&out).unwrap();
+    let y = target(dir.path());
+    let us = vec![vec![0.1, 0.9], vec![0.47, 0.52], vec![0.99, 0.01]];
+    let (raw, raw_grad) = proxy.torch_forward(&y, &us).unwrap();
+    let (z, z_grad) = proxy.bind(&y).unwrap().predict_log_with_grad(&us).unwrap();
+    let n = &proxy.meta().normalization;
+    for i in 0..us.len() {
+        let expected = n.log_loss(raw[i]);
+        assert!((z[i] - expected).abs() < 1e-10, "{} vs {expected}", z[i]);
+        for j in 0..2 {
+            let g = raw_grad[i][j] * n.z_std;
+            assert!(
+                (z_grad[i][j] - g).abs() < 1e-9 * (1.0 + g.abs()),
+                "row {i} coordinate {j}: {} vs {g}",
+                z_grad[i][j]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_periodic_coordinate_gives_an_exactly_periodic_landscape() {
+    // Burgers: x_c is periodic, ω reflecting. Integer frequencies and no raw x_c input make the
+    // network periodic in u_0 with period 1 (the fold then never changes its value).
+    let dir = tempfile::tempdir().unwrap();
+    let out = trained(dir.path(), 0.0, 0.0, "p.safetensors");
+    let proxy = Proxy::load(&out).unwrap();
+    let bound = proxy.bind(&target(dir.path())).unwrap();
+    for (a, w) in [(0.0, 0.3), (0.25, 0.8), (0.9, 0.5)] {
+        let z = bound
+            .predict_log(&[vec![a, w], vec![a + 1.0, w], vec![a - 1.0, w]])
+            .unwrap();
+        assert!(
+            (z[0] - z[1]).abs() < 1e-9 && (z[0] - z[2]).abs() < 1e-9,
+            "u0 = {a}: {z:?}"
+        );
+    }
+    // The reflecting coordinate is not periodic: its two faces differ.
+    let z = bound
+        .predict_log(&[vec![0.3, 0.0], vec![0.3, 1.0]])
+        .unwrap();
+    assert!((z[0] - z[1]).abs() > 1e-6, "{z:?}");
 }

@@ -1,6 +1,8 @@
 //! libtorch works through tch on this machine: a small MLP trained with Adam on CPU fits a
 //! smooth function, reducing its loss at least tenfold from a fixed seed.
 
+use openblas_src as _;
+
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
