@@ -19,9 +19,12 @@ pub struct Args {
     /// Pool size K (overrides the profile).
     #[arg(long)]
     samples: Option<usize>,
-    /// Held-out targets (overrides the profile).
+    /// Held-out test targets (overrides the profile).
     #[arg(long)]
     targets: Option<usize>,
+    /// Validation targets, where checkpoints are chosen (overrides the profile).
+    #[arg(long)]
+    validation_targets: Option<usize>,
     /// Seed of the pool (overrides the config's).
     #[arg(long)]
     seed: Option<u64>,
@@ -70,6 +73,9 @@ pub fn run(args: Args) -> Result<()> {
         args.targets.unwrap_or(profile.targets),
         args.seed.unwrap_or(config.seed),
     );
+    opts.validation_targets = args
+        .validation_targets
+        .unwrap_or(profile.validation_targets);
     opts.shard = args.shard.as_deref().map(parse_shard).transpose()?;
     opts.resume = args.resume;
     let bar = progress::bar(0, "simulating");

@@ -13,8 +13,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The spec version of EXPERIMENTS.md these configs implement.
-pub const SPEC_VERSION: u32 = 1;
+/// The spec version of EXPERIMENTS.md these configs implement (v2: validation targets).
+pub const SPEC_VERSION: u32 = 2;
+
+/// Validation targets per pool when a profile does not say (EXPERIMENTS.md v2).
+pub const DEFAULT_VALIDATION_TARGETS: usize = 30;
+
+fn default_validation_targets() -> usize {
+    DEFAULT_VALIDATION_TARGETS
+}
 
 /// A parsed experiment config and where it came from.
 #[derive(Debug, Clone)]
@@ -80,8 +87,11 @@ pub struct ProxySettings {
 pub struct ProfileSettings {
     /// Pool size K.
     pub samples: usize,
-    /// Held-out evaluation targets (EXPERIMENTS.md's protocol: 50).
+    /// Held-out test targets (EXPERIMENTS.md's protocol: 50).
     pub targets: usize,
+    /// Validation targets, where every choice is made (spec v2: 30 by default).
+    #[serde(default = "default_validation_targets")]
+    pub validation_targets: usize,
     /// Training epochs (upper bound; early stopping may end sooner).
     pub epochs: usize,
     /// Training pairs drawn per epoch.

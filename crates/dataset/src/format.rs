@@ -7,15 +7,21 @@
 //! /param_box               (2 × d)      f64  rows lo, hi
 //! /axes/time               (F)          f64  frame times
 //! /axes/state              (S)          f64  state coordinates (grid points, or 0..S)
-//! /targets/params          (T × d)      f64  held-out evaluation targets (target rule applied)
+//! /targets/params          (T × d)      f64  held-out test targets (target rule applied)
 //! /targets/trajectories    (T × F × S)  f64
+//! /validation/params       (V × d)      f64  validation targets: every choice is made on these
+//! /validation/trajectories (V × F × S)  f64
 //! attributes of /: schema_version, experiment, spec_version, config (TOML text), seed,
-//!   target_seed, samples_total, index_start, index_end, param_names (comma-separated),
-//!   proxyland_version, created (UTC, RFC 3339)
+//!   target_seed, validation_seed, samples_total, index_start, index_end, param_names
+//!   (comma-separated), proxyland_version, created (UTC, RFC 3339)
 //! ```
 //!
 //! A file covers samples `index_start..index_end` of a pool of `samples_total`; sample i always
-//! uses random stream (seed, i), so shards of one pool can be merged.
+//! uses random stream (seed, i), so shards of one pool can be merged. Test and validation targets
+//! draw from streams of their own seeds, so neither coincides with a pool sample or each other.
+//!
+//! Schema v2 (spec v2) added the validation targets; v1 files are refused with a message that
+//! says to regenerate them.
 
 use crate::error::{Error, Result};
 use hdf5::types::VarLenUnicode;
@@ -23,7 +29,7 @@ use ndarray::{Array1, Array2, Array3, s};
 use std::path::{Path, PathBuf};
 
 /// The schema this version writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Sample status codes in `/status`.
 pub mod status {
@@ -41,6 +47,7 @@ pub struct PoolHeader {
     pub config_text: String,
     pub seed: u64,
     pub target_seed: u64,
+    pub validation_seed: u64,
     pub samples_total: usize,
     pub index_start: usize,
     pub index_end: usize,
@@ -74,6 +81,7 @@ impl PoolHeader {
         for v in [
             self.seed,
             self.target_seed,
+            self.validation_seed,
             self.samples_total as u64,
             self.index_start as u64,
             self.index_end as u64,
@@ -90,6 +98,7 @@ impl PoolHeader {
             && self.config_text == other.config_text
             && self.seed == other.seed
             && self.target_seed == other.target_seed
+            && self.validation_seed == other.validation_seed
             && self.samples_total == other.samples_total
     }
 }
@@ -110,6 +119,10 @@ pub struct Pool {
     pub state_axis: Array1<f64>,
     pub target_params: Array2<f64>,
     pub target_trajectories: Array3<f64>,
+    /// V × d validation targets (for every choice: checkpoints, σ, λ).
+    pub validation_params: Array2<f64>,
+    /// V × F × S.
+    pub validation_trajectories: Array3<f64>,
 }
 
 impl Pool {
@@ -126,6 +139,8 @@ impl Pool {
         let state_axis: Array1<f64> = r.array("axes/state")?;
         let target_params: Array2<f64> = r.array("targets/params")?;
         let target_trajectories: Array3<f64> = r.array("targets/trajectories")?;
+        let validation_params: Array2<f64> = r.array("validation/params")?;
+        let validation_trajectories: Array3<f64> = r.array("validation/trajectories")?;
         let n = header.len();
         let d = header.param_names.len();
         let (f, st) = (time.len(), state_axis.len());
@@ -139,6 +154,13 @@ impl Pool {
             "targets/trajectories",
             target_trajectories.shape(),
             &[t, f, st],
+        )?;
+        let v = validation_params.nrows();
+        r.expect_shape("validation/params", validation_params.shape(), &[v, d])?;
+        r.expect_shape(
+            "validation/trajectories",
+            validation_trajectories.shape(),
+            &[v, f, st],
         )?;
         if let Some(bad) = status.iter().find(|&&s| s > status::FAILED) {
             return Err(r.bad("status", format!("unknown status code {bad}")));
@@ -154,6 +176,8 @@ impl Pool {
             state_axis,
             target_params,
             target_trajectories,
+            validation_params,
+            validation_trajectories,
         })
     }
 
@@ -190,8 +214,8 @@ impl Pool {
              samples:      {n} in this file (indices {a}..{b} of {k}); {failed} failed, {pending} pending\n\
              parameters:   {names} in box lo = {lo:?}, hi = {hi:?}\n\
              trajectories: {f} frames × {s} components (t = {t0} .. {t1})\n\
-             targets:      {t} held out\n\
-             seed:         {seed} (targets: {tseed})\n\
+             targets:      {t} test, {v} validation (held out)\n\
+             seed:         {seed} (test targets: {tseed}, validation targets: {vseed})\n\
              written by:   proxyland {ver} at {created}",
             path = self.path.display(),
             schema = h.schema_version,
@@ -207,8 +231,10 @@ impl Pool {
             t0 = self.time.first().copied().unwrap_or(0.0),
             t1 = self.time.last().copied().unwrap_or(0.0),
             t = self.target_params.nrows(),
+            v = self.validation_params.nrows(),
             seed = h.seed,
             tseed = h.target_seed,
+            vseed = h.validation_seed,
             ver = h.proxyland_version,
             created = h.created,
         )
@@ -302,9 +328,16 @@ pub(crate) fn read_header(path: &Path, file: &hdf5::File) -> Result<PoolHeader> 
     };
     let schema_version = u64_attr("schema_version")? as u32;
     if schema_version != SCHEMA_VERSION {
+        let advice = if schema_version < SCHEMA_VERSION {
+            " (it has no validation targets: regenerate it with `proxyland generate`)"
+        } else {
+            " (written by a newer proxyland)"
+        };
         return Err(bad(
             "schema_version",
-            format!("schema v{schema_version}, but this proxyland reads v{SCHEMA_VERSION} only"),
+            format!(
+                "schema v{schema_version}, but this proxyland reads v{SCHEMA_VERSION} only{advice}"
+            ),
         ));
     }
     let header = PoolHeader {
@@ -314,6 +347,7 @@ pub(crate) fn read_header(path: &Path, file: &hdf5::File) -> Result<PoolHeader> 
         config_text: str_attr("config")?,
         seed: u64_attr("seed")?,
         target_seed: u64_attr("target_seed")?,
+        validation_seed: u64_attr("validation_seed")?,
         samples_total: u64_attr("samples_total")? as usize,
         index_start: u64_attr("index_start")? as usize,
         index_end: u64_attr("index_end")? as usize,
@@ -346,6 +380,8 @@ pub(crate) struct NewPool<'a> {
     pub state_axis: &'a [f64],
     pub target_params: &'a Array2<f64>,
     pub target_trajectories: &'a Array3<f64>,
+    pub validation_params: &'a Array2<f64>,
+    pub validation_trajectories: &'a Array3<f64>,
 }
 
 fn h5(path: &Path, what: &str) -> impl Fn(hdf5::Error) -> Error {
@@ -371,6 +407,7 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         ("spec_version", h.spec_version as u64),
         ("seed", h.seed),
         ("target_seed", h.target_seed),
+        ("validation_seed", h.validation_seed),
         ("samples_total", h.samples_total as u64),
         ("index_start", h.index_start as u64),
         ("index_end", h.index_end as u64),
@@ -426,6 +463,21 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         .with_data(new.target_trajectories)
         .create("trajectories")
         .map_err(h5(path, "targets/trajectories"))?;
+    let validation = file
+        .create_group("validation")
+        .map_err(h5(path, "validation"))?;
+    validation
+        .new_dataset_builder()
+        .with_data(new.validation_params)
+        .create("params")
+        .map_err(h5(path, "validation/params"))?;
+    validation
+        .new_dataset_builder()
+        .shuffle()
+        .deflate(4)
+        .with_data(new.validation_trajectories)
+        .create("trajectories")
+        .map_err(h5(path, "validation/trajectories"))?;
     file.flush().map_err(h5(path, "the file"))?;
     Ok(file)
 }

@@ -16,8 +16,10 @@ use std::time::Instant;
 pub struct GenerateOptions {
     /// Pool size K (all shards together).
     pub samples: usize,
-    /// Held-out evaluation targets written with the pool.
+    /// Held-out test targets written with the pool.
     pub targets: usize,
+    /// Validation targets written with the pool (spec v2: 30 by default).
+    pub validation_targets: usize,
     pub seed: u64,
     /// `Some((i, n))`: only the i-th (0-based) of n disjoint index ranges.
     pub shard: Option<(usize, usize)>,
@@ -30,11 +32,13 @@ pub struct GenerateOptions {
 }
 
 impl GenerateOptions {
-    /// K samples and T targets from `seed`, the whole pool, batches sized for the thread pool.
+    /// K samples, T test and 30 validation targets from `seed`, the whole pool, batches sized
+    /// for the thread pool.
     pub fn new(samples: usize, targets: usize, seed: u64) -> Self {
         GenerateOptions {
             samples,
             targets,
+            validation_targets: crate::config::DEFAULT_VALIDATION_TARGETS,
             seed,
             shard: None,
             resume: false,
@@ -66,6 +70,13 @@ pub fn partial_path(out: &Path) -> PathBuf {
 /// command fixes everything, yet targets never coincide with pool samples' streams.
 pub fn target_seed(seed: u64) -> u64 {
     Stream::new(seed, u64::MAX).next_u64()
+}
+
+/// The seed of the validation targets' streams: distinct from the test targets' and the
+/// samples' (EXPERIMENTS.md v2: "own seed stream, disjoint from training samples and test
+/// targets").
+pub fn validation_seed(seed: u64) -> u64 {
+    Stream::new(seed, u64::MAX - 3).next_u64()
 }
 
 /// X of global sample `index` of the pool seeded with `seed`.
@@ -123,6 +134,7 @@ pub fn generate(
         config_text: config.text.clone(),
         seed: opts.seed,
         target_seed: target_seed(opts.seed),
+        validation_seed: validation_seed(opts.seed),
         samples_total: opts.samples,
         index_start: start,
         index_end: end,
@@ -173,7 +185,13 @@ pub fn generate(
                     if r == 0 { space.lo[j] } else { space.hi[j] }
                 },
             );
-        let (targets_x, targets_y) = simulate_targets(sim.as_ref(), &header, opts.targets)?;
+        let (targets_x, targets_y) =
+            simulate_targets(sim.as_ref(), header.target_seed, opts.targets)?;
+        let (validation_x, validation_y) = simulate_targets(
+            sim.as_ref(),
+            header.validation_seed,
+            opts.validation_targets,
+        )?;
         format::create(
             &partial,
             &NewPool {
@@ -184,6 +202,8 @@ pub fn generate(
                 state_axis: &sim.state_axis(),
                 target_params: &targets_x,
                 target_trajectories: &targets_y,
+                validation_params: &validation_x,
+                validation_trajectories: &validation_y,
             },
         )?
     };
@@ -247,12 +267,12 @@ pub fn generate(
 
 fn simulate_targets(
     sim: &dyn Simulator,
-    header: &PoolHeader,
+    seed: u64,
     t: usize,
 ) -> Result<(Array2<f64>, Array3<f64>)> {
     let drawn: Vec<_> = (0..t as u64)
         .into_par_iter()
-        .map(|j| sample_target(sim, header.target_seed, j))
+        .map(|j| sample_target(sim, seed, j))
         .collect::<std::result::Result<_, _>>()?;
     let d = sim.param_space().dim();
     let (f, s) = sim.trajectory_shape();
@@ -318,6 +338,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
                 "targets differ between shards".into(),
             ));
         }
+        if p.validation_params != pools[0].validation_params {
+            return Err(mismatch(
+                "validation/params",
+                "validation targets differ between shards".into(),
+            ));
+        }
         next = p.header.index_end;
     }
     if next != first.samples_total {
@@ -347,6 +373,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
             state_axis: p0.state_axis.as_slice().expect("contiguous"),
             target_params: &p0.target_params,
             target_trajectories: &p0.target_trajectories,
+            validation_params: &p0.validation_params,
+            validation_trajectories: &p0.validation_trajectories,
         },
     )?;
     for p in &pools {

@@ -25,14 +25,14 @@ mod pairs;
 mod trajectory_file;
 
 pub use config::{
-    EvaluationSettings, ExperimentConfig, PhysicsConfig, ProfileSettings, ProxySettings,
-    SPEC_VERSION,
+    DEFAULT_VALIDATION_TARGETS, EvaluationSettings, ExperimentConfig, PhysicsConfig,
+    ProfileSettings, ProxySettings, SPEC_VERSION,
 };
 pub use error::{Error, Result};
 pub use format::{Pool, PoolHeader, SCHEMA_VERSION, status};
 pub use generate::{
     GenerateOptions, GenerateReport, generate, merge, partial_path, sample_params, shard_range,
-    target_seed,
+    target_seed, validation_seed,
 };
 pub use pairs::{PairBatch, PairSampler, Split};
 pub use trajectory_file::TrajectoryFile;

@@ -72,7 +72,7 @@ fn config_errors_name_the_file_and_the_problem() {
             "profile.paper",
         ),
         (
-            base.replace("spec_version = 1", "spec_version = 9"),
+            base.replace("spec_version = 2", "spec_version = 9"),
             "spec_version",
         ),
         ("experiment = \"burgers\"\n[[[".to_string(), "TOML"),
@@ -309,6 +309,58 @@ fn damaged_or_foreign_files_are_refused_naming_file_and_field() {
     assert!(err.contains("traj.h5") && err.contains("field"), "{err}");
     let err = TrajectoryFile::read(&out).unwrap_err().to_string();
     assert!(err.contains("kind") || err.contains("field"), "{err}");
+}
+
+#[test]
+fn pools_carry_validation_targets_disjoint_from_test_targets_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    let mut o = opts(16);
+    o.validation_targets = 5;
+    generate(&config, &out, &o, &quiet).unwrap();
+    let pool = Pool::open(&out).unwrap();
+    assert_eq!(pool.validation_params.nrows(), 5);
+    assert_eq!(pool.target_params.nrows(), 3);
+    let sim = config.simulator().unwrap();
+    for (i, x) in pool.validation_params.rows().into_iter().enumerate() {
+        let x = x.to_vec();
+        // Each validation trajectory is its parameters' simulation (an independent check of
+        // what was stored), and no validation target repeats a test target or a pool sample.
+        let y = sim.simulate(&x).unwrap();
+        let stored = pool.validation_trajectories.index_axis(ndarray::Axis(0), i);
+        assert_eq!(y, stored);
+        for other in pool
+            .target_params
+            .rows()
+            .into_iter()
+            .chain(pool.params.rows())
+        {
+            assert_ne!(other.to_vec(), x);
+        }
+    }
+    assert_ne!(pool.header.validation_seed, pool.header.target_seed);
+    assert!(pool.describe().contains("5 validation"));
+}
+
+#[test]
+fn a_schema_v1_pool_is_refused_with_advice_to_regenerate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    generate(&config, &out, &opts(4), &quiet).unwrap();
+    {
+        let file = hdf5::File::open_rw(&out).unwrap();
+        file.attr("schema_version")
+            .unwrap()
+            .write_scalar(&1u64)
+            .unwrap();
+    }
+    let err = Pool::open(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("pool.h5") && err.contains("schema v1") && err.contains("regenerate"),
+        "{err}"
+    );
 }
 
 #[test]
