@@ -236,7 +236,7 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
                 "--out",
                 &precious_json,
             ],
-            "checkpoint",
+            "give --models",
         ),
         (
             vec![

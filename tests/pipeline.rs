@@ -31,7 +31,7 @@ fn tiny_config(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
+fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
@@ -46,31 +46,82 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "--samples",
         "24",
         "--targets",
+        "3",
+        "--validation-targets",
         "2",
     ]));
+    let train = |noise: &str, seed: &str, name: &str| {
+        ok(proxyland(&[
+            "train",
+            "--data",
+            &p("runs/burgers/data.h5"),
+            "--out",
+            &p(name),
+            "--noise",
+            noise,
+            "--seed",
+            seed,
+            "--epochs",
+            "1",
+            "--pairs-per-epoch",
+            "256",
+            "--device",
+            "cpu",
+        ]))
+    };
+    train("0", "0", "runs/burgers/p0.safetensors");
+    train("0.05", "0", "runs/burgers/p5.safetensors");
+    let info = ok(proxyland(&["info", &p("runs/burgers/p5.safetensors")]));
+    assert!(info.contains("noise σ = 0.05"), "{info}");
+
+    // Validation: the two checkpoints on the validation targets, then the choice.
     ok(proxyland(&[
-        "train",
+        "evaluate",
         "--data",
         &p("runs/burgers/data.h5"),
+        "--split",
+        "validation",
+        "--methods",
+        "proxy-bfgs,proxy-multistart",
+        "--models",
+        &p("runs/burgers/p0.safetensors"),
+        &p("runs/burgers/p5.safetensors"),
         "--out",
-        &p("runs/burgers/proxy.safetensors"),
-        "--noise",
-        "0.05",
-        "--epochs",
-        "1",
-        "--pairs-per-epoch",
-        "256",
-        "--device",
-        "cpu",
+        &p("runs/burgers/validation-sigma.json"),
     ]));
-    let info = ok(proxyland(&["info", &p("runs/burgers/proxy.safetensors")]));
-    assert!(info.contains("noise σ = 0.05"), "{info}");
+    let chosen = ok(proxyland(&[
+        "select",
+        "--validation",
+        &p("runs/burgers/validation-sigma.json"),
+        "--out",
+        &p("runs/burgers/selection.json"),
+    ]));
+    assert!(
+        chosen.contains("chosen on 2 validation targets"),
+        "{chosen}"
+    );
+    let selection: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("runs/burgers/selection.json")).unwrap(),
+    )
+    .unwrap();
+    let noise = selection["noise"].as_f64().unwrap();
+    let chosen_file = if noise == 0.0 { "p0" } else { "p5" };
+    // A second seed of the chosen configuration.
+    train(
+        &noise.to_string(),
+        "1",
+        "runs/burgers/chosen-seed1.safetensors",
+    );
     let table = ok(proxyland(&[
         "evaluate",
         "--data",
         &p("runs/burgers/data.h5"),
         "--models",
-        &p("runs/burgers/proxy.safetensors"),
+        &p("runs/burgers/p0.safetensors"),
+        &p("runs/burgers/p5.safetensors"),
+        &p("runs/burgers/chosen-seed1.safetensors"),
+        "--selection",
+        &p("runs/burgers/selection.json"),
         "--methods",
         "all",
         "--budgets",
@@ -84,23 +135,31 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         serde_json::from_str(&std::fs::read_to_string(d.join("runs/burgers/eval.json")).unwrap())
             .unwrap();
     assert_eq!(json["experiment"], "burgers");
-    assert_eq!(json["targets"], 2);
-    let methods = json["methods"].as_object().unwrap();
-    let expected = [
-        "bfgs",
-        "lbfgs",
-        "gd",
-        "adam",
-        "proxy[s=0.05]",
-        "proxy-bfgs[s=0.05]",
-        "proxy-multistart[s=0.05]",
-        "pool-bfgs",
-        "multistart-bfgs@1x",
-        "cmaes@1x",
-        "de@1x",
-    ];
-    for m in expected {
-        let s = &methods[m];
+    assert_eq!(json["split"], "test");
+    assert_eq!(json["targets"], 3);
+    assert_eq!(json["pool_simulations"], 24);
+    assert_eq!(json["selection"]["noise"].as_f64(), Some(noise));
+    assert!(
+        json["environment"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("libtorch")
+    );
+    let methods = json["methods"].as_array().unwrap();
+    let family_count = |f: &str| methods.iter().filter(|m| m["id"]["family"] == f).count();
+    for plain in ["bfgs", "lbfgs", "gd", "adam", "pool-bfgs"] {
+        assert_eq!(family_count(plain), 1, "{plain}");
+    }
+    // Proxy methods once per checkpoint; budgeted baselines once per reference (proxy-bfgs,
+    // proxy-multistart) and multiple (1×).
+    for proxy in ["proxy", "proxy-bfgs", "proxy-multistart"] {
+        assert_eq!(family_count(proxy), 3, "{proxy}");
+    }
+    for baseline in ["multistart-bfgs", "cmaes", "de"] {
+        assert_eq!(family_count(baseline), 2, "{baseline}");
+    }
+    for m in methods {
+        let label = m["label"].as_str().unwrap();
         for field in [
             "success_rate",
             "median_resim_loss",
@@ -108,15 +167,34 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
             "mean_sim_calls",
             "wall_s",
         ] {
-            assert!(s[field].is_number(), "{m}.{field} in {s}");
+            assert!(m[field].is_number(), "{label}.{field} in {m}");
         }
-        assert!(table.contains(m), "the printed table lists {m}");
+        let (lo, hi) = (
+            m["success_interval"][0].as_f64().unwrap(),
+            m["success_interval"][1].as_f64().unwrap(),
+        );
+        let rate = m["success_rate"].as_f64().unwrap();
+        assert!(
+            lo <= rate && rate <= hi,
+            "{label}: {rate} outside [{lo}, {hi}]"
+        );
+        assert!(table.contains(label), "the printed table lists {label}");
+        // The chosen configuration's runs are flagged, and only those.
+        let c = &m["id"]["surrogate"];
+        let is_chosen = !c.is_null() && c["noise"].as_f64() == Some(noise) && c["penalty"] == 0.0;
+        assert_eq!(m["headline"].as_bool(), Some(is_chosen), "{label}");
+        // A budgeted baseline spent no more than its budget.
+        if let Some(budget) = m["id"]["budget"]["calls"].as_f64() {
+            assert!(m["mean_sim_calls"].as_f64().unwrap() <= budget, "{label}");
+        }
     }
-    assert_eq!(json["rows"].as_array().unwrap().len(), 2 * expected.len());
-    assert_eq!(json["proxy_cost"][0]["dataset_simulations"], 24);
-    // The budgeted baselines spent no more than the measured budget.
-    let budget = methods["de@1x"]["budget"].as_u64().unwrap() as f64;
-    assert!(methods["de@1x"]["mean_sim_calls"].as_f64().unwrap() <= budget);
+    assert_eq!(
+        json["rows"].as_array().unwrap().len(),
+        3 * methods.len(),
+        "one row per method and target"
+    );
+    assert_eq!(json["surrogates"].as_array().unwrap().len(), 3);
+    assert!(json["surrogates"][0]["quality"]["median_argmin_error"].is_number());
 
     // The landscape through target 0, with the methods' end points from the results file.
     ok(proxyland(&[
@@ -128,7 +206,7 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
         "--results",
         &p("runs/burgers/eval.json"),
         "--model",
-        &p("runs/burgers/proxy.safetensors"),
+        &p(&format!("runs/burgers/{chosen_file}.safetensors")),
         "--grid",
         "6",
         "--out",
@@ -158,12 +236,26 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
     let report = write_report();
     // No paper run is on record yet: its sizes are listed, its time is "not run".
     assert!(
-        report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | not run |"),
+        report.contains("| burgers | paper | 4096 | 50 / 30 | 200 × 65536 | not run |"),
         "{report}"
     );
-    assert!(report.contains("Only the quick profile is on record"));
-    // pool-bfgs ran beside the proxy methods: the report says how the two compare.
-    assert!(report.contains("of 1 experiments here"), "{report}");
+    assert!(!report.contains("Profiles side by side"));
+    // The headline gives the chosen configuration's seeds, and every claim rests on a paired
+    // test: with 3 targets nothing can be significant, and each claim says how they compare.
+    assert!(report.contains("over 2 seeds"), "{report}");
+    let claims: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("  - proxy-"))
+        .collect();
+    assert!(claims.len() >= 3, "{report}");
+    for c in &claims {
+        assert!(
+            c.contains("no significant difference at n = 3") || c.contains("ties with"),
+            "{c}"
+        );
+    }
+    assert!(report.contains("validation: argmin error"));
+    assert!(d.join("results/burgers/amortization.png").exists());
     std::fs::create_dir_all(d.join("paper-runs/burgers")).unwrap();
     std::fs::copy(
         d.join("runs/burgers/eval.json"),
@@ -177,11 +269,11 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
     .unwrap();
     let report = write_report();
     assert!(
-        report.contains("| burgers | paper | 4096 | 50 | 200 × 65536 | 7 min |"),
+        report.contains("| burgers | paper | 4096 | 50 / 30 | 200 × 65536 | 7 min |"),
         "420 s of burgers stages, not ks's: {report}"
     );
     let side_by_side = report
-        .split("### Profiles side by side")
+        .split("## Profiles side by side")
         .nth(1)
         .expect("a paper run on record gets the side-by-side table");
     for profile in ["quick", "paper"] {
@@ -190,10 +282,11 @@ fn tiny_pipeline_produces_every_artifact_and_a_report_row_per_method() {
             "{side_by_side}"
         );
     }
-    for m in expected {
+    for m in methods {
+        let label = m["label"].as_str().unwrap();
         assert!(
-            report.contains(&format!("| {m} |")),
-            "REPORT.md has no row for {m}"
+            report.contains(&format!("| {label} |")) || report.contains(&format!("| {label} ★ |")),
+            "REPORT.md has no row for {label}"
         );
     }
     assert!(d.join("results/burgers/tradeoff.png").exists());

@@ -42,6 +42,8 @@ class ProxyNet(nn.Module):
     def __init__(self, arch):
         super().__init__()
         d, m = arch["params"], arch["fourier_features"]
+        # A periodic coordinate enters through its (integer-frequency) Fourier features only.
+        self.raw = [j for j in range(d) if not arch["periodic"][j]]
         self.register_buffer("fourier_b", torch.zeros(m, d))
         self.encoder = nn.ModuleDict()
         channels = 1
@@ -50,7 +52,7 @@ class ProxyNet(nn.Module):
             channels = c
         self.encoder["out"] = nn.Linear(channels * 16, arch["embedding"])
         self.convs = len(arch["encoder_channels"])
-        width = d + 2 * m + arch["embedding"]
+        width = len(self.raw) + 2 * m + arch["embedding"]
         self.head = nn.ModuleDict()
         for i, h in enumerate(arch["hidden"]):
             self.head[f"fc{i}"] = nn.Linear(width, h)
@@ -65,7 +67,7 @@ class ProxyNet(nn.Module):
         x = F.adaptive_avg_pool2d(x, (4, 4)).flatten(1)
         e = F.silu(self.encoder["out"](x)).index_select(0, rows)
         proj = u @ self.fourier_b.T * (2 * math.pi)
-        x = torch.cat([u, proj.sin(), proj.cos(), e], 1)
+        x = torch.cat([u[:, self.raw], proj.sin(), proj.cos(), e], 1)
         for i in range(self.hidden):
             x = F.silu(self.head[f"fc{i}"](x))
         return self.head["out"](x).squeeze(1)

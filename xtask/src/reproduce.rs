@@ -1,5 +1,14 @@
-//! `cargo xtask reproduce`: the whole pipeline, driven through the release `proxyland` binary:
-//! generate → train (σ sweep and one gradient penalty) → evaluate → figures → report.
+//! `cargo xtask reproduce`: the whole pipeline, driven through the release `proxyland` binary,
+//! per experiment:
+//!
+//! 1. generate the pool (with its test and validation targets);
+//! 2. train the σ sweep (λ = 0, seed 0), evaluate it on the validation targets, choose σ;
+//! 3. train the λ sweep at that σ, evaluate it on the validation targets, choose (σ, λ) over both
+//!    sweeps (`proxyland select`: the rule lives in proxyland-optim);
+//! 4. train the chosen configuration with two more seeds;
+//! 5. evaluate every method and checkpoint once on the test targets, baselines at 1× and 10× of
+//!    the chosen configuration's spend;
+//! 6. landscapes; then the report of all experiments.
 //!
 //! Each stage writes a stamp next to its output holding a hash of its inputs (config text,
 //! profile, settings, and the stamps of the stages it reads). A rerun skips a stage whose output
@@ -12,9 +21,33 @@ use std::process::Command;
 use std::time::Instant;
 
 const EXPERIMENTS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
-/// (σ, λ) of the proxies trained per experiment.
-const REGULARIZATIONS: [(f64, f64); 5] =
-    [(0.0, 0.0), (0.02, 0.0), (0.05, 0.0), (0.1, 0.0), (0.0, 0.1)];
+
+/// The regularization sweep of a profile: σ at λ = 0 first, then λ at the chosen σ
+/// (EXPERIMENTS.md: σ ∈ {0, 0.01, 0.02, 0.05, 0.1}, λ on a log grid 1e-4 … 1e-1; the quick
+/// profile sweeps fewer), and how many seeds the chosen configuration gets.
+struct Sweep {
+    noise: &'static [f64],
+    penalty: &'static [f64],
+    seeds: u64,
+}
+
+fn sweep(profile: &str) -> Sweep {
+    match profile {
+        "quick" => Sweep {
+            noise: &[0.0, 0.02, 0.05],
+            penalty: &[1e-3, 1e-2],
+            seeds: 3,
+        },
+        _ => Sweep {
+            noise: &[0.0, 0.01, 0.02, 0.05, 0.1],
+            penalty: &[1e-4, 1e-3, 1e-2, 1e-1],
+            seeds: 3,
+        },
+    }
+}
+
+/// What validation runs: the two proxy methods (the selection rule reads proxy-multistart).
+const VALIDATION_METHODS: &str = "proxy-bfgs,proxy-multistart";
 
 fn fnv(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -27,12 +60,22 @@ fn fnv(parts: &[&[u8]]) -> String {
     format!("{h:016x}")
 }
 
-fn checkpoint_name(noise: f64, penalty: f64) -> String {
-    if penalty > 0.0 {
-        format!("proxy-l{penalty}")
-    } else {
-        format!("proxy-s{noise}")
-    }
+fn checkpoint_name(noise: f64, penalty: f64, seed: u64) -> String {
+    format!("proxy-s{noise}-l{penalty}-r{seed}")
+}
+
+/// (σ, λ) from a selection file written by `proxyland select`.
+fn read_selection(path: &Path) -> Result<(f64, f64)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .with_context(|| format!("{}: no number `{k}`", path.display()))
+    };
+    Ok((field("noise")?, field("penalty")?))
 }
 
 struct Pipeline {
@@ -166,18 +209,20 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                 "--resume".into(),
             ],
         )?;
-        let mut models = Vec::new();
-        let mut model_hashes = Vec::new();
-        for (noise, penalty) in REGULARIZATIONS {
-            let model = dir.join(format!("{}.safetensors", checkpoint_name(noise, penalty)));
+        let plan = sweep(&profile);
+        // One trained proxy: its file and the hash of what it depends on.
+        let train = |noise: f64, penalty: f64, seed: u64| -> Result<(String, String)> {
+            let name = checkpoint_name(noise, penalty, seed);
+            let model = dir.join(format!("{name}.safetensors"));
             let hash = fnv(&[
                 data_hash.as_bytes(),
                 noise.to_string().as_bytes(),
                 penalty.to_string().as_bytes(),
-                b"train v1",
+                seed.to_string().as_bytes(),
+                b"train v2",
             ]);
             pipeline.stage(
-                &format!("{e}/train {}", checkpoint_name(noise, penalty)),
+                &format!("{e}/train {name}"),
                 &model,
                 &hash,
                 &[
@@ -190,6 +235,8 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                     noise.to_string(),
                     "--penalty".into(),
                     penalty.to_string(),
+                    "--seed".into(),
+                    seed.to_string(),
                     "--profile".into(),
                     profile.clone(),
                     "--device".into(),
@@ -197,9 +244,71 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                     "--resume".into(),
                 ],
             )?;
-            models.push(s(&model));
-            model_hashes.push(hash);
-        }
+            Ok((s(&model), hash))
+        };
+        // Validation of a set of checkpoints, then the choice over every validation so far.
+        let validate = |name: &str, models: &[(String, String)]| -> Result<(PathBuf, String)> {
+            let out = dir.join(format!("validation-{name}.json"));
+            let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
+            let hash = fnv(&[hashes.join(",").as_bytes(), b"validate v1"]);
+            let mut a: Vec<String> = vec![
+                "evaluate".into(),
+                "--data".into(),
+                s(&data),
+                "--split".into(),
+                "validation".into(),
+                "--methods".into(),
+                VALIDATION_METHODS.into(),
+                "--seed".into(),
+                "0".into(),
+                "--out".into(),
+                s(&out),
+                "--models".into(),
+            ];
+            a.extend(models.iter().map(|m| m.0.clone()));
+            pipeline.stage(&format!("{e}/validate {name}"), &out, &hash, &a)?;
+            Ok((out, hash))
+        };
+        let select = |name: &str, inputs: &[&(PathBuf, String)]| -> Result<(PathBuf, String)> {
+            let out = dir.join(format!("selection-{name}.json"));
+            let hashes: Vec<&str> = inputs.iter().map(|v| v.1.as_str()).collect();
+            let hash = fnv(&[hashes.join(",").as_bytes(), b"select v1"]);
+            let mut a: Vec<String> = vec!["select".into(), "--out".into(), s(&out)];
+            a.push("--validation".into());
+            a.extend(inputs.iter().map(|v| s(&v.0)));
+            pipeline.stage(&format!("{e}/select {name}"), &out, &hash, &a)?;
+            Ok((out, hash))
+        };
+
+        let sigma_models: Vec<(String, String)> = plan
+            .noise
+            .iter()
+            .map(|&noise| train(noise, 0.0, 0))
+            .collect::<Result<_>>()?;
+        let sigma_validation = validate("sigma", &sigma_models)?;
+        let sigma_choice = select("sigma", &[&sigma_validation])?;
+        let (noise, _) = read_selection(&sigma_choice.0)?;
+        let lambda_models: Vec<(String, String)> = plan
+            .penalty
+            .iter()
+            .map(|&penalty| train(noise, penalty, 0))
+            .collect::<Result<_>>()?;
+        let lambda_validation = validate("lambda", &lambda_models)?;
+        let choice = select("final", &[&sigma_validation, &lambda_validation])?;
+        let (noise, penalty) = read_selection(&choice.0)?;
+        let seed_models: Vec<(String, String)> = (1..plan.seeds)
+            .map(|seed| train(noise, penalty, seed))
+            .collect::<Result<_>>()?;
+        let models: Vec<&(String, String)> = sigma_models
+            .iter()
+            .chain(&lambda_models)
+            .chain(&seed_models)
+            .collect();
+        let chosen_model = dir.join(format!(
+            "{}.safetensors",
+            checkpoint_name(noise, penalty, 0)
+        ));
+
         // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
         // paper profile only, to keep the quick profile within its time budget.
         let methods = if profile == "quick" {
@@ -208,30 +317,38 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             "all"
         };
         let eval = dir.join("eval.json");
+        let model_hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let eval_hash = fnv(&[
             model_hashes.join(",").as_bytes(),
+            choice.1.as_bytes(),
             methods.as_bytes(),
-            b"evaluate v2",
+            b"evaluate v3",
         ]);
         let mut args: Vec<String> = vec![
             "evaluate".into(),
             "--data".into(),
             s(&data),
+            "--split".into(),
+            "test".into(),
             "--methods".into(),
             methods.into(),
+            "--selection".into(),
+            s(&choice.0),
             "--seed".into(),
             "0".into(),
             "--out".into(),
             s(&eval),
             "--models".into(),
         ];
-        args.extend(models.iter().cloned());
+        args.extend(models.iter().map(|m| m.0.clone()));
         pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &args)?;
-        // Landscapes through the first held-out target: the true loss beside each proxy.
+        // Landscapes through the first test target: the true loss, the chosen proxy and the
+        // unregularized one beside it.
         let figs = out.join(e);
         std::fs::create_dir_all(&figs)?;
+        let drawn = std::cell::RefCell::new(Vec::new());
         let grid = if profile == "quick" { "48" } else { "100" };
-        let figure = |name: &str, model: Option<&String>| -> Result<()> {
+        let figure = |name: &str, model: Option<&Path>| -> Result<()> {
             let png = figs.join(format!("landscape-{name}.png"));
             let mut a: Vec<String> = vec![
                 "landscape".into(),
@@ -248,24 +365,29 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             ];
             if let Some(m) = model {
                 a.push("--model".into());
-                a.push(m.clone());
+                a.push(s(m));
             }
             let h = fnv(&[
                 eval_hash.as_bytes(),
                 name.as_bytes(),
                 grid.as_bytes(),
-                b"figure v2",
+                b"figure v3",
             ]);
+            drawn.borrow_mut().push(png.clone());
             pipeline.stage(&format!("{e}/figure {name}"), &png, &h, &a)
         };
         figure("true", None)?;
-        for ((noise, penalty), m) in REGULARIZATIONS.iter().zip(&models) {
-            let name = if *penalty > 0.0 {
-                format!("l{penalty}")
-            } else {
-                format!("s{noise}")
-            };
-            figure(&name, Some(m))?;
+        figure(&format!("chosen-s{noise}-l{penalty}"), Some(&chosen_model))?;
+        if (noise, penalty) != (0.0, 0.0) {
+            let plain = dir.join(format!("{}.safetensors", checkpoint_name(0.0, 0.0, 0)));
+            figure("s0-l0", Some(&plain))?;
+        }
+        // Landscapes of an earlier choice would sit beside these and be listed in the report.
+        for old in std::fs::read_dir(&figs)?.flatten() {
+            let is_landscape = old.file_name().to_string_lossy().starts_with("landscape-");
+            if is_landscape && !drawn.borrow().contains(&old.path()) {
+                std::fs::remove_file(old.path())?;
+            }
         }
     }
     let mut report = Command::new(&pipeline.bin);

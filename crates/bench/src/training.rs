@@ -70,8 +70,10 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
     let sampler = PairSampler::new(&pool, settings.validation_fraction, 1)?;
     let norm = normalization(&pool, &sampler);
     let (frames, components) = pool.trajectory_shape();
+    let space = config.simulator()?.param_space().clone();
     let arch = Architecture {
-        params: 2,
+        params: space.dim(),
+        periodic: (0..space.dim()).map(|j| space.is_periodic(j)).collect(),
         frames,
         components,
         use_fourier: true,

@@ -6,13 +6,14 @@ use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool, TrajectoryFile};
 use proxyland_optim::{
-    EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Problem, SampleLibrary, Target, evaluate,
-    run, start_of,
+    Environment, EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Problem, Results,
+    SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate, is_success, run,
+    select_configuration, start_of,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, sample_target};
 use proxyland_proxy::Proxy;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,9 +23,17 @@ pub struct Args {
     /// Pool whose held-out targets are evaluated.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Which of the pool's held-out targets: `test` (reported numbers) or `validation` (where
+    /// checkpoints are chosen; the results file then records the chosen configuration).
+    #[arg(long, default_value = "test", value_parser = parse_split)]
+    split: TargetSplit,
     /// Trained proxies; proxy methods run once per checkpoint.
     #[arg(long, num_args = 1..)]
     models: Vec<PathBuf>,
+    /// The headline configuration, chosen on validation targets (written by `proxyland
+    /// select`): its runs are the headline, and set the baselines' budget unit.
+    #[arg(long)]
+    selection: Option<PathBuf>,
     /// Comma-separated method names, or `all`.
     #[arg(long, default_value = "all", value_delimiter = ',')]
     methods: Vec<String>,
@@ -33,12 +42,72 @@ pub struct Args {
     targets: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Budgets of the baselines as multiples of the proxy method's spend.
+    /// Budgets of the baselines as multiples of each proxy method's spend.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
     /// Results JSON.
     #[arg(long)]
     out: PathBuf,
+}
+
+fn parse_split(s: &str) -> std::result::Result<TargetSplit, String> {
+    match s {
+        "test" => Ok(TargetSplit::Test),
+        "validation" => Ok(TargetSplit::Validation),
+        other => Err(format!("`{other}`: expected test or validation")),
+    }
+}
+
+/// Loads trained proxies once; every thread of an evaluation shares them.
+fn load_models(paths: &[PathBuf], sim: &dyn Simulator) -> Result<Vec<Proxy>> {
+    paths
+        .iter()
+        .map(|p| {
+            let proxy = Proxy::load(p)?;
+            proxy.check_compatible(sim.name(), sim.param_space().dim(), sim.trajectory_shape())?;
+            Ok(proxy)
+        })
+        .collect()
+}
+
+fn read_results(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a proxyland results file", path.display()))
+}
+
+/// A selection written by `proxyland select`.
+fn read_selection(path: &Path) -> Result<Selection> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--selection {}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--selection {}: not a selection file (write one with `proxyland select`)",
+            path.display()
+        )
+    })
+}
+
+/// Machine and libtorch: what can make numbers differ across machines (the evaluation fills in
+/// its own thread count).
+pub fn environment() -> Environment {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    Environment {
+        machine: format!("{cores} cores, {cpu}"),
+        threads: 0,
+        notes: vec![proxyland_proxy::device::libtorch_description()],
+    }
 }
 
 pub fn run_evaluate(args: Args) -> Result<()> {
@@ -65,18 +134,24 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     };
     let sim = config.simulator()?;
     let targets: Vec<Target> = match (args.targets, &pool) {
-        (None, Some(pool)) => (0..pool.target_params.nrows())
-            .map(|i| Target {
-                x: pool.target_params.row(i).to_vec(),
-                y: pool
-                    .target_trajectories
-                    .index_axis(ndarray::Axis(0), i)
-                    .to_owned(),
-            })
-            .collect(),
+        (None, Some(pool)) => {
+            let (params, trajectories) = match args.split {
+                TargetSplit::Test => (&pool.target_params, &pool.target_trajectories),
+                TargetSplit::Validation => (&pool.validation_params, &pool.validation_trajectories),
+            };
+            (0..params.nrows())
+                .map(|i| Target {
+                    x: params.row(i).to_vec(),
+                    y: trajectories.index_axis(ndarray::Axis(0), i).to_owned(),
+                })
+                .collect()
+        }
         (n, _) => {
             let n = n.unwrap_or(50);
-            let seed = proxyland_dataset::target_seed(args.seed);
+            let seed = match args.split {
+                TargetSplit::Test => proxyland_dataset::target_seed(args.seed),
+                TargetSplit::Validation => proxyland_dataset::validation_seed(args.seed),
+            };
             (0..n as u64)
                 .map(|j| {
                     let (x, y) = sample_target(sim.as_ref(), seed, j)?;
@@ -85,6 +160,13 @@ pub fn run_evaluate(args: Args) -> Result<()> {
                 .collect::<Result<_>>()?
         }
     };
+    if targets.is_empty() {
+        bail!(
+            "--data {}: the pool holds no {} targets",
+            args.data.as_deref().unwrap_or(Path::new("?")).display(),
+            args.split.name()
+        );
+    }
     let methods: Vec<String> = if args.methods.iter().any(|m| m == "all") {
         let mut all: Vec<String> = METHOD_NAMES.iter().map(|s| s.to_string()).collect();
         if args.models.is_empty() {
@@ -98,8 +180,12 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         args.methods.clone()
     };
     for m in &methods {
-        if Method::parse(m, 0)?.needs_library() && pool.is_none() {
+        let method = Method::parse(m, 0)?;
+        if method.needs_library() && pool.is_none() {
             bail!("--methods {m} searches the training pool: give --data");
+        }
+        if method.needs_surrogate() && args.models.is_empty() {
+            bail!("--methods {m} needs trained proxies: give --models");
         }
     }
     if args.budgets.is_empty() || args.budgets.contains(&0) {
@@ -114,29 +200,47 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             );
         }
     }
+    let selection = match &args.selection {
+        Some(path) => Some(read_selection(path)?),
+        None => None,
+    };
+    let models = load_models(&args.models, sim.as_ref())?;
+    let surrogates: Vec<&dyn SurrogateModel> =
+        models.iter().map(|m| m as &dyn SurrogateModel).collect();
     let library = match &pool {
         Some(p) if methods.iter().any(|m| m == "pool-bfgs") => Some(library_of(p, sim.as_ref())?),
         _ => None,
     };
     let opts = EvaluateOptions {
         methods,
-        checkpoints: args.models.clone(),
+        split: args.split,
         seed: args.seed,
         settings: LocalSettings {
             max_iters: config.evaluation.max_iters,
             grad_tolerance: config.evaluation.grad_tolerance,
+            ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),
         library,
+        pool_simulations: pool.as_ref().map(|p| p.header.len()),
+        selection,
+        ..EvaluateOptions::new(&[], args.seed)
     };
     proxyland_proxy::device::set_threads(1);
-    tracing::info!(experiment = %config.experiment, targets = targets.len(), methods = ?opts.methods, "evaluating");
+    tracing::info!(
+        experiment = %config.experiment,
+        split = args.split.name(),
+        targets = targets.len(),
+        methods = ?opts.methods,
+        "evaluating"
+    );
     let bar = progress::bar(0, "evaluating");
-    let results = evaluate(
+    let mut results = evaluate(
         sim.as_ref(),
         &config.experiment,
         config.spec_version,
         &targets,
+        &surrogates,
         &opts,
         &|done, total| {
             bar.set_length(total as u64);
@@ -144,21 +248,42 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
+    results.environment = Environment {
+        threads: results.environment.threads,
+        ..environment()
+    };
+    if args.split == TargetSplit::Validation
+        && results
+            .methods
+            .iter()
+            .any(|s| s.id.family == "proxy-multistart")
+    {
+        results.selection = Some(select_configuration(&[&results])?);
+    }
     let json = serde_json::to_string_pretty(&results)?;
     output::write_atomically(&args.out, |w| Ok(w.write_all(json.as_bytes())?))?;
     println!(
-        "{:<28} {:>8} {:>12} {:>12} {:>10} {:>8}",
-        "method", "success", "resim loss", "param err", "sim calls", "wall s"
+        "{:<44} {:>8} {:>15} {:>12} {:>12} {:>10}",
+        "method", "success", "95% interval", "resim loss", "param err", "sim calls"
     );
-    for s in results.methods.values() {
+    for s in &results.methods {
         println!(
-            "{:<28} {:>8.2} {:>12.3e} {:>12.3e} {:>10.1} {:>8.3}",
-            s.method,
+            "{:<44} {:>8.2} {:>15} {:>12.3e} {:>12.3e} {:>10.1}",
+            s.label,
             s.success_rate,
+            format!("[{:.2}, {:.2}]", s.success_interval.0, s.success_interval.1),
             s.median_resim_loss,
             s.median_param_error,
             s.mean_sim_calls,
-            s.wall_s
+        )
+    }
+    if let Some(sel) = &results.selection {
+        println!(
+            "chosen on the {} targets: σ = {}, λ = {} (proxy-multistart success {:.2})",
+            args.split.name(),
+            sel.noise,
+            sel.penalty,
+            sel.validation_success
         );
     }
     println!("wrote {}", args.out.display());
@@ -166,7 +291,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
 }
 
 /// The pool's valid samples as a lookup table for `pool-bfgs`.
-fn library_of(pool: &Pool, sim: &dyn Simulator) -> Result<SampleLibrary> {
+pub fn library_of(pool: &Pool, sim: &dyn Simulator) -> Result<SampleLibrary> {
     let valid = pool.valid();
     let space = sim.param_space();
     let unit = ndarray::Array2::from_shape_fn((valid.len(), space.dim()), |(r, j)| {
@@ -239,19 +364,15 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (None, true) => bail!("give --target x1,x2,.. or --target-file traj.h5"),
     };
     let u0 = if args.init.is_empty() {
-        start_of(args.seed, 0, space.dim())
+        start_of(args.seed, TargetSplit::Test, 0, space.dim())
     } else {
         let x0 = parse_params(&args.init).context("--init")?;
         space.check(sim.name(), &x0)?;
         space.to_unit(&x0)
     };
     let method = Method::parse(&args.method, args.budget)?;
-    let proxy = match (&args.model, method.needs_proxy()) {
-        (Some(p), _) => {
-            let proxy = Proxy::load(p)?;
-            proxy.check_compatible(sim.name(), space.dim(), sim.trajectory_shape())?;
-            Some(proxy)
-        }
+    let proxy = match (&args.model, method.needs_surrogate()) {
+        (Some(p), _) => Some(load_models(std::slice::from_ref(p), sim.as_ref())?.remove(0)),
         (None, true) => bail!("--method {} needs --model", args.method),
         (None, false) => None,
     };
@@ -276,9 +397,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     let problem = Problem {
         sim: sim.as_ref(),
         target: &y,
-        x_star: &x_star,
         u0,
-        index: 0,
         trace: args.iterates.as_ref().map(|_| &trace),
         library: library.as_ref(),
     };
@@ -286,11 +405,11 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     let o = run(
         &method,
         &problem,
-        proxy.as_ref(),
+        proxy.as_ref().map(|p| p as &dyn SurrogateModel),
         LocalSettings::default(),
         &mut stream,
     )?;
-    println!("method:          {}", o.method);
+    println!("method:          {}", method.name());
     println!(
         "X̂:               {:?}  ({})",
         o.x_hat,
@@ -299,16 +418,16 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     println!("resim loss:      {:.6e}", o.resim_loss);
     println!(
         "simulator calls: {} (proxy evaluations: {})",
-        o.sim_calls, o.proxy_evals
+        o.sim_calls, o.surrogate_evals
     );
     println!("wall time:       {:.3} s", o.wall_s);
-    if !args.target.is_empty() {
+    if !args.target.is_empty() || args.target_file.is_some() {
+        let (success, error) = is_success(sim.as_ref(), &o.x_hat, &x_star);
         println!(
-            "X*:              {x_star:?}; success: {} (max error {:.2e} of the box)",
-            o.success, o.param_error
+            "X*:              {x_star:?}; success: {success} (max error {error:.2e} of the box)"
         );
     }
-    if let Some(reason) = o.stopped {
+    if let Some(reason) = &o.stopped {
         println!("stopped early:   {reason}");
     }
     if let Some(path) = &args.iterates {
@@ -328,5 +447,45 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             path.display()
         );
     }
+    if o.failed() {
+        bail!(
+            "{} ended on a failed evaluation: the answer above is not trustworthy",
+            method.name()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Validation results (`evaluate --split validation`) of the same pool: a σ sweep, then a λ
+    /// sweep, and so on. The choice is made over all of them.
+    #[arg(long, num_args = 1.., required = true)]
+    validation: Vec<PathBuf>,
+    /// The selection JSON (σ, λ, the rule, the validation numbers).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `proxyland select`: the headline configuration, chosen on validation targets only.
+pub fn run_select(args: SelectArgs) -> Result<()> {
+    let validations: Vec<Results> = args
+        .validation
+        .iter()
+        .map(|p| read_results(p).with_context(|| format!("--validation {}", p.display())))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&Results> = validations.iter().collect();
+    let selection = select_configuration(&refs)?;
+    let json = serde_json::to_string_pretty(&selection)?;
+    output::write_atomically(&args.out, |w| Ok(w.write_all(json.as_bytes())?))?;
+    println!(
+        "chosen on {} validation targets: σ = {}, λ = {} (proxy-multistart success {:.2}, argmin error {:.3})",
+        selection.validation_targets,
+        selection.noise,
+        selection.penalty,
+        selection.validation_success,
+        selection.validation_argmin_error
+    );
+    println!("wrote {}", args.out.display());
     Ok(())
 }

@@ -150,37 +150,41 @@ pub fn draw_landscape(
     })
 }
 
-/// The family a method label belongs to: `proxy-bfgs[s=0.05]` and `de@10x` → `proxy-bfgs`, `de`.
-fn method_family(label: &str) -> &str {
-    label.split(['[', '@']).next().unwrap_or(label)
+/// One method on the trade-off plot.
+pub struct TradeoffPoint {
+    /// Its family (one colour each).
+    pub family: String,
+    /// Whether it is a budget of a budgeted baseline (joined into a cost curve).
+    pub budgeted: bool,
+    /// Mean simulator calls per target.
+    pub calls: f64,
+    /// Success rate.
+    pub success: f64,
 }
 
 /// Success rate against mean simulator calls per target. One colour per method family, named in
 /// a legend: with ~20 methods, labels at the points overlapped into an unreadable cloud. A
-/// baseline's budgets (`de@1x`, `de@10x`) are joined into a cost curve; a proxy method's σ
-/// variants stay loose points, since they are different models, not more budget.
-pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) -> Result<()> {
+/// baseline's budgets are joined into a cost curve; a proxy method's checkpoints stay loose
+/// points, since they are different models, not more budget.
+pub fn draw_tradeoff(path: &Path, title: &str, points: &[TradeoffPoint]) -> Result<()> {
     struct Family<'a> {
         name: &'a str,
         points: Vec<(f64, f64)>,
-        /// Whether the points are budgets of one method (`@1x`, `@10x`).
         budgets: bool,
     }
     let mut families: Vec<Family> = Vec::new();
-    for (name, calls, success) in points {
-        let family = method_family(name);
+    for p in points {
         // Zero calls (a proxy-only answer) cannot sit on a log axis: it is drawn at 0.6.
-        let point = (calls.max(0.6), *success);
-        let budget = name.contains('@');
-        match families.iter_mut().find(|f| f.name == family) {
+        let point = (p.calls.max(0.6), p.success);
+        match families.iter_mut().find(|f| f.name == p.family) {
             Some(f) => {
                 f.points.push(point);
-                f.budgets &= budget;
+                f.budgets &= p.budgeted;
             }
             None => families.push(Family {
-                name: family,
+                name: &p.family,
                 points: vec![point],
-                budgets: budget,
+                budgets: p.budgeted,
             }),
         }
     }
@@ -191,7 +195,7 @@ pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) ->
     atomic_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (760, 520)).into_drawing_area();
         root.fill(&WHITE)?;
-        let max_calls = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
+        let max_calls = points.iter().map(|p| p.calls).fold(1.0_f64, f64::max);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
@@ -228,6 +232,81 @@ pub fn draw_tradeoff(path: &Path, title: &str, points: &[(String, f64, f64)]) ->
             .border_style(BLACK)
             .background_style(WHITE.mix(0.85))
             .label_font(("sans-serif", 12))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// One method's cost line: `one_off + n × per_solved` simulator calls after n solved targets.
+pub struct AmortizationLine {
+    /// Legend entry.
+    pub label: String,
+    /// Simulations paid before the first target (the pool).
+    pub one_off: usize,
+    /// Simulator calls per solved target (∞ when it never succeeds).
+    pub per_solved: f64,
+}
+
+/// Cumulative simulator calls against targets solved, one line per method.
+pub fn draw_amortization(path: &Path, title: &str, lines: &[AmortizationLine]) -> Result<()> {
+    // Far enough to show every crossover, at least 100 targets.
+    let mut horizon: f64 = 100.0;
+    for (i, a) in lines.iter().enumerate() {
+        for b in &lines[i + 1..] {
+            let c =
+                proxyland_optim::crossover((a.one_off, a.per_solved), (b.one_off, b.per_solved))
+                    .or_else(|| {
+                        proxyland_optim::crossover(
+                            (b.one_off, b.per_solved),
+                            (a.one_off, a.per_solved),
+                        )
+                    });
+            if let Some(n) = c.filter(|n| n.is_finite()) {
+                horizon = horizon.max(1.5 * n);
+            }
+        }
+    }
+    let horizon = horizon.min(1e6);
+    let top = lines
+        .iter()
+        .filter(|l| l.per_solved.is_finite())
+        .map(|l| l.one_off as f64 + horizon * l.per_solved)
+        .fold(1.0_f64, f64::max);
+    atomic_png(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (700, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..horizon, 0.0..top * 1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("targets solved")
+            .y_desc("cumulative simulator calls (pool included)")
+            .draw()?;
+        for (i, l) in lines.iter().enumerate() {
+            if !l.per_solved.is_finite() {
+                continue;
+            }
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    [0.0, horizon]
+                        .into_iter()
+                        .map(|n| (n, l.one_off as f64 + n * l.per_solved)),
+                    color.stroke_width(2),
+                ))?
+                .label(l.label.clone())
+                .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 15, b)], color));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
             .draw()?;
         root.present()?;
         Ok(())
@@ -288,21 +367,4 @@ pub fn draw_success_vs_sigma(
         root.present()?;
         Ok(())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::method_family;
-
-    #[test]
-    fn variants_share_their_family() {
-        assert_eq!(method_family("proxy-bfgs[s=0.05]"), "proxy-bfgs");
-        assert_eq!(
-            method_family("proxy-multistart[s=0,l=0.1]"),
-            "proxy-multistart"
-        );
-        assert_eq!(method_family("de@10x"), "de");
-        assert_eq!(method_family("multistart-bfgs@1x"), "multistart-bfgs");
-        assert_eq!(method_family("lbfgs"), "lbfgs");
-    }
 }

@@ -4,7 +4,9 @@ use crate::figures::{Marker, draw_landscape};
 use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
 use plotters::style::RGBColor;
-use proxyland_optim::{Results, proxy_label, proxy_landscape, true_landscape};
+use proxyland_optim::{
+    Results, SurrogateConfig, SurrogateModel, surrogate_landscape, true_landscape,
+};
 use proxyland_proxy::Proxy;
 use std::path::PathBuf;
 
@@ -25,8 +27,9 @@ pub struct Args {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Mark where methods ended on this target: an `evaluate` results file of the --data pool.
-    /// Marked: bfgs, pool-bfgs, de@10x and, with --model, that checkpoint's proxy-bfgs and
-    /// proxy-multistart. For d > 2 the end points are projected onto the slice.
+    /// Marked: bfgs, pool-bfgs, the strongest budgeted baseline and, with --model, that
+    /// checkpoint's proxy-bfgs and proxy-multistart. For d > 2 the end points are projected
+    /// onto the slice.
     #[arg(long, requires = "data")]
     results: Option<PathBuf>,
     /// Grid points per axis.
@@ -83,8 +86,14 @@ pub fn run(args: Args) -> Result<()> {
             proxy.check_compatible(sim.name(), x.len(), sim.trajectory_shape())?;
             let m = proxy.meta();
             (
-                proxy_landscape(&proxy, sim.as_ref(), &x, &y, args.grid)?,
-                format!("{}: proxy σ = {}, λ = {}", sim.name(), m.noise, m.penalty),
+                surrogate_landscape(&proxy, sim.as_ref(), &x, &y, args.grid)?,
+                format!(
+                    "{}: proxy σ = {}, λ = {}, seed {}",
+                    sim.name(),
+                    m.noise,
+                    m.penalty,
+                    m.training.seed
+                ),
             )
         }
         None => (
@@ -99,15 +108,15 @@ pub fn run(args: Args) -> Result<()> {
         color: RGBColor(230, 40, 40),
     }];
     if let Some(path) = &args.results {
-        let proxy_meta = match &args.model {
-            Some(m) => Some(Proxy::load(m)?.meta().clone()),
+        let drawn = match &args.model {
+            Some(m) => Some(SurrogateConfig::of(Proxy::load(m)?.info())),
             None => None,
         };
         markers.extend(end_points(
             path,
             &args.experiment,
             args.target_index,
-            proxy_meta.as_ref().map(|m| (m.noise, m.penalty)),
+            drawn,
         )?);
     }
     draw_landscape(
@@ -122,13 +131,13 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Where the marked methods ended on target `index`, from a results file; `proxy` is the
-/// (σ, λ) of the drawn checkpoint, whose proxy methods are marked too.
+/// Where the marked methods ended on test target `index`, from a results file; `drawn` is the
+/// drawn checkpoint, whose proxy methods are marked too.
 fn end_points(
     path: &std::path::Path,
     experiment: &str,
     index: usize,
-    proxy: Option<(f64, f64)>,
+    drawn: Option<SurrogateConfig>,
 ) -> Result<Vec<Marker>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--results {}: cannot read", path.display()))?;
@@ -141,10 +150,21 @@ fn end_points(
             results.experiment
         );
     }
-    let mut wanted: Vec<String> = ["bfgs", "pool-bfgs", "de@10x"].map(String::from).to_vec();
-    if let Some((noise, penalty)) = proxy {
-        wanted.push(proxy_label("proxy-bfgs", noise, penalty));
-        wanted.push(proxy_label("proxy-multistart", noise, penalty));
+    let mut wanted: Vec<String> = ["bfgs", "pool-bfgs"].map(String::from).to_vec();
+    if let Some(b) = results.strongest_baseline() {
+        wanted.push(b.label.clone());
+    }
+    if let Some(c) = drawn {
+        wanted.extend(
+            results
+                .methods
+                .iter()
+                .filter(|s| {
+                    s.id.surrogate == Some(c)
+                        && (s.id.family == "proxy-bfgs" || s.id.family == "proxy-multistart")
+                })
+                .map(|s| s.label.clone()),
+        );
     }
     let colors = [
         RGBColor(0, 0, 0),
@@ -164,7 +184,7 @@ fn end_points(
             let verdict = if o.success { "hit" } else { "miss" };
             Some(Marker {
                 label: format!("{method} ({verdict})"),
-                x: o.x_hat.clone(),
+                x: o.answer.x_hat.clone(),
                 color,
             })
         })

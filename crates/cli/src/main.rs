@@ -43,6 +43,8 @@ enum Command {
     Solve(evaluate::SolveArgs),
     /// Run every method on held-out targets and write the results JSON.
     Evaluate(evaluate::Args),
+    /// Choose the headline proxy configuration (σ, λ) on validation results.
+    Select(evaluate::SelectArgs),
     /// Write results/REPORT.md and figures from the evaluations of a reproduce run.
     Report(report::Args),
     /// Show what a dataset or checkpoint file holds.
@@ -80,6 +82,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(args),
         Command::Solve(args) => evaluate::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
+        Command::Select(args) => evaluate::run_select(args),
         Command::Info { file } => info::run(&file),
         Command::Report(args) => report::run(args),
     }

@@ -1,16 +1,23 @@
 //! `proxyland report`: results/REPORT.md and figures from the evaluations of a reproduce run,
 //! and the headline table in README.md between its results markers.
+//!
+//! Every number comes from the results files; every "beats / loses to / no significant
+//! difference" comes from [`Results::compare`] (an exact paired test in proxyland-optim). This
+//! module only renders.
 
-use crate::figures::{draw_success_vs_sigma, draw_tradeoff};
+use crate::figures::{
+    AmortizationLine, TradeoffPoint, draw_amortization, draw_success_vs_sigma, draw_tradeoff,
+};
 use crate::output::write_atomically;
 use anyhow::{Context, Result};
-use proxyland_optim::{MethodSummary, Results, break_even_targets};
+use proxyland_optim::stats::{PairedComparison, Verdict};
+use proxyland_optim::{MethodSummary, Results, crossover};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder holding <experiment>/eval.json.
+    /// Folder holding <experiment>/eval.json (test) and <experiment>/validation.json.
     #[arg(long, default_value = "runs")]
     runs: PathBuf,
     /// Output folder for REPORT.md and figures.
@@ -54,10 +61,26 @@ fn other_profiles(args: &Args) -> impl Iterator<Item = &(String, PathBuf)> {
     args.profile_runs.iter().filter(|(n, _)| *n != args.profile)
 }
 
-/// An experiment's results in a runs folder, if that run got as far as evaluating it.
-fn load_results(runs: &Path, experiment: &str) -> Option<Results> {
-    let text = std::fs::read_to_string(runs.join(experiment).join("eval.json")).ok()?;
+/// An experiment's results of one split in a runs folder, if that run got as far.
+fn load(runs: &Path, experiment: &str, file: &str) -> Option<Results> {
+    let text = std::fs::read_to_string(runs.join(experiment).join(file)).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Every validation evaluation of an experiment (`validation*.json`: the σ sweep, the λ sweep).
+fn validations(runs: &Path, experiment: &str) -> Vec<Results> {
+    let mut names: Vec<String> = std::fs::read_dir(runs.join(experiment))
+        .map(|d| {
+            d.filter_map(|f| f.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("validation") && n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|n| load(runs, experiment, n))
+        .collect()
 }
 
 /// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
@@ -73,6 +96,14 @@ fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64>
         *out.entry(experiment.to_string()).or_insert(0.0) += secs;
     }
     out
+}
+
+fn duration(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.0} min", s / 60.0)
+    }
 }
 
 /// The "Profiles" table: each profile's sizes per experiment and, where a run of it is on
@@ -94,7 +125,7 @@ fn profiles_table(args: &Args) -> Result<String> {
         timings.push((name.clone(), text.map(|t| seconds_per_experiment(&t))));
     }
     let mut md = String::from(
-        "| experiment | profile | pool K | targets | epochs × pairs/epoch (per proxy) | measured wall time |\n|---|---|---|---|---|---|\n",
+        "| experiment | profile | pool K | test / validation targets | epochs × pairs/epoch (per proxy) | measured wall time |\n|---|---|---|---|---|---|\n",
     );
     for e in &args.experiments {
         let path = dir.join(format!("{e}.toml"));
@@ -104,111 +135,61 @@ fn profiles_table(args: &Args) -> Result<String> {
                 .iter()
                 .find(|(n, _)| n == name)
                 .and_then(|(_, t)| t.as_ref()?.get(e.as_str()).copied())
-                .map_or("not run".to_string(), |s| {
-                    if s < 120.0 {
-                        format!("{s:.0} s")
-                    } else {
-                        format!("{:.0} min", s / 60.0)
-                    }
-                });
+                .map_or("not run".to_string(), duration);
             writeln!(
                 md,
-                "| {e} | {name} | {} | {} | {} × {} | {measured} |",
-                p.samples, p.targets, p.epochs, p.pairs_per_epoch
+                "| {e} | {name} | {} | {} / {} | {} × {} | {measured} |",
+                p.samples, p.targets, p.validation_targets, p.epochs, p.pairs_per_epoch
             )?;
         }
     }
     Ok(md)
 }
 
-const HEADLINE: [&str; 5] = [
-    "bfgs",
-    "proxy-bfgs",
-    "proxy-multistart",
-    "pool-bfgs",
-    "de@10x",
-];
-/// Column names of [`headline_cells`], as a markdown header after `first` columns.
-fn headline_header(first: &[&str]) -> String {
-    let names = [
-        "bfgs",
-        "proxy-bfgs (best σ)",
-        "proxy-multistart (best σ)",
-        "pool-bfgs (no network)",
-        "de@10x",
-        "best baseline @10x",
-    ];
-    let cols: Vec<&str> = first.iter().chain(&names).copied().collect();
-    format!("| {} |\n|{}\n", cols.join(" | "), "---|".repeat(cols.len()))
-}
-
-/// The headline cells of one experiment's results: bfgs, the best proxy-bfgs and
-/// proxy-multistart checkpoints, pool-bfgs, de@10x, and the best 10× baseline.
-fn headline_cells(r: &Results) -> String {
-    let cell = |k: &str| {
-        best_with_prefix(r, k)
-            .map(|s| format!("{:.2} ({:.0} calls)", s.success_rate, s.mean_sim_calls))
-            .unwrap_or_else(|| "–".into())
-    };
-    let best_baseline = ["multistart-bfgs@10x", "cmaes@10x", "de@10x"]
-        .iter()
-        .filter_map(|k| r.methods.get(*k))
-        .max_by(|a, b| a.success_rate.total_cmp(&b.success_rate))
-        .map(|s| {
-            format!(
-                "{}: {:.2} ({:.0} calls)",
-                s.method, s.success_rate, s.mean_sim_calls
-            )
-        })
-        .unwrap_or_else(|| "–".into());
-    let mut cells: Vec<String> = HEADLINE.iter().map(|k| cell(k)).collect();
-    cells.push(best_baseline);
-    cells.join(" | ")
-}
-
-/// How success rate `a` compares with `c`, in words.
-fn cmp_word(a: f64, c: f64) -> &'static str {
-    if a > c + 1e-9 {
-        "beats"
-    } else if a + 1e-9 < c {
-        "loses to"
-    } else {
-        "ties"
-    }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    format!("{cores} cores, {cpu}")
-}
-
-fn row(s: &MethodSummary) -> String {
+/// `0.85 [0.64–0.95], 102 calls`.
+fn rate_cell(s: &MethodSummary) -> String {
     format!(
-        "| {} | {:.2} | {:.2e} | {:.2e} | {:.1} | {:.3} |",
-        s.method,
-        s.success_rate,
-        s.median_resim_loss,
-        s.median_param_error,
-        s.mean_sim_calls,
-        s.wall_s
+        "{:.2} [{:.2}–{:.2}], {:.0} calls",
+        s.success_rate, s.success_interval.0, s.success_interval.1, s.mean_sim_calls
     )
 }
 
-/// The best of the methods whose label starts with `prefix` (highest success, then fewest calls).
-fn best_with_prefix<'a>(r: &'a Results, prefix: &str) -> Option<&'a MethodSummary> {
+/// The headline of a surrogate family: mean and range over the chosen configuration's seeds.
+fn seeds_cell(r: &Results, family: &str) -> String {
+    match r.headline(family) {
+        Some(h) if h.runs.len() > 1 => format!(
+            "{:.2} (range {:.2}–{:.2} over {} seeds), {:.0} calls",
+            h.mean_success,
+            h.success_range.0,
+            h.success_range.1,
+            h.runs.len(),
+            h.mean_calls
+        ),
+        Some(h) => format!("{} (1 seed)", rate_cell(h.runs[0])),
+        None => "–".into(),
+    }
+}
+
+/// The selected checkpoint of a family: the chosen configuration's first seed.
+fn headline_run<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
+    r.headline(family).map(|h| h.runs[0])
+}
+
+fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
     r.methods
-        .values()
-        .filter(|s| s.method == prefix || s.method.starts_with(&format!("{prefix}[")))
+        .iter()
+        .find(|s| s.id.family == family && s.id.surrogate.is_none() && s.id.budget.is_none())
+}
+
+/// The strongest baseline at `multiple` × the given reference's spend.
+fn strongest_at<'a>(r: &'a Results, multiple: usize, reference: &str) -> Option<&'a MethodSummary> {
+    r.methods
+        .iter()
+        .filter(|s| {
+            s.id.budget
+                .as_ref()
+                .is_some_and(|b| b.multiple == multiple && b.reference == reference)
+        })
         .max_by(|a, b| {
             a.success_rate
                 .total_cmp(&b.success_rate)
@@ -216,31 +197,205 @@ fn best_with_prefix<'a>(r: &'a Results, prefix: &str) -> Option<&'a MethodSummar
         })
 }
 
+/// Column names of [`headline_cells`], as a markdown header after `first` columns.
+fn headline_header(first: &[&str]) -> String {
+    let names = [
+        "chosen σ, λ",
+        "bfgs",
+        "proxy-bfgs (chosen, seeds)",
+        "proxy-multistart (chosen, seeds)",
+        "pool-bfgs (no network)",
+        "strongest baseline",
+    ];
+    let cols: Vec<&str> = first.iter().chain(&names).copied().collect();
+    format!("| {} |\n|{}\n", cols.join(" | "), "---|".repeat(cols.len()))
+}
+
+/// The headline cells of one experiment's test results.
+fn headline_cells(r: &Results) -> String {
+    let chosen = r.selection.as_ref().map_or("–".into(), |s| {
+        format!("σ = {}, λ = {}", s.noise, s.penalty)
+    });
+    let cell = |s: Option<&MethodSummary>| s.map_or("–".into(), rate_cell);
+    let strongest = r
+        .strongest_baseline()
+        .map_or("–".into(), |s| format!("{}: {}", s.label, rate_cell(s)));
+    [
+        chosen,
+        cell(plain(r, "bfgs")),
+        seeds_cell(r, "proxy-bfgs"),
+        seeds_cell(r, "proxy-multistart"),
+        cell(plain(r, "pool-bfgs")),
+        strongest,
+    ]
+    .join(" | ")
+}
+
+fn table_row(s: &MethodSummary) -> String {
+    format!(
+        "| {}{} | {:.2} | {:.2}–{:.2} | {:.2e} | {:.2e} | {:.1} | {:.3} |",
+        s.label,
+        if s.headline { " ★" } else { "" },
+        s.success_rate,
+        s.success_interval.0,
+        s.success_interval.1,
+        s.median_resim_loss,
+        s.median_param_error,
+        s.mean_sim_calls,
+        s.wall_s
+    )
+}
+
+/// "A beats B (…)" for two summaries of the same results, from the exact paired test.
+fn claim(r: &Results, a: &MethodSummary, b: &MethodSummary) -> Option<(PairedComparison, String)> {
+    let c = r.compare(&a.label, &b.label)?;
+    let sentence = format!(
+        "{} ({:.2}) {} ({:.2})",
+        a.label,
+        a.success_rate,
+        c.phrase(&b.label),
+        b.success_rate
+    );
+    Some((c, sentence))
+}
+
+/// The verdict counts over experiments for one comparison.
+#[derive(Default)]
+struct Tally {
+    beats: usize,
+    loses: usize,
+    same: usize,
+}
+
+impl Tally {
+    fn add(&mut self, c: &PairedComparison) {
+        match c.verdict {
+            Verdict::Beats => self.beats += 1,
+            Verdict::LosesTo => self.loses += 1,
+            Verdict::Ties | Verdict::NoSignificantDifference => self.same += 1,
+        }
+    }
+    fn total(&self) -> usize {
+        self.beats + self.loses + self.same
+    }
+    fn words(&self) -> String {
+        format!(
+            "significantly better on {}, significantly worse on {}, no significant difference on {} (of {})",
+            self.beats,
+            self.loses,
+            self.same,
+            self.total()
+        )
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut md = String::new();
-    let mut discussion = String::new();
-    // Experiments where pool-bfgs ran beside a proxy method, and where it did at least as well.
-    let (mut pool_compared, mut pool_at_least_as_good, mut max_dim) = (0, 0, 0);
+    let mut sections = String::new();
+    let mut verdicts = String::new();
     let mut headline = headline_header(&["experiment"]);
+    let (mut vs_bfgs, mut vs_pool, mut vs_base1, mut vs_base10, mut two_stage) = (
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+    );
+    let mut environment = None;
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
         md,
         "Generated by `cargo xtask reproduce --profile {}`; do not edit by hand.\n",
         args.profile
     )?;
+    for e in &args.experiments {
+        let Some(r) = load(&args.runs, e, "eval.json") else {
+            writeln!(
+                sections,
+                "## {e}\n\nNo results: {} is missing (the run did not finish).\n",
+                args.runs.join(e).join("eval.json").display()
+            )?;
+            continue;
+        };
+        environment.get_or_insert_with(|| r.environment.clone());
+        let validation = validations(&args.runs, e);
+        writeln!(headline, "| {e} | {} |", headline_cells(&r))?;
+        experiment_section(&mut sections, &args, e, &r, &validation)?;
+
+        // The paired claims of this experiment, against the chosen configuration's first seed.
+        let mut lines = Vec::new();
+        let pm = headline_run(&r, "proxy-multistart");
+        let pb = headline_run(&r, "proxy-bfgs");
+        let bfgs = plain(&r, "bfgs");
+        let pool = plain(&r, "pool-bfgs");
+        if let Some(pm) = pm {
+            for (other, tally) in [(bfgs, &mut vs_bfgs), (pool, &mut vs_pool)] {
+                if let Some((c, s)) = other.and_then(|b| claim(&r, pm, b)) {
+                    tally.add(&c);
+                    lines.push(s);
+                }
+            }
+            for (k, tally) in [(1, &mut vs_base1), (10, &mut vs_base10)] {
+                if let Some((c, s)) =
+                    strongest_at(&r, k, "proxy-multistart").and_then(|b| claim(&r, pm, b))
+                {
+                    tally.add(&c);
+                    lines.push(s);
+                }
+            }
+        }
+        if let (Some(pb), Some(b)) = (pb, bfgs) {
+            if let Some((c, s)) = claim(&r, pb, b) {
+                two_stage.add(&c);
+                lines.push(s);
+            }
+        }
+        if !lines.is_empty() {
+            writeln!(verdicts, "- **{e}** (n = {} test targets):", r.targets)?;
+            for l in lines {
+                writeln!(verdicts, "  - {l}.")?;
+            }
+        }
+    }
+
     writeln!(md, "## Setup\n")?;
     writeln!(
         md,
-        "- Spec: EXPERIMENTS.md v1; protocol: one uniform start per target, BFGS ≤ 100 iterations, gradient tolerance 1e-8, More–Thuente line search; success = every |X̂_j − X*_j| ≤ 1% of the box width (periodic distance where periodic)."
+        "- Spec: EXPERIMENTS.md v2. One uniform start per target; BFGS ≤ 100 iterations, gradient tolerance 1e-8, More–Thuente line search, and one rule for every BFGS (baseline, proxy stage, refinement, multi-start, polish): the first trial point moves at most 0.1 of the box along −∇, then the usual scaling H0 = sᵀy/yᵀy·I. Success = every |X̂_j − X*_j| ≤ 1% of the box width (periodic distance where periodic)."
     )?;
     writeln!(
         md,
-        "- Machine: {}; proxyland {}.",
-        machine(),
-        env!("CARGO_PKG_VERSION")
+        "- Every optimization on a proxy stays in the box: u is folded (periodic wrap, reflection elsewhere) before it reaches the network, exactly as before it reaches a simulator."
     )?;
+    writeln!(
+        md,
+        "- Targets: the test targets are scored once. Every choice (which σ and λ is the headline configuration) is made on the pool's separate validation targets, by this rule: {}. The chosen configuration is trained with 3 seeds; the headline gives their mean and range, and the paired tests use its first seed (the checkpoint that was chosen).",
+        proxyland_optim::SELECTION_RULE
+    )?;
+    writeln!(
+        md,
+        "- Statistics: each success rate carries its 95% Wilson interval. \"Beats\" and \"loses to\" mean an exact two-sided McNemar (sign) test on the targets where exactly one method succeeds gave p < 0.05; otherwise the report says there is no significant difference."
+    )?;
+    writeln!(
+        md,
+        "- Baselines at full strength: `de` is best/1/bin with dithered F and a Latin-hypercube population sized to its budget (≥ 5 generations), `cmaes` is IPOP-CMA-ES (λ doubles at each restart), both end with a BFGS polish on a fifth of their budget; `multistart-bfgs` restarts BFGS until the budget is spent. Each runs at 1× and 10× the mean simulator calls per target that `proxy-bfgs` and `proxy-multistart` (the chosen configuration) spent, labelled `@1x(proxy-bfgs)` and so on."
+    )?;
+    writeln!(
+        md,
+        "- A simulator call is one forward solve, with or without its exact gradient. The final resimulation that scores each answer is not charged to any method."
+    )?;
+    if let Some(env) = &environment {
+        writeln!(
+            md,
+            "- Machine: {}; evaluation threads: {}; {}; proxyland {}.",
+            env.machine,
+            env.threads,
+            env.notes.join("; "),
+            env!("CARGO_PKG_VERSION")
+        )?;
+    }
     if let Some(t) = &args.timings {
         if let Ok(text) = std::fs::read_to_string(t) {
             let total: f64 = text
@@ -249,7 +404,8 @@ pub fn run(args: Args) -> Result<()> {
                 .sum();
             writeln!(
                 md,
-                "- Wall time of the pipeline's stages: {total:.0} s on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included).\n"
+                "- Wall time of the pipeline's stages: {total:.0} s ({}) on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included).\n",
+                duration(total)
             )?;
             writeln!(
                 md,
@@ -272,216 +428,50 @@ pub fn run(args: Args) -> Result<()> {
     }
     writeln!(
         md,
-        "- A simulator call is one forward solve, with or without its exact gradient. The final resimulation that scores each answer is not charged to any method."
+        "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean over its seeds, with the range.\n\n{headline}"
     )?;
-    writeln!(
-        md,
-        "- Baselines `multistart-bfgs`, `cmaes`, `de` run at 1× and 10× the per-target simulator budget that `proxy-bfgs` measurably spent (the `budget unit` below).\n"
-    )?;
-    for e in &args.experiments {
-        let path = args.runs.join(e).join("eval.json");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(_) => {
-                writeln!(
-                    md,
-                    "## {e}\n\nNo results: {} is missing (the run did not finish).\n",
-                    path.display()
-                )?;
-                continue;
-            }
-        };
-        let r: Results = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a results file", path.display()))?;
-        writeln!(md, "## {e}\n")?;
+    writeln!(md, "## What the numbers say\n")?;
+    if vs_bfgs.total() > 0 {
         writeln!(
             md,
-            "{} held-out targets, seed {}, budget unit {:.1} simulator calls per target (from {}).\n",
-            r.targets, r.seed, r.budget_unit, r.budget_reference
+            "Paired tests of the chosen `proxy-multistart` checkpoint on the same test targets, over the experiments:\n"
         )?;
-        writeln!(
-            md,
-            "| method | success | median resim loss | median param error | sim calls / target | wall s / target |\n|---|---|---|---|---|---|"
-        )?;
-        for s in r.methods.values() {
-            writeln!(md, "{}", row(s))?;
-        }
-        // Proxy one-off cost and amortization against the strongest budgeted baseline.
-        if let Some(cost) = r.proxy_cost.first() {
-            let train_s: f64 = r.proxy_cost.iter().map(|c| c.training_seconds).sum();
+        writeln!(md, "- against single-start `bfgs`: {};", vs_bfgs.words())?;
+        if vs_pool.total() > 0 {
             writeln!(
                 md,
-                "\nProxy one-off cost: {} simulations for the pool (shared by all {} checkpoints), {:.0} s of training in total ({:.0} s per checkpoint on average).",
-                cost.dataset_simulations,
-                r.proxy_cost.len(),
-                train_s,
-                train_s / r.proxy_cost.len() as f64
-            )?;
-            let proxy = best_with_prefix(&r, "proxy-multistart")
-                .or_else(|| best_with_prefix(&r, "proxy-bfgs"));
-            let baselines: Vec<&MethodSummary> = ["de@10x", "cmaes@10x", "multistart-bfgs@10x"]
-                .iter()
-                .filter_map(|k| r.methods.get(*k))
-                .collect();
-            if let Some(p) = proxy {
-                for b in baselines {
-                    let verdict = if b.success_rate + 1e-9 < p.success_rate {
-                        format!(
-                            "{} succeeds less often ({:.2} vs {:.2}) at {:.0} calls per target: the proxy wins on both counts after the pool is paid for",
-                            b.method, b.success_rate, p.success_rate, b.mean_sim_calls
-                        )
-                    } else {
-                        match break_even_targets(
-                            cost.dataset_simulations,
-                            p.mean_sim_calls,
-                            b.mean_sim_calls,
-                        ) {
-                            Some(n) => format!(
-                                "{} reaches {:.2} success (at least the proxy's {:.2}) at {:.0} calls per target; {} spends {:.0}: counting simulator calls alone, the pool is repaid after {:.0} targets, with the proxy's lower or equal success",
-                                b.method,
-                                b.success_rate,
-                                p.success_rate,
-                                b.mean_sim_calls,
-                                p.method,
-                                p.mean_sim_calls,
-                                n.ceil()
-                            ),
-                            None => format!(
-                                "{} reaches {:.2} success at {:.0} calls per target, no more than {} spends ({:.0}): the proxy never repays its pool against it",
-                                b.method,
-                                b.success_rate,
-                                b.mean_sim_calls,
-                                p.method,
-                                p.mean_sim_calls
-                            ),
-                        }
-                    };
-                    writeln!(md, "- {verdict}.")?;
-                }
-            }
-        }
-        let points: Vec<(String, f64, f64)> = r
-            .methods
-            .values()
-            .map(|s| (s.method.clone(), s.mean_sim_calls, s.success_rate))
-            .collect();
-        let fig_dir = args.out.join(e);
-        std::fs::create_dir_all(&fig_dir)?;
-        let fig = fig_dir.join("tradeoff.png");
-        draw_tradeoff(
-            &fig,
-            &format!("{e}: success vs simulator calls per target"),
-            &points,
-        )?;
-        writeln!(md, "\n![success vs calls]({e}/tradeoff.png)")?;
-        // Success against σ for the noise-only checkpoints (λ = 0), per proxy method.
-        let series: Vec<(String, Vec<(f64, f64)>)> = ["proxy", "proxy-bfgs", "proxy-multistart"]
-            .iter()
-            .map(|family| {
-                let mut points: Vec<(f64, f64)> = r
-                    .methods
-                    .values()
-                    .filter(|s| {
-                        s.method.starts_with(&format!("{family}[")) && s.penalty == Some(0.0)
-                    })
-                    .filter_map(|s| Some((s.noise?, s.success_rate)))
-                    .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (family.to_string(), points)
-            })
-            .filter(|(_, p)| !p.is_empty())
-            .collect();
-        if !series.is_empty() {
-            let bfgs = r.methods.get("bfgs").map(|s| s.success_rate);
-            draw_success_vs_sigma(
-                &fig_dir.join("success-vs-sigma.png"),
-                &format!("{e}: success vs σ"),
-                &series,
-                bfgs,
-            )?;
-            writeln!(md, "![success vs sigma]({e}/success-vs-sigma.png)")?;
-        }
-        for f in [
-            "landscape-true.png",
-            "landscape-s0.png",
-            "landscape-s0.02.png",
-            "landscape-s0.05.png",
-            "landscape-s0.1.png",
-            "landscape-l0.1.png",
-        ] {
-            if fig_dir.join(f).exists() {
-                write!(md, " ![{f}]({e}/{f})")?;
-            }
-        }
-        writeln!(md, "\n")?;
-        {
-            let best = |k: &str| {
-                best_with_prefix(&r, k)
-                    .map(|s| s.success_rate)
-                    .unwrap_or(f64::NAN)
-            };
-            let (b, pb, pm) = (best("bfgs"), best("proxy-bfgs"), best("proxy-multistart"));
-            if let Some(s) = best_with_prefix(&r, "pool-bfgs").filter(|_| pm.is_finite()) {
-                pool_compared += 1;
-                max_dim = max_dim.max(r.rows.first().map_or(0, |o| o.x_hat.len()));
-                if s.success_rate + 1e-9 >= pm {
-                    pool_at_least_as_good += 1;
-                }
-            }
-            let pool = best_with_prefix(&r, "pool-bfgs")
-                .map(|s| {
-                    format!(
-                        " The same pool without a network (pool-bfgs) reaches {:.2} at {:.0} calls per target ({} proxy-multistart).",
-                        s.success_rate,
-                        s.mean_sim_calls,
-                        cmp_word(s.success_rate, pm)
-                    )
-                })
-                .unwrap_or_default();
-            let base1 = ["de@1x", "cmaes@1x", "multistart-bfgs@1x"]
-                .iter()
-                .map(|k| best(k))
-                .fold(f64::NAN, f64::max);
-            let base10 = ["de@10x", "cmaes@10x", "multistart-bfgs@10x"]
-                .iter()
-                .map(|k| best(k))
-                .fold(f64::NAN, f64::max);
-            let cmp = cmp_word;
-            writeln!(
-                discussion,
-                "- **{e}**: two-stage proxy-bfgs ({pb:.2}) {} single-start BFGS ({b:.2}); the best baseline reaches {base1:.2} at the same budget and {base10:.2} at 10×; proxy-multistart reaches {pm:.2} ({} the best 10× baseline).{pool}",
-                cmp(pb, b),
-                cmp(pm, base10)
+                "- against `pool-bfgs` (the same pool, no network): {};",
+                vs_pool.words()
             )?;
         }
-        writeln!(headline, "| {e} | {} |", headline_cells(&r))?;
-    }
-    writeln!(md, "## Discussion\n")?;
-    writeln!(
-        md,
-        "Per experiment, from the measured numbers (best checkpoint for proxy methods):\n\n{discussion}"
-    )?;
-    writeln!(
-        md,
-        "The proxy's honest case is amortization: its pool is paid once, after which `proxy-multistart` explores the landscape without simulator calls and spends them only on refinement; the break-even counts above say when that repays the pool.\n"
-    )?;
-    if pool_compared > 0 {
         writeln!(
             md,
-            "Whether the network earns its place is what `pool-bfgs` measures: it refines the pool samples whose stored trajectories are nearest to Y*, with no network, at the same one-off cost. It succeeds at least as often as the best proxy method on {pool_at_least_as_good} of {pool_compared} experiments here.{}\n",
-            if pool_at_least_as_good * 2 > pool_compared {
-                format!(
-                    " On these low-dimensional problems (d ≤ {max_dim}) the pool does the work: a proxy network would have to beat this lookup to justify its training, for example where the pool is too sparse for a nearest neighbour to land in the right basin (larger d)."
-                )
-            } else {
-                String::new()
-            }
+            "- against the strongest baseline at its own spend (1×): {};",
+            vs_base1.words()
         )?;
+        writeln!(
+            md,
+            "- against the strongest baseline at 10× its spend: {}.",
+            vs_base10.words()
+        )?;
+        if two_stage.total() > 0 {
+            writeln!(
+                md,
+                "\nThe paper's two-stage `proxy-bfgs` against single-start `bfgs`: {}.",
+                two_stage.words()
+            )?;
+        }
+        writeln!(md, "\nPer experiment:\n\n{verdicts}")?;
     }
+    writeln!(
+        md,
+        "## Determinism\n\nOn one machine a seed fixes everything: the same seed gives bit-identical proxy weights (tested) and the same evaluation. Across machines, training differs: libtorch's CPU kernels (vectorization, MKL or not) and its thread count change the rounding of every step, and a few hundred Adam steps amplify that into different networks. The spread of the chosen configuration's three seeds (the ranges above) is the size of that effect, which is why the headline reports seeds and intervals rather than one run.\n"
+    )?;
+    md.push_str(&sections);
     let mut side_by_side = String::new();
     for e in &args.experiments {
-        let own = std::iter::once((&args.profile, load_results(&args.runs, e)));
-        let others = other_profiles(&args).map(|(n, dir)| (n, load_results(dir, e)));
+        let own = std::iter::once((&args.profile, load(&args.runs, e, "eval.json")));
+        let others = other_profiles(&args).map(|(n, dir)| (n, load(dir, e, "eval.json")));
         for (name, results) in own.chain(others) {
             if let Some(r) = results {
                 writeln!(side_by_side, "| {e} | {name} | {} |", headline_cells(&r))?;
@@ -491,30 +481,240 @@ pub fn run(args: Args) -> Result<()> {
     if other_profiles(&args).any(|(_, dir)| {
         args.experiments
             .iter()
-            .any(|e| load_results(dir, e).is_some())
+            .any(|e| load(dir, e, "eval.json").is_some())
     }) {
         writeln!(
             md,
-            "### Profiles side by side\n\nThe headline of every profile on record (success rate, mean simulator calls per target); the profiles differ in pool size, training length and number of targets (Setup):\n\n{}{side_by_side}",
+            "## Profiles side by side\n\nThe headline of every profile on record; the profiles differ in pool size, training length and number of targets (Setup):\n\n{}{side_by_side}",
             headline_header(&["experiment", "profile"])
         )?;
-    } else {
-        writeln!(
-            md,
-            "Only the {} profile is on record here; how larger pools and longer training change the proxies is not measured in this report.\n",
-            args.profile
-        )?;
     }
-    writeln!(
-        md,
-        "## Headline\n\nSuccess rate (mean simulator calls per target):\n\n{headline}"
-    )?;
     let report = args.out.join("REPORT.md");
     write_atomically(&report, |w| Ok(w.write_all(md.as_bytes())?))?;
     if let Some(readme) = &args.readme {
         update_readme(readme, &headline)?;
     }
     println!("wrote {}", report.display());
+    Ok(())
+}
+
+/// One experiment's section: every method, the proxies' own quality, amortization, figures.
+fn experiment_section(
+    md: &mut String,
+    args: &Args,
+    e: &str,
+    r: &Results,
+    validation: &[Results],
+) -> Result<()> {
+    writeln!(md, "## {e}\n")?;
+    let units: Vec<String> = r
+        .budget_units
+        .iter()
+        .map(|u| format!("{} {:.1}", u.reference, u.calls_per_target))
+        .collect();
+    writeln!(
+        md,
+        "{} test targets, seed {}. Budget units (simulator calls per target): {}.",
+        r.targets,
+        r.seed,
+        units.join(", ")
+    )?;
+    if let Some(s) = &r.selection {
+        writeln!(
+            md,
+            "Chosen on {} validation targets: σ = {}, λ = {} (validation proxy-multistart success {:.2}, median argmin error of the network alone {:.3}). ★ marks its runs.\n",
+            s.validation_targets,
+            s.noise,
+            s.penalty,
+            s.validation_success,
+            s.validation_argmin_error
+        )?;
+    } else {
+        writeln!(md)?;
+    }
+    writeln!(
+        md,
+        "| method | success | 95% interval | median resim loss | median param error | sim calls / target | wall s / target |\n|---|---|---|---|---|---|---|"
+    )?;
+    for s in &r.methods {
+        writeln!(md, "{}", table_row(s))?;
+    }
+    if !r.surrogates.is_empty() {
+        writeln!(
+            md,
+            "\nEach proxy on its own (no simulator call): the median worst-coordinate error of the network's argmin (256 starts, BFGS on the network), the share of targets where it lies within 2% of the box of X*, and the mean Spearman rank correlation of predicted against true loss on the landscape slice through X* (first targets).\n"
+        )?;
+        writeln!(
+            md,
+            "| σ | λ | seed | validation: argmin error | test: argmin error | within 2% | rank correlation | training s |\n|---|---|---|---|---|---|---|---|"
+        )?;
+        for s in &r.surrogates {
+            let val = validation
+                .iter()
+                .find_map(|v| v.surrogates.iter().find(|o| o.info.path == s.info.path))
+                .map_or("–".into(), |o| {
+                    format!("{:.3}", o.quality.median_argmin_error)
+                });
+            writeln!(
+                md,
+                "| {} | {} | {} | {val} | {:.3} | {:.2} | {} | {:.0} |",
+                s.info.noise,
+                s.info.penalty,
+                s.info.seed,
+                s.quality.median_argmin_error,
+                s.quality.argmin_within_2pct,
+                s.quality
+                    .rank_correlation
+                    .map_or("–".into(), |c| format!("{c:.2}")),
+                s.info.training_seconds
+            )?;
+        }
+    }
+    let fig_dir = args.out.join(e);
+    std::fs::create_dir_all(&fig_dir)?;
+    amortization(md, e, r, &fig_dir)?;
+
+    let points: Vec<TradeoffPoint> = r
+        .methods
+        .iter()
+        .map(|s| TradeoffPoint {
+            family: s.id.family.clone(),
+            budgeted: s.id.budget.is_some(),
+            calls: s.mean_sim_calls,
+            success: s.success_rate,
+        })
+        .collect();
+    draw_tradeoff(
+        &fig_dir.join("tradeoff.png"),
+        &format!("{e}: success vs simulator calls per target"),
+        &points,
+    )?;
+    writeln!(md, "\n![success vs calls]({e}/tradeoff.png)")?;
+    // Success against σ for the seed-0, λ = 0 checkpoints, per proxy method.
+    let series: Vec<(String, Vec<(f64, f64)>)> = ["proxy", "proxy-bfgs", "proxy-multistart"]
+        .iter()
+        .map(|family| {
+            let mut points: Vec<(f64, f64)> = r
+                .methods
+                .iter()
+                .filter(|s| s.id.family == *family)
+                .filter_map(|s| s.id.surrogate.map(|c| (c, s.success_rate)))
+                .filter(|(c, _)| c.penalty == 0.0 && c.seed == 0)
+                .map(|(c, rate)| (c.noise, rate))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (family.to_string(), points)
+        })
+        .filter(|(_, p)| p.len() > 1)
+        .collect();
+    if !series.is_empty() {
+        draw_success_vs_sigma(
+            &fig_dir.join("success-vs-sigma.png"),
+            &format!("{e}: success vs σ (λ = 0, seed 0)"),
+            &series,
+            plain(r, "bfgs").map(|s| s.success_rate),
+        )?;
+        writeln!(md, "![success vs sigma]({e}/success-vs-sigma.png)")?;
+    }
+    let mut landscapes: Vec<String> = std::fs::read_dir(&fig_dir)
+        .map(|d| {
+            d.filter_map(|f| f.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("landscape-") && n.ends_with(".png"))
+                .collect()
+        })
+        .unwrap_or_default();
+    landscapes.sort_by_key(|n| (n != "landscape-true.png", n.clone()));
+    for f in landscapes {
+        write!(md, " ![{f}]({e}/{f})")?;
+    }
+    writeln!(md, "\n")?;
+    Ok(())
+}
+
+/// The amortization paragraph and figure: cumulative simulator calls (pool included) against
+/// targets solved, for the headline proxy method, pool-bfgs and the strongest baseline.
+fn amortization(md: &mut String, e: &str, r: &Results, fig_dir: &Path) -> Result<()> {
+    let Some(pool) = r.pool_simulations else {
+        return Ok(());
+    };
+    let proxy = r.headline("proxy-multistart");
+    let base = r.strongest_baseline();
+    let pool_bfgs = plain(r, "pool-bfgs");
+    let per_solved = |calls: f64, success: f64| {
+        if success > 0.0 {
+            calls / success
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut lines = Vec::new();
+    if let Some(h) = &proxy {
+        lines.push(AmortizationLine {
+            label: "proxy-multistart (chosen)".into(),
+            one_off: pool,
+            per_solved: per_solved(h.mean_calls, h.mean_success),
+        });
+    }
+    if let Some(p) = pool_bfgs {
+        lines.push(AmortizationLine {
+            label: "pool-bfgs".into(),
+            one_off: pool,
+            per_solved: per_solved(p.mean_sim_calls, p.success_rate),
+        });
+    }
+    if let Some(b) = base {
+        lines.push(AmortizationLine {
+            label: b.label.clone(),
+            one_off: 0,
+            per_solved: per_solved(b.mean_sim_calls, b.success_rate),
+        });
+    }
+    if lines.len() < 2 {
+        return Ok(());
+    }
+    writeln!(
+        md,
+        "\n**Amortization.** Cumulative simulator calls to solve n targets = one-off pool ({pool} simulations) + n × calls per target ÷ success rate. The proxy's training time is not a simulator call and is listed above."
+    )?;
+    let fmt_cross = |c: Option<f64>| match c {
+        Some(0.0) => "from the first target".to_string(),
+        Some(n) => format!("after {:.0} solved targets", n.ceil()),
+        None => "never".to_string(),
+    };
+    for (i, a) in lines.iter().enumerate() {
+        for b in &lines[i + 1..] {
+            // Say it from the side that gets cheaper (if either does).
+            let (first, second, when) =
+                match crossover((a.one_off, a.per_solved), (b.one_off, b.per_solved)) {
+                    Some(n) => (a, b, Some(n)),
+                    None => (
+                        b,
+                        a,
+                        crossover((b.one_off, b.per_solved), (a.one_off, a.per_solved)),
+                    ),
+                };
+            let sentence = match when {
+                Some(_) => format!(
+                    "{} is cheaper than {} {}",
+                    first.label,
+                    second.label,
+                    fmt_cross(when)
+                ),
+                None => format!("{} and {} cost the same", a.label, b.label),
+            };
+            writeln!(
+                md,
+                "- {sentence} ({:.0} vs {:.0} calls per solved target, {} vs {} one-off).",
+                first.per_solved, second.per_solved, first.one_off, second.one_off
+            )?;
+        }
+    }
+    draw_amortization(
+        &fig_dir.join("amortization.png"),
+        &format!("{e}: simulator calls to solve n targets"),
+        &lines,
+    )?;
+    writeln!(md, "\n![amortization]({e}/amortization.png)")?;
     Ok(())
 }
 
