@@ -37,21 +37,39 @@ def read_safetensors(path):
 
 
 class ProxyNet(nn.Module):
-    """Fourier features of u, a strided conv encoder of the target trajectory, a SiLU head."""
+    """Fourier features of u, an encoder of the target trajectory, a SiLU head (model.rs)."""
 
     def __init__(self, arch):
         super().__init__()
         d, m = arch["params"], arch["fourier_features"]
         # A periodic coordinate enters through its (integer-frequency) Fourier features only.
         self.raw = [j for j in range(d) if not arch["periodic"][j]]
+        self.periodic = torch.tensor([1.0 if p else 0.0 for p in arch["periodic"]])
         self.register_buffer("fourier_b", torch.zeros(m, d))
+        self.kind = arch.get("encoder", "conv2d")
         self.encoder = nn.ModuleDict()
-        channels = 1
-        for i, c in enumerate(arch["encoder_channels"]):
-            self.encoder[f"conv{i}"] = nn.Conv2d(channels, c, 3, stride=2, padding=1)
-            channels = c
-        self.encoder["out"] = nn.Linear(channels * 16, arch["embedding"])
-        self.convs = len(arch["encoder_channels"])
+        widths = arch["encoder_channels"]
+        if self.kind in ("conv2d", "periodic-conv"):
+            channels = 1
+            padding = (1, 0) if self.kind == "periodic-conv" else (1, 1)
+            for i, c in enumerate(widths):
+                self.encoder[f"conv{i}"] = nn.Conv2d(channels, c, 3, stride=2, padding=padding)
+                channels = c
+            flat = channels * 16
+        elif self.kind == "temporal":
+            channels = arch["components"]
+            for i, c in enumerate(widths):
+                self.encoder[f"conv{i}"] = nn.Conv1d(channels, c, 5, stride=2, padding=2)
+                channels = c
+            flat = channels * 4
+        else:  # mlp
+            width = arch["frames"] * arch["components"]
+            for i, c in enumerate(widths):
+                self.encoder[f"fc{i}"] = nn.Linear(width, c)
+                width = c
+            flat = width
+        self.encoder["out"] = nn.Linear(flat, arch["embedding"])
+        self.layers = len(widths)
         width = len(self.raw) + 2 * m + arch["embedding"]
         self.head = nn.ModuleDict()
         for i, h in enumerate(arch["hidden"]):
@@ -60,22 +78,43 @@ class ProxyNet(nn.Module):
         self.head["out"] = nn.Linear(width, 1)
         self.hidden = len(arch["hidden"])
 
+    def embed(self, targets):
+        if self.kind in ("conv2d", "periodic-conv"):
+            x = targets.unsqueeze(1)
+            for i in range(self.layers):
+                if self.kind == "periodic-conv":
+                    x = F.pad(x, (1, 1, 0, 0), mode="circular")
+                x = F.silu(self.encoder[f"conv{i}"](x))
+            x = F.adaptive_avg_pool2d(x, (4, 4)).flatten(1)
+        elif self.kind == "temporal":
+            x = targets.transpose(1, 2)
+            for i in range(self.layers):
+                x = F.silu(self.encoder[f"conv{i}"](x))
+            x = F.adaptive_avg_pool1d(x, 4).flatten(1)
+        else:
+            x = targets.flatten(1)
+            for i in range(self.layers):
+                x = F.silu(self.encoder[f"fc{i}"](x))
+        return F.silu(self.encoder["out"](x))
+
     def forward(self, targets, rows, u):
-        x = targets.unsqueeze(1)
-        for i in range(self.convs):
-            x = F.silu(self.encoder[f"conv{i}"](x))
-        x = F.adaptive_avg_pool2d(x, (4, 4)).flatten(1)
-        e = F.silu(self.encoder["out"](x)).index_select(0, rows)
+        e = self.embed(targets).index_select(0, rows)
         proj = u @ self.fourier_b.T * (2 * math.pi)
         x = torch.cat([u[:, self.raw], proj.sin(), proj.cos(), e], 1)
         for i in range(self.hidden):
             x = F.silu(self.head[f"fc{i}"](x))
         return self.head["out"](x).squeeze(1)
 
+    def fold(self, u):
+        """Periodic coordinates wrap, the others mirror into [0, 1] (train.rs)."""
+        wrapped = u - u.floor()
+        mirrored = 1.0 - (torch.remainder(u, 2.0) - 1.0).abs()
+        return self.periodic * wrapped + (1.0 - self.periodic) * mirrored
+
 
 def step(net, opt, batch, noise, penalty):
     targets, rows, u, z = batch
-    u_in = u + torch.randn_like(u) * noise if noise > 0 else u
+    u_in = net.fold(u + torch.randn_like(u) * noise) if noise > 0 else u
     if penalty > 0:
         u_in = u_in.detach().requires_grad_(True)
     pred = net(targets, rows, u_in)

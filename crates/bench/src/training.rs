@@ -79,6 +79,8 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
         use_fourier: true,
         fourier_features: settings.fourier_features,
         fourier_scale: settings.fourier_scale,
+        encoder: proxyland_proxy::EncoderKind::parse(&settings.encoder)
+            .context("the config's encoder")?,
         encoder_channels: settings.encoder_channels.clone(),
         embedding: settings.embedding,
         hidden: settings.hidden.clone(),

@@ -28,7 +28,8 @@ pub fn run(path: &Path) -> Result<()> {
             "{}: proxy for {} ({} = box lo {:?}, hi {:?})\n\
              regularization: noise σ = {}, penalty λ = {}\n\
              architecture:   {:?}\n\
-             training:       {} epochs (best {} with validation {:.4e}), {:.1} s on {}, seed {}\n\
+             training:       {} epochs (best {}: validation loss {:.4e}, argmin error {:.4}), {:.1} s on {}, seed {}\n\
+             pairs:          {:.0}% from each target's {} nearest pool neighbours\n\
              data:           {} (hash {}, {} samples, seed {})\n\
              written by:     proxyland {}",
             path.display(),
@@ -42,9 +43,12 @@ pub fn run(path: &Path) -> Result<()> {
             m.training.epochs_run,
             m.training.best_epoch,
             m.training.best_validation,
+            m.training.best_validation_argmin_error,
             m.training.seconds,
             m.training.device,
             m.training.seed,
+            100.0 * m.training.near_share,
+            m.training.near_neighbours,
             m.dataset.path.display(),
             m.dataset.hash,
             m.dataset.samples,

@@ -10,7 +10,7 @@ use crate::figures::{
 };
 use crate::output::write_atomically;
 use anyhow::{Context, Result};
-use proxyland_optim::stats::{PairedComparison, Verdict};
+use proxyland_optim::stats::{PairedComparison, Verdict, Z95, wilson_interval};
 use proxyland_optim::{MethodSummary, Results, crossover};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -154,17 +154,25 @@ fn rate_cell(s: &MethodSummary) -> String {
     )
 }
 
-/// The headline of a surrogate family: mean and range over the chosen configuration's seeds.
+/// The headline of a surrogate family: mean and range over the chosen configuration's seeds,
+/// with the Wilson interval of all their runs pooled.
 fn seeds_cell(r: &Results, family: &str) -> String {
     match r.headline(family) {
-        Some(h) if h.runs.len() > 1 => format!(
-            "{:.2} (range {:.2}–{:.2} over {} seeds), {:.0} calls",
-            h.mean_success,
-            h.success_range.0,
-            h.success_range.1,
-            h.runs.len(),
-            h.mean_calls
-        ),
+        Some(h) if h.runs.len() > 1 => {
+            let (k, n) = h
+                .runs
+                .iter()
+                .fold((0, 0), |(k, n), s| (k + s.successes, n + s.n));
+            let (lo, hi) = wilson_interval(k, n, Z95);
+            format!(
+                "{:.2} [{lo:.2}–{hi:.2}] (range {:.2}–{:.2} over {} seeds), {:.0} calls",
+                h.mean_success,
+                h.success_range.0,
+                h.success_range.1,
+                h.runs.len(),
+                h.mean_calls
+            )
+        }
         Some(h) => format!("{} (1 seed)", rate_cell(h.runs[0])),
         None => "–".into(),
     }
@@ -233,7 +241,7 @@ fn headline_cells(r: &Results) -> String {
 
 fn table_row(s: &MethodSummary) -> String {
     format!(
-        "| {}{} | {:.2} | {:.2}–{:.2} | {:.2e} | {:.2e} | {:.1} | {:.3} |",
+        "| {}{} | {:.2} | {:.2}–{:.2} | {:.2e} | {:.2e} | {:.1} | {:.3} | {} |",
         s.label,
         if s.headline { " ★" } else { "" },
         s.success_rate,
@@ -242,7 +250,8 @@ fn table_row(s: &MethodSummary) -> String {
         s.median_resim_loss,
         s.median_param_error,
         s.mean_sim_calls,
-        s.wall_s
+        s.wall_s,
+        s.mean_rounds.map_or(String::new(), |r| format!("{r:.1}"))
     )
 }
 
@@ -380,7 +389,7 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     writeln!(
         md,
-        "- Baselines at full strength: `de` is best/1/bin with dithered F and a Latin-hypercube population sized to its budget (≥ 5 generations), `cmaes` is IPOP-CMA-ES (λ doubles at each restart), both end with a BFGS polish on a fifth of their budget; `multistart-bfgs` restarts BFGS until the budget is spent. Each runs at 1× and 10× the mean simulator calls per target that `proxy-bfgs` and `proxy-multistart` (the chosen configuration) spent, labelled `@1x(proxy-bfgs)` and so on."
+        "- Baselines at full strength: `de` is best/1/bin with dithered F and a Latin-hypercube population sized to its budget (5 generations or more once the budget holds a population of 4 for 6 rounds; the tables give the generations actually run), `cmaes` is IPOP-CMA-ES (λ doubles at each restart), both end with a BFGS polish on a fifth of their budget (at most 100 calls); `multistart-bfgs` restarts BFGS until the budget is spent. Each runs at 1× and 10× the mean simulator calls per target that `proxy-bfgs` and `proxy-multistart` (the chosen configuration, all seeds) spent on the test targets, labelled `@1x(proxy-bfgs)` and so on."
     )?;
     writeln!(
         md,
@@ -428,7 +437,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     writeln!(
         md,
-        "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean over its seeds, with the range.\n\n{headline}"
+        "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean over its seeds (the interval pools their runs), with the range over seeds. The strongest baseline is the best of the budgeted baselines on these same test targets, a choice that favours the baseline.\n\n{headline}"
     )?;
     writeln!(md, "## What the numbers say\n")?;
     if vs_bfgs.total() > 0 {
@@ -465,7 +474,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     writeln!(
         md,
-        "## Determinism\n\nOn one machine a seed fixes everything: the same seed gives bit-identical proxy weights (tested) and the same evaluation. Across machines, training differs: libtorch's CPU kernels (vectorization, MKL or not) and its thread count change the rounding of every step, and a few hundred Adam steps amplify that into different networks. The spread of the chosen configuration's three seeds (the ranges above) is the size of that effect, which is why the headline reports seeds and intervals rather than one run.\n"
+        "## Determinism\n\nOn one machine a seed fixes everything: the same seed gives bit-identical proxy weights (tested) and the same evaluation. Across machines, training can differ: libtorch's CPU kernels (vectorization, MKL or not) and its intra-op thread count change the rounding of every step, and hundreds of Adam steps amplify that into a different network (docs/experiments.md has the measurement). A different machine is like a different seed; the ranges over the chosen configuration's seeds above show how much a different network moves the success rates, which is why the headline reports seeds and intervals rather than one run.\n"
     )?;
     md.push_str(&sections);
     let mut side_by_side = String::new();
@@ -534,7 +543,7 @@ fn experiment_section(
     }
     writeln!(
         md,
-        "| method | success | 95% interval | median resim loss | median param error | sim calls / target | wall s / target |\n|---|---|---|---|---|---|---|"
+        "| method | success | 95% interval | median resim loss | median param error | sim calls / target | wall s / target | generations or runs |\n|---|---|---|---|---|---|---|---|"
     )?;
     for s in &r.methods {
         writeln!(md, "{}", table_row(s))?;

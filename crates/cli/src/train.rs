@@ -3,7 +3,7 @@
 use crate::progress;
 use anyhow::{Context, Result};
 use proxyland_dataset::{ExperimentConfig, Pool};
-use proxyland_proxy::{TrainOptions, device, train};
+use proxyland_proxy::{EncoderKind, TrainOptions, device, train};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +40,12 @@ pub struct Args {
     /// Continue an interrupted run from `<out>.resume`.
     #[arg(long)]
     resume: bool,
+    /// Override the config's encoder: conv2d, periodic-conv, temporal or mlp.
+    #[arg(long)]
+    encoder: Option<String>,
+    /// Override the config's share of near-neighbour training pairs (0..1).
+    #[arg(long)]
+    near_share: Option<f64>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -53,6 +59,13 @@ pub fn run(args: Args) -> Result<()> {
     opts.device = device::choose(&args.device)?;
     opts.use_fourier = !args.no_fourier;
     opts.resume = args.resume;
+    opts.near_share = args.near_share;
+    opts.encoder = match &args.encoder {
+        Some(name) => Some(EncoderKind::parse(name).with_context(|| {
+            format!("--encoder {name}: expected conv2d, periodic-conv, temporal or mlp")
+        })?),
+        None => None,
+    };
     if let Some(e) = args.epochs {
         opts.epochs = e;
     }
@@ -68,23 +81,25 @@ pub fn run(args: Args) -> Result<()> {
         "training"
     );
     let bar = progress::bar(opts.epochs as u64, "training");
-    let meta = train(
-        &pool,
-        &config,
-        &opts,
-        &args.out,
-        &|epoch, _, train_loss, val_loss| {
-            bar.set_position(epoch as u64);
-            tracing::info!(epoch, train_loss, val_loss, "epoch");
-        },
-    )?;
+    let meta = train(&pool, &config, &opts, &args.out, &|epoch, _, r| {
+        bar.set_position(epoch as u64);
+        tracing::info!(
+            epoch,
+            train_loss = r.train_loss,
+            val_loss = r.validation_loss,
+            argmin_error = r.validation_argmin_error,
+            lr = r.learning_rate,
+            "epoch"
+        );
+    })?;
     bar.finish_and_clear();
     println!(
-        "wrote {} (best validation {:.4e} at epoch {} of {}, {:.1} s on {})",
+        "wrote {} (best epoch {} of {}: validation loss {:.4e}, argmin error {:.4}; {:.1} s on {})",
         args.out.display(),
-        meta.training.best_validation,
         meta.training.best_epoch,
         meta.training.epochs_run,
+        meta.training.best_validation,
+        meta.training.best_validation_argmin_error,
         meta.training.seconds,
         meta.training.device
     );

@@ -69,7 +69,10 @@ pub struct ProxySettings {
     pub fourier_scale: f64,
     /// Hidden widths of the MLP head.
     pub hidden: Vec<usize>,
-    /// Channels of the conv encoder layers (empty: no encoder).
+    /// How targets are embedded: one of [`ENCODERS`] (see proxyland-proxy's `EncoderKind`).
+    #[serde(default = "default_encoder")]
+    pub encoder: String,
+    /// Channels of the encoder layers (widths for `mlp`; empty: no encoder).
     pub encoder_channels: Vec<usize>,
     /// Width of the trajectory embedding.
     pub embedding: usize,
@@ -77,8 +80,28 @@ pub struct ProxySettings {
     pub batch_size: usize,
     /// Fraction of targets held out for validation.
     pub validation_fraction: f64,
-    /// Early stopping: epochs without validation improvement.
+    /// Early stopping: epochs without improvement of the validation metric (the network's own
+    /// argmin error on validation targets, then the regression loss).
     pub patience: usize,
+    /// Share of each target's training candidates drawn from its nearest pool neighbours by
+    /// trajectory distance (the low-loss region the network must get right); the rest are
+    /// uniform over the pool.
+    #[serde(default)]
+    pub near_share: f64,
+    /// How many nearest neighbours (the target itself included) those candidates come from.
+    #[serde(default = "default_near_neighbours")]
+    pub near_neighbours: usize,
+}
+
+/// Encoder names a config may give (proxyland-proxy's `EncoderKind`, kebab-case).
+pub const ENCODERS: [&str; 4] = ["conv2d", "periodic-conv", "temporal", "mlp"];
+
+fn default_encoder() -> String {
+    "conv2d".into()
+}
+
+fn default_near_neighbours() -> usize {
+    32
 }
 
 /// Sizes that differ between the quick and paper profiles.
@@ -225,6 +248,19 @@ impl ExperimentConfig {
         }
         if p.embedding == 0 || p.batch_size == 0 || !positive(p.learning_rate) {
             return Err("proxy: embedding, batch_size and learning_rate must be positive".into());
+        }
+        if !ENCODERS.contains(&p.encoder.as_str()) {
+            return Err(format!(
+                "proxy.encoder = \"{}\": expected one of {}",
+                p.encoder,
+                ENCODERS.join(", ")
+            ));
+        }
+        if !(0.0..=1.0).contains(&p.near_share) || p.near_neighbours == 0 {
+            return Err(format!(
+                "proxy.near_share = {} must be in [0, 1] and near_neighbours = {} positive",
+                p.near_share, p.near_neighbours
+            ));
         }
         if !(p.validation_fraction > 0.0 && p.validation_fraction < 1.0) {
             return Err(format!(

@@ -25,7 +25,7 @@ mod pairs;
 mod trajectory_file;
 
 pub use config::{
-    DEFAULT_VALIDATION_TARGETS, EvaluationSettings, ExperimentConfig, PhysicsConfig,
+    DEFAULT_VALIDATION_TARGETS, ENCODERS, EvaluationSettings, ExperimentConfig, PhysicsConfig,
     ProfileSettings, ProxySettings, SPEC_VERSION,
 };
 pub use error::{Error, Result};

@@ -246,6 +246,80 @@ fn pair_labels_equal_the_simulators_configuration_loss() {
 }
 
 #[test]
+fn near_pairs_take_the_set_share_of_candidates_from_each_targets_nearest_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let out = dir.path().join("pool.h5");
+    generate(&config, &out, &opts(64), &quiet).unwrap();
+    let pool = Pool::open(&out).unwrap();
+    let k = 6;
+    let sampler = PairSampler::new(&pool, 0.1, 5)
+        .unwrap()
+        .with_near_pairs(0.5, k);
+    assert_eq!(sampler.near_share(), 0.5);
+    // Brute force, independently of the sampler's blocked Gram-matrix search: each target's k
+    // nearest pool samples by mean squared trajectory difference (the pair label).
+    let labels = |t: usize| -> Vec<(f64, usize)> {
+        let yt = pool.trajectories.index_axis(ndarray::Axis(0), t);
+        let mut l: Vec<(f64, usize)> = pool
+            .valid()
+            .into_iter()
+            .map(|c| {
+                let yc = pool.trajectories.index_axis(ndarray::Axis(0), c);
+                let d = yt
+                    .iter()
+                    .zip(yc.iter())
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>();
+                (d / yt.len() as f64, c)
+            })
+            .collect();
+        l.sort_by(|a, b| a.0.total_cmp(&b.0));
+        l
+    };
+    let batch = sampler.grouped_batch(Split::Train, 3, 240, 12);
+    let mut near = 0;
+    for b in 0..240 {
+        let target_row = batch.target_of[b];
+        let yt = batch.targets.index_axis(ndarray::Axis(0), target_row);
+        let t = (0..pool.header.len())
+            .find(|&i| pool.trajectories.index_axis(ndarray::Axis(0), i) == yt)
+            .unwrap();
+        let ranked = labels(t);
+        let kth = ranked[k - 1].0;
+        assert_eq!(
+            sampler.near_candidates(t),
+            ranked[..k].iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            "target {t}"
+        );
+        if batch.loss[b] <= kth * (1.0 + 1e-12) {
+            near += 1;
+        }
+    }
+    // Half the pairs are near by construction; a uniform candidate lands among the 6 nearest of
+    // 64 with probability ~0.1, so the count is 120 plus a few.
+    assert!((120..=140).contains(&near), "{near} near pairs of 240");
+    let uniform = PairSampler::new(&pool, 0.1, 5)
+        .unwrap()
+        .grouped_batch(Split::Train, 3, 240, 12);
+    let uniform_near = (0..240)
+        .filter(|&b| {
+            let yt = uniform
+                .targets
+                .index_axis(ndarray::Axis(0), uniform.target_of[b]);
+            let t = (0..pool.header.len())
+                .find(|&i| pool.trajectories.index_axis(ndarray::Axis(0), i) == yt)
+                .unwrap();
+            uniform.loss[b] <= labels(t)[k - 1].0 * (1.0 + 1e-12)
+        })
+        .count();
+    assert!(
+        uniform_near < 60,
+        "{uniform_near} near pairs without near sampling"
+    );
+}
+
+#[test]
 fn the_fixed_target_experiment_pairs_every_candidate_with_the_global_minimum() {
     let dir = tempfile::tempdir().unwrap();
     let config = ExperimentConfig::load(&repo().join("datasets/gramacy-lee.toml")).unwrap();

@@ -227,6 +227,8 @@ pub struct MethodSummary {
     pub wall_s: f64,
     /// Runs whose answer rests on a failed evaluation (blow-up, non-finite value).
     pub failed_runs: usize,
+    /// Global methods: mean generations (DE, CMA-ES) or local runs (multi-start) per target.
+    pub mean_rounds: Option<f64>,
     /// Whether this is a run of the headline surrogate configuration.
     pub headline: bool,
 }
@@ -335,6 +337,11 @@ fn summarize(id: &MethodId, rows: &[&Outcome], headline: bool) -> MethodSummary 
         mean_sim_calls: rows.iter().map(|r| r.answer.sim_calls as f64).sum::<f64>() / nf,
         wall_s: rows.iter().map(|r| r.answer.wall_s).sum::<f64>() / nf,
         failed_runs: rows.iter().filter(|r| r.answer.failed()).count(),
+        mean_rounds: rows
+            .iter()
+            .map(|r| r.answer.rounds.map(|k| k as f64))
+            .sum::<Option<f64>>()
+            .map(|total| total / nf),
         headline,
     }
 }
@@ -564,6 +571,36 @@ pub fn evaluate(
             ));
         }
     }
+    for (i, a) in surrogates.iter().enumerate() {
+        if let Some(b) = surrogates[..i]
+            .iter()
+            .find(|b| SurrogateConfig::of(b.info()) == SurrogateConfig::of(a.info()))
+        {
+            return Err(Error::invalid(
+                "surrogate",
+                format!(
+                    "{} and {} share σ, λ and seed; their rows could not be told apart",
+                    b.info().path.display(),
+                    a.info().path.display()
+                ),
+            ));
+        }
+    }
+    if let Some(s) = &opts.selection {
+        if !surrogates.is_empty()
+            && !surrogates
+                .iter()
+                .any(|m| SurrogateConfig::of(m.info()).same_setting(s.noise, s.penalty))
+        {
+            return Err(Error::invalid(
+                "selection",
+                format!(
+                    "the chosen configuration σ = {}, λ = {} is not among the surrogates given",
+                    s.noise, s.penalty
+                ),
+            ));
+        }
+    }
     let methods: Vec<Method> = opts
         .methods
         .iter()
@@ -637,8 +674,9 @@ pub fn evaluate(
         let calls: Vec<f64> = jobs
             .iter()
             .filter(|j| j.id.family == family)
-            .filter(|j| {
-                opts.selection.is_none() || j.id.surrogate.as_ref().is_some_and(in_headline)
+            .filter(|j| match &j.id.surrogate {
+                Some(c) => opts.selection.is_none() || in_headline(c),
+                None => true,
             })
             .flat_map(|j| {
                 let label = j.id.label();
@@ -658,10 +696,15 @@ pub fn evaluate(
             })
         })
         .collect();
-    if budget_units.is_empty() {
+    if budget_units.is_empty() && !budgeted.is_empty() {
+        // Without a surrogate method, the baselines get single-start BFGS's spend.
+        let calls_per_target = mean_calls("bfgs").ok_or(Error::Missing {
+            method: budgeted[0].name().into(),
+            what: "a budget unit: run proxy-bfgs, proxy-multistart or bfgs beside it",
+        })?;
         budget_units.push(BudgetUnit {
             reference: "bfgs".into(),
-            calls_per_target: mean_calls("bfgs").unwrap_or(100.0),
+            calls_per_target,
         });
     }
     // Phase 2: the baselines at multiples of each unit.

@@ -406,11 +406,18 @@ pub fn minimize(
         };
         // A line search that ran out of trials leaves no answer: take its lowest trial point
         // if it went downhill at all.
-        let (u1, f1, g1) = match accepted {
+        // An unusual termination (interval too small, step at a bound) can return a point above
+        // f(u): never step uphill; take the search's lowest point if it went down at all.
+        let accepted = match accepted {
             Some(u1) => match run.eval(&u1) {
-                Ok((f1, g1)) => (u1, f1, g1),
+                Ok((f1, g1)) if f1 <= f => Some((u1, f1, g1)),
+                Ok(_) => None,
                 Err(reason) => return finish(iterations, false, Some(reason)),
             },
+            None => None,
+        };
+        let (u1, f1, g1) = match accepted {
+            Some(step) => step,
             None => match run.search_best.borrow().clone() {
                 Some((u1, f1, g1)) if f1 < f => (u1, f1, g1),
                 _ => {

@@ -157,6 +157,9 @@ pub struct Answer {
     pub wall_s: f64,
     /// Why the method stopped early, if it did (a blow-up, the budget, ...).
     pub stopped: Option<StopReason>,
+    /// Global methods: generations (DE, CMA-ES over all restarts) or local runs
+    /// (multi-start BFGS) completed.
+    pub rounds: Option<usize>,
 }
 
 impl Answer {
@@ -227,16 +230,22 @@ pub fn run(
             let landscape = SurrogateLoss::new(bound.as_ref(), space).with_trace(problem.trace);
             let result = match method {
                 Method::ProxyMultistart { starts, refine } => {
-                    let minima = surrogate_minima(
+                    match surrogate_minima(
                         &landscape,
                         &problem.u0,
                         *starts,
                         (4 * refine).max(1),
                         settings,
                         stream,
-                    )?;
-                    let chosen = minima.into_iter().take((*refine).max(1)).map(|(_, u)| u);
-                    refine_on_truth(&truth, chosen, problem, settings)
+                    ) {
+                        Ok(minima) => {
+                            let chosen = distinct(minima, (*refine).max(1));
+                            refine_on_truth(&truth, chosen.into_iter(), problem, settings)
+                        }
+                        // A surrogate that fails is this method's failure, recorded like a
+                        // blown-up simulation, not the whole evaluation's.
+                        Err(e) => (problem.u0.clone(), Some(StopReason::from_error(&e))),
+                    }
                 }
                 _ => {
                     let stage1 = minimize(LocalMethod::Bfgs, &landscape, &problem.u0, settings);
@@ -278,7 +287,9 @@ pub fn run(
             let stopped = r
                 .stopped
                 .filter(|s| !matches!(s, StopReason::Budget { .. }));
-            return Ok(answer(problem, r.u, limited.calls(), 0, started, stopped));
+            let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
+            a.rounds = Some(r.rounds);
+            return Ok(a);
         }
     };
     Ok(answer(
@@ -289,6 +300,28 @@ pub fn run(
         started,
         stopped,
     ))
+}
+
+/// The first `n` points of `minima` (best first) that lie at least half the success tolerance
+/// apart in max-norm: refining one basin twice wastes simulator calls.
+fn distinct(minima: Vec<(f64, Vec<f64>)>, n: usize) -> Vec<Vec<f64>> {
+    let mut kept: Vec<Vec<f64>> = Vec::with_capacity(n);
+    for (_, u) in minima {
+        let far = kept.iter().all(|k| {
+            k.iter()
+                .zip(&u)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+                > SUCCESS_TOLERANCE / 2.0
+        });
+        if far {
+            kept.push(u);
+        }
+        if kept.len() == n {
+            break;
+        }
+    }
+    kept
 }
 
 /// Minima of a surrogate landscape: `starts` points (the first is `u0`, the rest uniform) scored
@@ -334,21 +367,19 @@ fn refine_on_truth(
     problem: &Problem,
     settings: LocalSettings,
 ) -> (Vec<f64>, Option<StopReason>) {
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    let mut stopped = None;
+    // The answer's stop reason is that of the refinement it comes from: a blow-up in another
+    // start does not make a sound answer untrustworthy.
+    let mut best: Option<(f64, Vec<f64>, Option<StopReason>)> = None;
     for u in starts {
         let r = minimize(LocalMethod::Bfgs, truth, &u, settings);
-        if r.stopped.is_some() {
-            stopped = r.stopped.clone();
-        }
-        if best.as_ref().is_none_or(|(b, _)| r.value < *b) {
-            best = Some((r.value, r.u));
+        if best.as_ref().is_none_or(|(b, _, _)| r.value < *b) {
+            best = Some((r.value, r.u, r.stopped));
         }
     }
-    (
-        best.map(|b| b.1).unwrap_or_else(|| problem.u0.clone()),
-        stopped,
-    )
+    match best {
+        Some((_, u, stopped)) => (u, stopped),
+        None => (problem.u0.clone(), None),
+    }
 }
 
 fn answer(
@@ -373,5 +404,6 @@ fn answer(
         surrogate_evals,
         wall_s,
         stopped,
+        rounds: None,
     }
 }

@@ -177,7 +177,9 @@ pub fn format_p(p: f64) -> String {
     if p < 1e-4 {
         return format!("{p:.1e}");
     }
-    let digits = (-p.log10()).floor() as usize + 2;
+    // Near the 0.05 threshold two digits could print "0.050" beside a significant verdict.
+    let significant = if (0.04..0.06).contains(&p) { 3 } else { 2 };
+    let digits = (-p.log10()).floor() as usize + significant;
     format!("{p:.digits$}")
 }
 
@@ -238,6 +240,8 @@ mod tests {
         assert_eq!(format_p(0.000_2), "0.00020");
         assert_eq!(format_p(1.0), "1");
         assert_eq!(format_p(3e-7), "3.0e-7");
+        assert_eq!(format_p(0.04996), "0.0500");
+        assert_eq!(format_p(0.0504), "0.0504");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn training(c: &mut Criterion) {
         group.bench_function("one epoch, cpu", |b| {
             b.iter(|| {
                 let out = dir.path().join(format!("{name}.safetensors"));
-                train(&pool, &config, &opts, &out, &|_, _, _, _| {}).unwrap();
+                train(&pool, &config, &opts, &out, &|_, _, _| {}).unwrap();
             })
         });
         group.finish();

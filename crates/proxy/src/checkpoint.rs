@@ -60,17 +60,41 @@ pub struct DatasetProvenance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
     pub epochs_run: usize,
+    /// The epoch whose weights the checkpoint holds (best validation metric).
     pub best_epoch: usize,
     /// Validation MSE of the normalized log-loss at the best epoch.
     pub best_validation: f64,
+    /// Median worst-coordinate error of the network's own argmin on validation targets at the
+    /// best epoch (the early-stopping metric).
+    pub best_validation_argmin_error: f64,
     pub seconds: f64,
     pub device: String,
     pub seed: u64,
     pub batch_size: usize,
     pub pairs_per_epoch: usize,
+    /// The initial learning rate (halved on every plateau of the validation loss).
     pub learning_rate: f64,
-    /// Per epoch: (train loss, validation loss).
-    pub history: Vec<(f64, f64)>,
+    /// Share of each batch's candidates drawn from the target's nearest pool neighbours.
+    pub near_share: f64,
+    /// How many nearest neighbours those come from.
+    pub near_neighbours: usize,
+    /// Epochs without validation-loss improvement before the learning rate is halved.
+    pub plateau_epochs: usize,
+    /// Per epoch.
+    pub history: Vec<EpochRecord>,
+}
+
+/// What one training epoch measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Mean training loss (regression MSE plus the penalty term).
+    pub train_loss: f64,
+    /// Validation MSE of the normalized log-loss.
+    pub validation_loss: f64,
+    /// Median worst-coordinate error of the network's own argmin on validation targets.
+    pub validation_argmin_error: f64,
+    /// The learning rate the epoch ran with.
+    pub learning_rate: f64,
 }
 
 /// Everything a checkpoint says about itself.

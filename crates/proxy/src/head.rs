@@ -49,7 +49,11 @@ fn silu_derivative(x: f64) -> f64 {
 }
 
 fn values(t: &Tensor) -> Vec<f64> {
-    let flat = t.detach().to_kind(Kind::Double).flatten(0, -1);
+    let flat = t
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Double)
+        .flatten(0, -1);
     Vec::<f64>::try_from(flat).expect("a float tensor converts to f64")
 }
 
@@ -185,5 +189,51 @@ impl Head {
             }
         }
         (out, grad)
+    }
+}
+
+/// A head bound to one target's embedding: the predicted log-loss z = log(L̂ + ε) and its
+/// gradient. Plain data, so it is `Send + Sync` and serves optimizers directly.
+pub(crate) struct BoundHead<'a> {
+    pub(crate) head: &'a Head,
+    pub(crate) bias: Vec<f64>,
+    pub(crate) z_mean: f64,
+    pub(crate) z_std: f64,
+}
+
+impl BoundHead<'_> {
+    /// z and ∂z/∂u at each u.
+    pub(crate) fn log_with_grad(&self, us: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
+        us.iter()
+            .map(|u| {
+                let (o, g) = self.head.forward(&self.bias, u, true);
+                (
+                    o * self.z_std + self.z_mean,
+                    g.into_iter().map(|v| v * self.z_std).collect::<Vec<f64>>(),
+                )
+            })
+            .unzip()
+    }
+
+    /// z alone.
+    pub(crate) fn log(&self, us: &[Vec<f64>]) -> Vec<f64> {
+        us.iter()
+            .map(|u| self.head.forward(&self.bias, u, false).0 * self.z_std + self.z_mean)
+            .collect()
+    }
+}
+
+impl proxyland_optim::Surrogate for BoundHead<'_> {
+    fn dim(&self) -> usize {
+        self.head.d
+    }
+    fn predict_log_with_grad(
+        &self,
+        us: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, Vec<Vec<f64>>), proxyland_optim::SurrogateError> {
+        Ok(self.log_with_grad(us))
+    }
+    fn predict_log(&self, us: &[Vec<f64>]) -> Result<Vec<f64>, proxyland_optim::SurrogateError> {
+        Ok(self.log(us))
     }
 }

@@ -15,7 +15,7 @@
 //! let pool = Pool::open(Path::new("runs/burgers/data.h5"))?;
 //! let opts = TrainOptions { noise: 0.05, ..TrainOptions::from_profile(&config, "quick", 0)? };
 //! let out = Path::new("runs/burgers/proxy-s0.05.safetensors");
-//! train(&pool, &config, &opts, out, &|epoch, _, train, val| println!("{epoch}: {train} {val}"))?;
+//! train(&pool, &config, &opts, out, &|epoch, _, r| println!("{epoch}: {}", r.validation_loss))?;
 //! let proxy = Proxy::load(out)?;
 //! # Ok::<(), proxyland_proxy::Error>(())
 //! ```
@@ -41,10 +41,10 @@ fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 pub use checkpoint::{
-    CheckpointMeta, DatasetProvenance, FORMAT_VERSION, Normalization, TrainingSummary,
+    CheckpointMeta, DatasetProvenance, EpochRecord, FORMAT_VERSION, Normalization, TrainingSummary,
 };
 pub use error::{Error, Result};
-pub use model::{Architecture, ProxyNet};
+pub use model::{Architecture, EncoderKind, ProxyNet};
 pub use predict::{BoundProxy, Proxy};
 pub use train::{
     EpochCallback, StepBatch, TrainOptions, log_rmse, normalization, train, training_step,

@@ -3,7 +3,7 @@
 //! ```text
 //! u (b × d) ──► [u_r, sin 2πuBᵀ, cos 2πuBᵀ]  (Fourier features, B ~ N(0, σ_B²), m rows, fixed;
 //!                                            u_r: the non-periodic coordinates)
-//! Y* (b × F × S) ──► conv 3×3/2 ─ SiLU ─ … ─ adaptive avg pool 4×4 ─ linear ─ SiLU  (embedding)
+//! Y* (b × F × S) ──► encoder (see [`EncoderKind`]) ─ linear ─ SiLU               (embedding)
 //! concat ──► linear ─ SiLU ─ … ─ linear ──► 1
 //! ```
 //!
@@ -15,6 +15,40 @@
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
+
+/// How a target trajectory (frames F × components S) is embedded.
+///
+/// The kind of trajectory decides: a PDE field is a function of space on a periodic grid, so its
+/// convolutions wrap around in space; billiards' six ball coordinates are not a spatial axis at
+/// all, so they are channels of a convolution along time, or simply the inputs of an MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderKind {
+    /// 3×3 stride-2 convolutions over (time × components) with zero padding, then a 4×4 average
+    /// pool (the encoder of checkpoint format v1).
+    #[default]
+    Conv2d,
+    /// As `conv2d`, but padded periodically along the components (space on a periodic grid).
+    PeriodicConv,
+    /// 1-D convolutions along time (kernel 5, stride 2) with the components as channels, then
+    /// an average pool to 4 steps.
+    Temporal,
+    /// An MLP over the flattened trajectory (`encoder_channels` are its hidden widths).
+    Mlp,
+}
+
+impl EncoderKind {
+    /// The config spelling: `conv2d`, `periodic-conv`, `temporal`, `mlp`.
+    pub fn parse(name: &str) -> Option<EncoderKind> {
+        Some(match name {
+            "conv2d" => EncoderKind::Conv2d,
+            "periodic-conv" => EncoderKind::PeriodicConv,
+            "temporal" => EncoderKind::Temporal,
+            "mlp" => EncoderKind::Mlp,
+            _ => return None,
+        })
+    }
+}
 
 /// Network shape; stored in every checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +66,11 @@ pub struct Architecture {
     pub fourier_features: usize,
     /// σ_B.
     pub fourier_scale: f64,
-    /// Conv encoder channels; empty: the proxy sees no trajectory (one fixed target, E0).
+    /// How targets are embedded.
+    #[serde(default)]
+    pub encoder: EncoderKind,
+    /// Encoder channels (widths for `mlp`); empty: the proxy sees no trajectory (one fixed
+    /// target, E0).
     pub encoder_channels: Vec<usize>,
     /// Width of the trajectory embedding.
     pub embedding: usize,
@@ -61,12 +99,33 @@ impl Architecture {
 pub struct ProxyNet {
     arch: Architecture,
     fourier_b: Tensor,
-    encoder_convs: Vec<nn::Conv2D>,
+    encoder: Encoder,
     encoder_out: Option<nn::Linear>,
     head: Vec<nn::Linear>,
 }
 
 const POOLED: i64 = 4;
+
+/// The encoder's layers before its output layer.
+#[derive(Debug)]
+enum Encoder {
+    None,
+    Conv2d {
+        convs: Vec<nn::Conv2D>,
+        periodic: bool,
+    },
+    Temporal(Vec<nn::Conv1D>),
+    Mlp(Vec<nn::Linear>),
+}
+
+/// Pads the last axis periodically by one cell on each side.
+fn wrap_last_axis(x: &Tensor) -> Tensor {
+    let n = *x.size().last().expect("a 4-D tensor");
+    Tensor::cat(
+        &[x.narrow(3, n - 1, 1), x.shallow_clone(), x.narrow(3, 0, 1)],
+        3,
+    )
+}
 
 impl ProxyNet {
     /// Creates the layers under `root`. B is a non-trainable variable (so it is saved with the
@@ -75,31 +134,70 @@ impl ProxyNet {
         let d = arch.params as i64;
         let m = arch.fourier_features as i64;
         let fourier_b = root.zeros_no_train("fourier_b", &[m, d]);
-        let mut encoder_convs = Vec::new();
+        let mut encoder = Encoder::None;
         let mut encoder_out = None;
         let raw = arch.raw_inputs().len() as i64;
         let mut in_width = if arch.use_fourier { raw + 2 * m } else { raw };
         if !arch.encoder_channels.is_empty() {
             let enc = root / "encoder";
-            let mut channels = 1i64;
-            for (i, &c) in arch.encoder_channels.iter().enumerate() {
-                let cfg = nn::ConvConfig {
-                    stride: 2,
-                    padding: 1,
-                    ..Default::default()
-                };
-                encoder_convs.push(nn::conv2d(
-                    &enc / format!("conv{i}"),
-                    channels,
-                    c as i64,
-                    3,
-                    cfg,
-                ));
-                channels = c as i64;
-            }
+            let widths = arch.encoder_channels.iter().map(|&c| c as i64);
+            let last = *arch.encoder_channels.last().expect("non-empty") as i64;
+            let (layers, flat) = match arch.encoder {
+                EncoderKind::Conv2d | EncoderKind::PeriodicConv => {
+                    let periodic = arch.encoder == EncoderKind::PeriodicConv;
+                    let cfg = nn::ConvConfigND::<[i64; 2]> {
+                        stride: [2, 2],
+                        // Periodic: space is padded by wrapping before the convolution.
+                        padding: if periodic { [1, 0] } else { [1, 1] },
+                        ..Default::default()
+                    };
+                    let mut channels = 1i64;
+                    let convs = widths
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let conv =
+                                nn::conv(&enc / format!("conv{i}"), channels, c, [3, 3], cfg);
+                            channels = c;
+                            conv
+                        })
+                        .collect();
+                    (Encoder::Conv2d { convs, periodic }, last * POOLED * POOLED)
+                }
+                EncoderKind::Temporal => {
+                    let cfg = nn::ConvConfig {
+                        stride: 2,
+                        padding: 2,
+                        ..Default::default()
+                    };
+                    let mut channels = arch.components as i64;
+                    let convs = widths
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let conv = nn::conv1d(&enc / format!("conv{i}"), channels, c, 5, cfg);
+                            channels = c;
+                            conv
+                        })
+                        .collect();
+                    (Encoder::Temporal(convs), last * POOLED)
+                }
+                EncoderKind::Mlp => {
+                    let mut width = (arch.frames * arch.components) as i64;
+                    let layers = widths
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let l =
+                                nn::linear(&enc / format!("fc{i}"), width, c, Default::default());
+                            width = c;
+                            l
+                        })
+                        .collect();
+                    (Encoder::Mlp(layers), last)
+                }
+            };
+            encoder = layers;
             encoder_out = Some(nn::linear(
                 &enc / "out",
-                channels * POOLED * POOLED,
+                flat,
                 arch.embedding as i64,
                 Default::default(),
             ));
@@ -125,7 +223,7 @@ impl ProxyNet {
         ProxyNet {
             arch: arch.clone(),
             fourier_b,
-            encoder_convs,
+            encoder,
             encoder_out,
             head,
         }
@@ -162,11 +260,34 @@ impl ProxyNet {
     /// Embeds normalized target trajectories (b × F × S) into b × E.
     pub fn embed(&self, targets: &Tensor) -> Option<Tensor> {
         let out = self.encoder_out.as_ref()?;
-        let mut x = targets.unsqueeze(1);
-        for conv in &self.encoder_convs {
-            x = conv.forward(&x).silu();
-        }
-        let x = x.adaptive_avg_pool2d([POOLED, POOLED]).flatten(1, -1);
+        let x = match &self.encoder {
+            Encoder::None => return None,
+            Encoder::Conv2d { convs, periodic } => {
+                let mut x = targets.unsqueeze(1);
+                for conv in convs {
+                    if *periodic {
+                        x = wrap_last_axis(&x);
+                    }
+                    x = conv.forward(&x).silu();
+                }
+                x.adaptive_avg_pool2d([POOLED, POOLED]).flatten(1, -1)
+            }
+            Encoder::Temporal(convs) => {
+                // b × F × S → b × S × F: the components are channels, time is the axis.
+                let mut x = targets.transpose(1, 2);
+                for conv in convs {
+                    x = conv.forward(&x).silu();
+                }
+                x.adaptive_avg_pool1d([POOLED]).flatten(1, -1)
+            }
+            Encoder::Mlp(layers) => {
+                let mut x = targets.flatten(1, -1);
+                for layer in layers {
+                    x = layer.forward(&x).silu();
+                }
+                x
+            }
+        };
         Some(out.forward(&x).silu())
     }
 
@@ -208,5 +329,60 @@ impl ProxyNet {
     pub fn forward(&self, targets: &Tensor, rows: &Tensor, u: &Tensor) -> Tensor {
         let e = self.embed(targets).map(|e| e.index_select(0, rows));
         self.forward_embedded(e.as_ref(), u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, nn::VarStore};
+
+    #[test]
+    fn every_encoder_a_config_may_name_exists() {
+        for name in proxyland_dataset::ENCODERS {
+            assert!(EncoderKind::parse(name).is_some(), "{name}");
+        }
+        assert!(EncoderKind::parse("transformer").is_none());
+    }
+
+    #[test]
+    fn periodic_padding_wraps_the_last_axis() {
+        let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).reshape([1, 1, 1, 4]);
+        let w = Vec::<f32>::try_from(wrap_last_axis(&x).flatten(0, -1)).unwrap();
+        assert_eq!(w, vec![4.0, 1.0, 2.0, 3.0, 4.0, 1.0]);
+    }
+
+    #[test]
+    fn every_encoder_embeds_a_batch_into_the_embedding_width() {
+        for kind in [
+            EncoderKind::Conv2d,
+            EncoderKind::PeriodicConv,
+            EncoderKind::Temporal,
+            EncoderKind::Mlp,
+        ] {
+            let arch = Architecture {
+                params: 2,
+                periodic: vec![true, false],
+                frames: 41,
+                components: 6,
+                use_fourier: true,
+                fourier_features: 8,
+                fourier_scale: 3.0,
+                encoder: kind,
+                encoder_channels: vec![8, 16],
+                embedding: 12,
+                hidden: vec![16],
+            };
+            let vs = VarStore::new(Device::Cpu);
+            let net = ProxyNet::new(&vs.root(), &arch);
+            let y = Tensor::randn([3, 41, 6], (Kind::Float, Device::Cpu));
+            let e = net.embed(&y).unwrap();
+            assert_eq!(e.size(), vec![3, 12], "{kind:?}");
+            let rows = Tensor::from_slice(&[0i64, 1, 2, 2]);
+            let u = Tensor::rand([4, 2], (Kind::Float, Device::Cpu));
+            let out = net.forward(&y, &rows, &u);
+            assert_eq!(out.size(), vec![4], "{kind:?}");
+            assert!(bool::try_from(out.isfinite().all()).unwrap(), "{kind:?}");
+        }
     }
 }

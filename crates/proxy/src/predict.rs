@@ -9,7 +9,7 @@
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::error::{Error, Result};
-use crate::head::Head;
+use crate::head::{BoundHead, Head};
 use crate::model::ProxyNet;
 use ndarray::Array2;
 use proxyland_optim::{Surrogate, SurrogateError, SurrogateInfo, SurrogateModel};
@@ -56,8 +56,8 @@ impl std::fmt::Debug for Proxy {
 /// plain data that any thread can use.
 pub struct BoundProxy<'a> {
     proxy: &'a Proxy,
-    /// The first layer's bias with this target's embedding added.
-    bias: Vec<f64>,
+    /// The head with this target's embedding folded into its first layer.
+    head: BoundHead<'a>,
 }
 
 impl Proxy {
@@ -176,9 +176,15 @@ impl Proxy {
         } else {
             None
         };
+        let n = &self.meta.normalization;
         Ok(BoundProxy {
             proxy: self,
-            bias: self.head.bias_with_embedding(embedding.as_deref()),
+            head: BoundHead {
+                head: &self.head,
+                bias: self.head.bias_with_embedding(embedding.as_deref()),
+                z_mean: n.z_mean,
+                z_std: n.z_std,
+            },
         })
     }
 
@@ -242,27 +248,13 @@ impl BoundProxy<'_> {
     /// decades evenly; the minima are those of L̂).
     pub fn predict_log_with_grad(&self, us: &[Vec<f64>]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
         self.check(us)?;
-        let n = &self.proxy.meta.normalization;
-        Ok(us
-            .iter()
-            .map(|u| {
-                let (o, g) = self.proxy.head.forward(&self.bias, u, true);
-                (
-                    n.log_loss(o),
-                    g.into_iter().map(|v| v * n.z_std).collect::<Vec<f64>>(),
-                )
-            })
-            .unzip())
+        Ok(self.head.log_with_grad(us))
     }
 
     /// log(L̂ + ε) alone.
     pub fn predict_log(&self, us: &[Vec<f64>]) -> Result<Vec<f64>> {
         self.check(us)?;
-        let n = &self.proxy.meta.normalization;
-        Ok(us
-            .iter()
-            .map(|u| n.log_loss(self.proxy.head.forward(&self.bias, u, false).0))
-            .collect())
+        Ok(self.head.log(us))
     }
 
     /// Predicted losses L̂ = exp(z) − ε.

@@ -22,7 +22,7 @@ fn trained(dir: &Path, noise: f64, penalty: f64, name: &str) -> std::path::PathB
         ..TrainOptions::from_profile(&config, "quick", 1).unwrap()
     };
     let out = dir.join(name);
-    train(&pool, &config, &opts, &out, &|_, _, _, _| {}).unwrap();
+    train(&pool, &config, &opts, &out, &|_, _, _| {}).unwrap();
     out
 }
 

@@ -33,7 +33,7 @@ fn fit(dir: &std::path::Path, use_fourier: bool, noise: f64) -> Fit {
         ..TrainOptions::from_profile(&config, "quick", 3).unwrap()
     };
     let out = dir.join(format!("p-{use_fourier}-{noise}.safetensors"));
-    let meta = train(&pool, &config, &opts, &out, &|_, _, _, _| {}).unwrap();
+    let meta = train(&pool, &config, &opts, &out, &|_, _, _| {}).unwrap();
     let proxy = Proxy::load(&out).unwrap();
     let f = proxyland_physics::GramacyLee::value;
     let f_star = f(proxyland_physics::GramacyLee::GLOBAL_MINIMUM);
@@ -150,7 +150,7 @@ fn the_proxy_stage_stays_in_the_box_and_the_network_alone_finds_the_global_minim
         ..TrainOptions::from_profile(&config, "quick", 5).unwrap()
     };
     let out = dir.path().join("e0.safetensors");
-    train(&pool, &config, &opts, &out, &|_, _, _, _| {}).unwrap();
+    train(&pool, &config, &opts, &out, &|_, _, _| {}).unwrap();
     let model = Recording {
         proxy: Proxy::load(&out).unwrap(),
         seen: Mutex::new(Vec::new()),
