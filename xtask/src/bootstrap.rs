@@ -2,6 +2,9 @@
 //!
 //! - libtorch for tch 0.24.0: the PyPI `torch==2.11.0` wheel plus the two small CUDA runtime wheels
 //!   that `libtorch_cpu.so` links against, into `<cache>/libtorch-2.11.0` (shared by every clone).
+//!   With `--cuda`, the wheel and its whole CUDA dependency set (cuBLAS, cuDNN, ...; about 2.6 GB)
+//!   into `<cache>/libtorch-2.11.0-cuda`, so `libtorch_cuda.so` loads and `--device cuda` works.
+//!   Once chosen, CUDA stays: later runs keep the CUDA entry linked.
 //! - CMake >= 3.26 (for the static HDF5 build): the PyPI `cmake` wheel, into `<cache>/cmake-<v>`.
 //! - OpenBLAS (for ndarray-linalg): the Debian package `libopenblas-dev`, with apt when root.
 //!
@@ -110,8 +113,18 @@ fn step(msg: impl AsRef<str>) {
     eprintln!("[bootstrap] {}", msg.as_ref());
 }
 
+/// Whether an NVIDIA driver is loaded on this machine.
+fn nvidia_driver_present() -> bool {
+    Path::new("/proc/driver/nvidia/version").exists()
+}
+
 /// Installs (or reuses) everything and links `.deps/`. Safe to run any number of times.
 pub fn run(repo: &Path) -> Result<Toolchain> {
+    run_with(repo, false)
+}
+
+/// As [`run`]; `cuda` installs the CUDA-capable libtorch (it stays chosen afterwards).
+pub fn run_with(repo: &Path, cuda: bool) -> Result<Toolchain> {
     let cache = cache_dir()?;
     std::fs::create_dir_all(&cache)
         .with_context(|| format!("cannot create the cache folder {}", cache.display()))?;
@@ -120,7 +133,16 @@ pub fn run(repo: &Path) -> Result<Toolchain> {
     let deps = repo.join(".deps");
     std::fs::create_dir_all(&deps).with_context(|| format!("cannot create {}", deps.display()))?;
 
-    let libtorch = resolve_libtorch(repo, &cache, &deps)?;
+    let cuda_entry = cuda_entry(&cache);
+    let chosen_before = std::fs::read_link(deps.join("libtorch")).is_ok_and(|t| t == cuda_entry);
+    let cuda = cuda || chosen_before;
+    if !cuda && nvidia_driver_present() {
+        step(
+            "an NVIDIA driver is present, but this libtorch is CPU-only: `cargo xtask bootstrap \
+             --cuda` installs the CUDA libraries (about 2.6 GB) so `--device cuda` works",
+        );
+    }
+    let libtorch = resolve_libtorch(repo, &cache, &deps, cuda)?;
     let cmake = resolve_cmake(repo, &cache, &deps)?;
     ensure_openblas()?;
     Ok(Toolchain { libtorch, cmake })
@@ -133,7 +155,12 @@ fn users_own(var: &str, ours: &Path) -> Option<PathBuf> {
     (value != ours).then_some(value)
 }
 
-fn resolve_libtorch(repo: &Path, cache: &Path, deps: &Path) -> Result<PathBuf> {
+/// The cache entry of the CUDA-capable libtorch.
+pub fn cuda_entry(cache: &Path) -> PathBuf {
+    cache.join(format!("libtorch-{TORCH_VERSION}-cuda"))
+}
+
+fn resolve_libtorch(repo: &Path, cache: &Path, deps: &Path, cuda: bool) -> Result<PathBuf> {
     let ours = repo.join(".deps/libtorch/torch");
     if let Some(own) = users_own("LIBTORCH", &ours) {
         step(format!(
@@ -154,9 +181,26 @@ fn resolve_libtorch(repo: &Path, cache: &Path, deps: &Path) -> Result<PathBuf> {
         }
         return Ok(own);
     }
+    if cuda {
+        let entry = cuda_entry(cache);
+        let verify = |dir: &Path| {
+            check_libtorch(&dir.join("torch"), TORCH_VERSION)?;
+            for needed in ["torch/lib/libtorch_cuda.so", "nvidia/cublas", "nvidia/cudnn"] {
+                if !dir.join(needed).exists() {
+                    bail!("{} has no {needed}", dir.display());
+                }
+            }
+            Ok(())
+        };
+        // With its dependencies: they are the CUDA libraries libtorch_cuda.so loads.
+        let package = format!("torch=={TORCH_VERSION}");
+        install_from_pypi(&entry, &[package.as_str()], "libtorch (CUDA)", &verify, true)?;
+        link(deps.join("libtorch"), &entry)?;
+        return Ok(ours);
+    }
     let entry = libtorch_entry(cache, TORCH_VERSION);
     let verify = |dir: &Path| check_libtorch(&dir.join("torch"), TORCH_VERSION);
-    install_from_pypi(&entry, TORCH_WHEELS, "libtorch", &verify)?;
+    install_from_pypi(&entry, TORCH_WHEELS, "libtorch", &verify, false)?;
     link(deps.join("libtorch"), &entry)?;
     Ok(ours)
 }
@@ -183,17 +227,19 @@ fn resolve_cmake(repo: &Path, cache: &Path, deps: &Path) -> Result<PathBuf> {
         }
     };
     let package = format!("cmake=={CMAKE_VERSION}");
-    install_from_pypi(&entry, &[package.as_str()], "cmake", &verify)?;
+    install_from_pypi(&entry, &[package.as_str()], "cmake", &verify, false)?;
     link(deps.join("cmake"), &entry.join("cmake/data"))?;
     Ok(ours)
 }
 
-/// Installs `packages` with `pip --target` into `entry`, unless a verified copy is already there.
+/// Installs `packages` with `pip --target` into `entry` (with their dependencies if `with_deps`),
+/// unless a verified copy is already there.
 fn install_from_pypi(
     entry: &Path,
     packages: &[&str],
     what: &str,
     verify: &dyn Fn(&Path) -> Result<()>,
+    with_deps: bool,
 ) -> Result<()> {
     if entry.exists() {
         match verify(entry) {
@@ -221,8 +267,12 @@ fn install_from_pypi(
         entry.display()
     ));
     let python = find_python()?;
-    let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--no-deps", "--no-input", "--quiet"])
+    let mut pip = Command::new(&python);
+    pip.args(["-m", "pip", "install", "--no-input", "--quiet"]);
+    if !with_deps {
+        pip.arg("--no-deps");
+    }
+    let status = pip
         .env("PIP_ROOT_USER_ACTION", "ignore")
         .args(["--disable-pip-version-check", "--target"])
         .arg(&staging)

@@ -2,7 +2,8 @@
 //! (see [`bootstrap`]), so a fresh clone needs no other step.
 //!
 //! ```text
-//! cargo xtask bootstrap                 install libtorch, CMake, OpenBLAS; link .deps/
+//! cargo xtask bootstrap [--cuda]        install libtorch (CUDA-capable with --cuda), CMake,
+//!                                       OpenBLAS; link .deps/
 //! cargo xtask test                      fmt check, clippy -D warnings, all workspace tests
 //! cargo xtask reproduce [--profile quick|paper] [--experiments E,..] [--out results]
 //! cargo xtask bench [--compare-only] [--quick] [--cases ..]
@@ -23,6 +24,7 @@ usage: cargo xtask <command>
 
 commands:
   bootstrap    install libtorch (PyPI torch 2.11.0), CMake and OpenBLAS; link .deps/
+               [--cuda: the CUDA libraries too (about 2.6 GB), for --device cuda]
   test         bootstrap, then cargo fmt --check, clippy -D warnings, and every test
   reproduce    bootstrap, build, run the whole pipeline: [--profile quick|paper]
                [--experiments burgers,ks,...] [--out results]
@@ -47,7 +49,12 @@ fn run() -> Result<()> {
     let repo = repo_root();
     match command.as_str() {
         "bootstrap" => {
-            let tools = bootstrap::run(&repo)?;
+            let cuda = match args.get(1).map(String::as_str) {
+                None => false,
+                Some("--cuda") => true,
+                Some(other) => bail!("bootstrap: unknown flag `{other}` (flags: --cuda)"),
+            };
+            let tools = bootstrap::run_with(&repo, cuda)?;
             eprintln!(
                 "[bootstrap] ready: libtorch {}, cmake {}",
                 tools.libtorch.display(),

@@ -9,25 +9,40 @@ use crate::error::{Error, Result};
 use std::sync::OnceLock;
 use tch::Device;
 
-/// Tries once per process to load `libtorch_cuda.so`; returns whether it is loaded.
-fn load_cuda_backend() -> bool {
-    static LOADED: OnceLock<bool> = OnceLock::new();
-    *LOADED.get_or_init(|| {
-        // SAFETY: dlopen with a valid NUL-terminated name; the handle is deliberately kept open
-        // for the life of the process.
-        let handle = unsafe {
-            libc::dlopen(
-                c"libtorch_cuda.so".as_ptr(),
-                libc::RTLD_NOW | libc::RTLD_GLOBAL,
-            )
-        };
-        !handle.is_null()
-    })
+/// Tries once per process to load `libtorch_cuda.so`; returns why it failed, if it did (the
+/// dynamic loader's own words: which library is missing).
+fn load_cuda_backend() -> Result<(), String> {
+    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            // SAFETY: dlopen with a valid NUL-terminated name; the handle is deliberately kept
+            // open for the life of the process. dlerror returns a thread-local C string or null.
+            let handle = unsafe {
+                libc::dlopen(
+                    c"libtorch_cuda.so".as_ptr(),
+                    libc::RTLD_NOW | libc::RTLD_GLOBAL,
+                )
+            };
+            if handle.is_null() {
+                let why = unsafe { libc::dlerror() };
+                let why = if why.is_null() {
+                    "unknown reason".to_string()
+                } else {
+                    unsafe { std::ffi::CStr::from_ptr(why) }
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                Err(why)
+            } else {
+                Ok(())
+            }
+        })
+        .clone()
 }
 
 /// Whether a usable CUDA device is present.
 pub fn cuda_available() -> bool {
-    load_cuda_backend() && tch::Cuda::is_available()
+    load_cuda_backend().is_ok() && tch::Cuda::is_available()
 }
 
 /// `auto` (CUDA when present), `cpu` or `cuda`.
@@ -39,18 +54,23 @@ pub fn choose(name: &str) -> Result<Device> {
         } else {
             Device::Cpu
         }),
-        "cuda" => {
-            if cuda_available() {
-                Ok(Device::Cuda(0))
-            } else {
-                Err(Error::Device(
-                    name.into(),
-                    "no CUDA device is usable (libtorch_cuda.so could not be loaded or no GPU); \
-                     use --device cpu or auto"
-                        .into(),
-                ))
-            }
-        }
+        "cuda" => match load_cuda_backend() {
+            Err(why) => Err(Error::Device(
+                name.into(),
+                format!(
+                    "libtorch_cuda.so could not be loaded: {why}. On a GPU machine run \
+                     `cargo xtask bootstrap --cuda` (installs the CUDA libraries); otherwise use \
+                     --device cpu or auto"
+                ),
+            )),
+            Ok(()) if !tch::Cuda::is_available() => Err(Error::Device(
+                name.into(),
+                "libtorch_cuda.so loaded, but no CUDA device is visible (driver missing or \
+                 CUDA_VISIBLE_DEVICES empty); use --device cpu or auto"
+                    .into(),
+            )),
+            Ok(()) => Ok(Device::Cuda(0)),
+        },
         other => Err(Error::Device(
             other.into(),
             "expected auto, cpu or cuda".into(),

@@ -64,7 +64,7 @@ impl TrainOptions {
             use_fourier: true,
             resume: false,
             validation_pairs: 2048,
-            argmin_targets: 20,
+            argmin_targets: 30,
             encoder: None,
             near_share: None,
         })
@@ -459,7 +459,8 @@ pub fn train(
     );
     let (mut lr, mut since_val_improved, mut best_val_loss) = schedule;
     let mut adam = nn::Adam::default().build(&vs, lr)?;
-    let mut since_best = meta.training.epochs_run - meta.training.best_epoch;
+    // Epochs since either validation metric last improved (replayed for a resumed run).
+    let mut since_best = epochs_without_progress(&meta.training);
 
     for epoch in start_epoch..opts.epochs {
         adam.set_lr(lr);
@@ -503,11 +504,24 @@ pub fn train(
         let improved = argmin_error < best.best_validation_argmin_error - 1e-3
             || (argmin_error <= best.best_validation_argmin_error + 1e-3
                 && val_loss < best.best_validation);
+        // Patience runs out only when neither metric improves: the argmin error is a median over
+        // a few targets and moves in steps, while the regression loss still says whether the
+        // network is learning.
+        let lowest_loss = meta
+            .training
+            .history
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|r| r.validation_loss)
+            .fold(f64::INFINITY, f64::min);
         if improved {
             meta.training.best_validation = val_loss;
             meta.training.best_validation_argmin_error = argmin_error;
             meta.training.best_epoch = epoch + 1;
             best_vs.copy(&vs)?;
+        }
+        if improved || val_loss < lowest_loss {
             since_best = 0;
         } else {
             since_best += 1;
@@ -544,6 +558,22 @@ pub fn train(
         let _ = std::fs::remove_file(p);
     }
     Ok(meta)
+}
+
+/// Epochs at the end of the history in which neither the argmin error reached the best epoch's
+/// nor the validation loss a new low.
+fn epochs_without_progress(summary: &TrainingSummary) -> usize {
+    let mut lowest = f64::INFINITY;
+    let mut since = 0;
+    for (i, r) in summary.history.iter().enumerate() {
+        if i + 1 == summary.best_epoch || r.validation_loss < lowest {
+            since = 0;
+        } else {
+            since += 1;
+        }
+        lowest = lowest.min(r.validation_loss);
+    }
+    since
 }
 
 /// Reduce-on-plateau: the learning rate is halved (down to a floor) after `plateau` epochs
