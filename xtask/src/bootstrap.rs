@@ -185,7 +185,11 @@ fn resolve_libtorch(repo: &Path, cache: &Path, deps: &Path, cuda: bool) -> Resul
         let entry = cuda_entry(cache);
         let verify = |dir: &Path| {
             check_libtorch(&dir.join("torch"), TORCH_VERSION)?;
-            for needed in ["torch/lib/libtorch_cuda.so", "nvidia/cublas", "nvidia/cudnn"] {
+            for needed in [
+                "torch/lib/libtorch_cuda.so",
+                "nvidia/cublas",
+                "nvidia/cudnn",
+            ] {
                 if !dir.join(needed).exists() {
                     bail!("{} has no {needed}", dir.display());
                 }
@@ -194,7 +198,13 @@ fn resolve_libtorch(repo: &Path, cache: &Path, deps: &Path, cuda: bool) -> Resul
         };
         // With its dependencies: they are the CUDA libraries libtorch_cuda.so loads.
         let package = format!("torch=={TORCH_VERSION}");
-        install_from_pypi(&entry, &[package.as_str()], "libtorch (CUDA)", &verify, true)?;
+        install_from_pypi(
+            &entry,
+            &[package.as_str()],
+            "libtorch (CUDA)",
+            &verify,
+            true,
+        )?;
         link(deps.join("libtorch"), &entry)?;
         return Ok(ours);
     }

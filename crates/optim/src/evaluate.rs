@@ -809,7 +809,8 @@ pub fn select_configuration(validations: &[&Results]) -> Result<Selection> {
     // (σ, λ) → (success rates over seeds, argmin errors over seeds); a surrogate evaluated in
     // two files counts once.
     let mut seen: Vec<SurrogateConfig> = Vec::new();
-    let mut settings: Vec<((f64, f64), Vec<f64>, Vec<f64>)> = Vec::new();
+    type Setting = ((f64, f64), Vec<f64>, Vec<f64>);
+    let mut settings: Vec<Setting> = Vec::new();
     for v in validations {
         for s in v
             .methods

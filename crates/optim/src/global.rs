@@ -164,8 +164,8 @@ pub fn differential_evolution(
             let k = (stream.uniform() * (i + 1) as f64) as usize % (i + 1);
             strata.swap(i, k);
         }
-        for (i, s) in strata.iter().enumerate() {
-            pop[i][j] = (*s as f64 + stream.uniform()) / np as f64;
+        for (member, s) in pop.iter_mut().zip(&strata) {
+            member[j] = (*s as f64 + stream.uniform()) / np as f64;
         }
     }
     let first = pop[0].clone();
