@@ -230,6 +230,7 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
             d.to_str().unwrap(),
             "--profile-runs",
             &format!("paper={}", p("paper-runs")),
+            "--force",
         ]));
         std::fs::read_to_string(d.join("results/REPORT.md")).unwrap()
     };

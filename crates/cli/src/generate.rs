@@ -34,6 +34,9 @@ pub struct Args {
     /// Finish `<out>.partial` left by an interrupted run.
     #[arg(long)]
     resume: bool,
+    /// Replace --out if it exists (once the new pool is complete).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +47,9 @@ pub struct MergeArgs {
     /// The merged pool file.
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Parses `i/n`.
@@ -66,6 +72,12 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::output::check_output(
+        "--out",
+        &args.out,
+        &[("--config", &args.config)],
+        args.force,
+    )?;
     let config = ExperimentConfig::load(&args.config)?;
     let profile = config.profile(&args.profile)?;
     let mut opts = GenerateOptions::new(
@@ -78,6 +90,7 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or(profile.validation_targets);
     opts.shard = args.shard.as_deref().map(parse_shard).transpose()?;
     opts.resume = args.resume;
+    opts.overwrite = args.force;
     let bar = progress::bar(0, "simulating");
     let report = generate(&config, &args.out, &opts, &|done, total| {
         bar.set_length(total as u64);
@@ -102,6 +115,23 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 pub fn run_merge(args: MergeArgs) -> Result<()> {
+    let inputs: Vec<(&str, &std::path::Path)> =
+        args.inputs.iter().map(|p| ("shard", p.as_path())).collect();
+    crate::output::check_output("--out", &args.out, &inputs, args.force)?;
+    if args.force && args.out.exists() {
+        // merge builds under a temporary name; the old file goes only once the new one is whole.
+        let merged = crate::output::temp_sibling(&args.out, ".h5")?;
+        let header = merge(&args.inputs, &merged)?;
+        std::fs::rename(&merged, &args.out)
+            .with_context(|| format!("cannot move the merged pool to {}", args.out.display()))?;
+        println!(
+            "merged {} shards into {} ({} samples)",
+            args.inputs.len(),
+            args.out.display(),
+            header.samples_total
+        );
+        return Ok(());
+    }
     let header = merge(&args.inputs, &args.out)?;
     println!(
         "merged {} shards into {} ({} samples)",

@@ -6,6 +6,16 @@ use proxyland_proxy::Proxy;
 use std::path::Path;
 
 pub fn run(path: &Path) -> Result<()> {
+    if !path.exists() {
+        anyhow::bail!("{}: no such file", path.display());
+    }
+    if path.is_dir() {
+        anyhow::bail!(
+            "{}: is a folder; `proxyland info` describes a pool (.h5), trajectory (.h5) or \
+             checkpoint (.safetensors) file",
+            path.display()
+        );
+    }
     // A trajectory file says so in its `kind` attribute; everything else is tried as a pool.
     if let Ok(t) = TrajectoryFile::read(path) {
         println!(

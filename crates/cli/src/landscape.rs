@@ -38,9 +38,29 @@ pub struct Args {
     /// Output PNG.
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Fold a --target outside the box into it instead of refusing it.
+    #[arg(long)]
+    fold: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let mut inputs: Vec<(&str, &std::path::Path)> = Vec::new();
+    for (flag, p) in [
+        ("--data", &args.data),
+        ("--model", &args.model),
+        ("--results", &args.results),
+    ] {
+        if let Some(p) = p {
+            inputs.push((flag, p));
+        }
+    }
+    if args.out.extension().and_then(|e| e.to_str()) != Some("png") {
+        bail!("--out {}: figures are PNG files (.png)", args.out.display());
+    }
+    crate::output::check_output("--out", &args.out, &inputs, args.force)?;
     // A pool carries its config: its landscape is that simulator's, which may differ from the
     // experiment's defaults (resolution, horizon).
     let (sim, x) = match &args.data {
@@ -71,10 +91,14 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => (
             proxyland_physics::experiment(&args.experiment)?,
-            parse_params(&args.target)?,
+            parse_params(&args.target, "--target")?,
         ),
     };
-    sim.param_space().check(sim.name(), &x)?;
+    if args.fold {
+        sim.param_space().check(sim.name(), &x)?;
+    } else {
+        crate::inside_box(sim.as_ref(), &x, "--target")?;
+    }
     if !(2..=1000).contains(&args.grid) {
         bail!("--grid {}: use 2..=1000 points per axis", args.grid);
     }

@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod report;
 mod simulate;
+mod solve;
 mod train;
 
 use anyhow::Result;
@@ -39,8 +40,8 @@ enum Command {
     Merge(generate::MergeArgs),
     /// Train a proxy network on a generated dataset.
     Train(train::Args),
-    /// Solve one inverse problem with a chosen method.
-    Solve(evaluate::SolveArgs),
+    /// Solve inverse problems for your observations (or a synthetic --target).
+    Solve(solve::SolveArgs),
     /// Run every method on held-out targets and write the results JSON.
     Evaluate(evaluate::Args),
     /// Choose the headline proxy configuration (σ, λ) on validation results.
@@ -55,6 +56,12 @@ enum Command {
 }
 
 fn main() {
+    // A closed stdout (`proxyland info x.h5 | head -1`) ends the process quietly, as it does any
+    // other Unix tool, instead of a panic from println!.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     init_logging();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -64,13 +71,30 @@ fn main() {
 }
 
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Colour codes only where a terminal draws them, never in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// Refuses parameters (given with `flag`) outside the experiment's box, unless the user asks for
+/// folding with `--fold`: a value past a face is more often a typo than a wish.
+pub fn inside_box(sim: &dyn proxyland_physics::Simulator, x: &[f64], flag: &str) -> Result<()> {
+    use anyhow::Context;
+    sim.param_space()
+        .check_inside(sim.name(), x)
+        .with_context(|| {
+            format!(
+                "{flag} lies outside the box (pass --fold to fold it in: periodic coordinates \
+                 wrap, the others mirror)"
+            )
+        })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -80,7 +104,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Merge(args) => generate::run_merge(args),
         Command::Train(args) => train::run(args),
-        Command::Solve(args) => evaluate::run_solve(args),
+        Command::Solve(args) => solve::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Select(args) => evaluate::run_select(args),
         Command::Info { file } => info::run(&file),

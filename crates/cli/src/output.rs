@@ -1,10 +1,84 @@
 //! Writing what the user asked for, atomically: a temporary file in the same folder, renamed
 //! into place once complete, so an interrupted run never leaves a half-written file behind.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use proxyland_physics::{Simulator, Trajectory};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The same file, whether named by one path or another (a link, `./x` against `x`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+pub use proxyland_dataset::describe_io;
+
+/// Checks, before any work starts, that a command may write `out` (given with `flag`):
+/// it is not a folder, not one of the command's `inputs` (flag, path), not an existing file
+/// (unless `force`), and its folder exists and is writable. Nothing a user made is lost, and no
+/// long computation ends in a failure to write.
+pub fn check_output(flag: &str, out: &Path, inputs: &[(&str, &Path)], force: bool) -> Result<()> {
+    if out.is_dir() {
+        bail!(
+            "{flag} {}: is a folder; give a file name in it",
+            out.display()
+        );
+    }
+    for (input_flag, input) in inputs {
+        if same_file(out, input) || out == *input {
+            bail!(
+                "{flag} {} is also the input {input_flag} {}: refusing to overwrite an input \
+                 (choose another {flag})",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    // symlink_metadata: a link, even one pointing nowhere, is something the user made.
+    if std::fs::symlink_metadata(out).is_ok() && !force {
+        bail!(
+            "{flag} {} exists; pass --force to replace it (nothing was changed)",
+            out.display()
+        );
+    }
+    check_folder_writable(flag, out)
+}
+
+/// The folder of `out` exists and accepts a new file (probed with a file created and removed).
+pub fn check_folder_writable(flag: &str, out: &Path) -> Result<()> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{flag} {}: folder {} does not exist",
+            out.display(),
+            dir.display()
+        );
+    }
+    let probe = dir.join(format!(".proxyland-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => bail!(
+            "{flag} {}: cannot write in folder {}: {}",
+            out.display(),
+            dir.display(),
+            describe_io(&e)
+        ),
+    }
+}
 
 /// A hidden temporary sibling of `path` (`.name.tmp-PID` + `suffix`), after checking that the
 /// folder exists.
@@ -14,42 +88,26 @@ pub fn temp_sibling(path: &Path, suffix: &str) -> Result<PathBuf> {
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        anyhow::bail!(
+        bail!(
             "cannot write {}: folder {} does not exist",
             path.display(),
             dir.display()
         );
     }
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} names no file", path.display()))?;
-    Ok(dir.join(format!(
-        ".{}.tmp-{}{suffix}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    )))
+    proxyland_dataset::temp_sibling(path, suffix)
+        .with_context(|| format!("{} names no file", path.display()))
 }
 
-/// Writes `write` into `path` via a temporary sibling and a rename.
+/// Renders `write` and writes it into `path` atomically (proxyland's one atomic writer,
+/// `proxyland_dataset::write_atomically`).
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
-    let tmp = temp_sibling(path, "")?;
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut buf = std::io::BufWriter::new(file);
-        write(&mut buf)?;
-        let file = buf.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut bytes = Vec::new();
+    write(&mut bytes)?;
+    proxyland_dataset::write_atomically(path, &bytes)
+        .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), describe_io(&e)))
 }
 
 /// CSV with `#` header lines (experiment, X, columns), then one row per frame: t, then the state.

@@ -43,6 +43,9 @@ pub struct Args {
     /// What is missing there reads as "not run".
     #[arg(long = "profile-runs", value_parser = parse_profile_runs)]
     profile_runs: Vec<(String, PathBuf)>,
+    /// Replace an existing REPORT.md (and its figures) in --out.
+    #[arg(long)]
+    force: bool,
 }
 
 fn parse_profile_runs(s: &str) -> std::result::Result<(String, PathBuf), String> {
@@ -301,6 +304,7 @@ impl Tally {
 pub fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    crate::output::check_output("--out", &args.out.join("REPORT.md"), &[], args.force)?;
     let mut md = String::new();
     let mut sections = String::new();
     let mut verdicts = String::new();

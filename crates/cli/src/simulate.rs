@@ -16,11 +16,33 @@ pub struct Args {
     /// Output file: `.csv` or `.h5`.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Fold parameters outside the box into it (periodic wrap, mirror) instead of refusing them.
+    #[arg(long)]
+    fold: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let sim = proxyland_physics::experiment(&args.experiment)?;
-    let x = parse_params(&args.params)?;
+    let x = parse_params(&args.params, "--params")?;
+    if !args.fold {
+        crate::inside_box(sim.as_ref(), &x, "--params")?;
+    }
+    if let Some(path) = &args.out {
+        output::check_output("--out", path, &[], args.force)?;
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("csv" | "h5")
+        ) {
+            bail!(
+                "--out {}: unsupported extension {:?}; use .csv or .h5",
+                path.display(),
+                path.extension().and_then(|e| e.to_str()).unwrap_or("")
+            );
+        }
+    }
     let y = sim
         .simulate(&x)
         .with_context(|| format!("simulating {} at X = {x:?}", args.experiment))?;
@@ -79,16 +101,17 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Parses `--params`, naming the offending entry.
-pub fn parse_params(raw: &[String]) -> Result<Vec<f64>> {
+/// Parses comma-separated parameters given with `flag`; every entry must be a finite number.
+pub fn parse_params(raw: &[String], flag: &str) -> Result<Vec<f64>> {
     raw.iter()
         .enumerate()
         .map(|(i, s)| {
             let v: f64 = s
                 .trim()
                 .parse()
-                .with_context(|| format!("--params entry {} (`{s}`) is not a number", i + 1))?;
+                .with_context(|| format!("{flag} entry {} (`{s}`) is not a number", i + 1))?;
             if !v.is_finite() {
-                bail!("--params entry {} is {v}; parameters must be finite", i + 1);
+                bail!("{flag} entry {} is {v}; parameters must be finite", i + 1);
             }
             Ok(v)
         })

@@ -46,9 +46,13 @@ pub struct Args {
     /// Override the config's share of near-neighbour training pairs (0..1).
     #[arg(long)]
     near_share: Option<f64>,
+    /// Replace --out if it exists, and discard an interrupted run's `.resume` state.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::output::check_output("--out", &args.out, &[("--data", &args.data)], args.force)?;
     let pool = Pool::open(&args.data)?;
     // The pool carries the config it was generated from.
     let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
@@ -56,9 +60,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut opts = TrainOptions::from_profile(&config, &args.profile, args.seed)?;
     opts.noise = args.noise;
     opts.penalty = args.penalty;
-    opts.device = device::choose(&args.device)?;
+    opts.device =
+        device::choose(&args.device).with_context(|| format!("--device {}", args.device))?;
     opts.use_fourier = !args.no_fourier;
     opts.resume = args.resume;
+    opts.force = args.force;
     opts.near_share = args.near_share;
     opts.encoder = match &args.encoder {
         Some(name) => Some(EncoderKind::parse(name).with_context(|| {

@@ -16,6 +16,14 @@ use std::path::{Path, PathBuf};
 /// The spec version of EXPERIMENTS.md these configs implement (v2: validation targets).
 pub const SPEC_VERSION: u32 = 2;
 
+/// The largest grid a PDE config may ask for: 64× the spec's largest (N = 128). Larger grids are
+/// refused up front, before a solver spends minutes on one step.
+pub const MAX_GRID_POINTS: usize = 8192;
+
+/// The most values (frames × components) one trajectory may hold: 2²⁴, i.e. 128 MiB of f64.
+/// The spec's largest is 41 × 128.
+pub const MAX_TRAJECTORY_VALUES: usize = 1 << 24;
+
 /// Validation targets per pool when a profile does not say (EXPERIMENTS.md v2).
 pub const DEFAULT_VALIDATION_TARGETS: usize = 30;
 
@@ -30,22 +38,32 @@ pub struct ExperimentConfig {
     pub path: PathBuf,
     /// The exact text, stored in every artifact for provenance.
     pub text: String,
+    /// The experiment's name (`gramacy-lee`, `burgers`, `ks`, `billiards2d`, `billiards4d`).
     pub experiment: String,
+    /// The spec version the file declares; always [`SPEC_VERSION`] once parsed.
     pub spec_version: u32,
     /// The base seed of the pool; targets use a stream derived from it.
     pub seed: u64,
+    /// The `[physics]` section: which simulator, with what settings.
     pub physics: PhysicsConfig,
+    /// The `[evaluation]` section: optimizer settings for held-out targets.
     pub evaluation: EvaluationSettings,
+    /// The `[proxy]` section: network architecture and training settings.
     pub proxy: ProxySettings,
+    /// The `[profile.<name>]` sections by name; `quick` and `paper` are always present.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
 
 /// The physics settings of one experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhysicsConfig {
+    /// The 1-D Gramacy–Lee test function (no settings).
     GramacyLee,
+    /// Forced viscous Burgers' equation.
     Burgers(BurgersConfig),
+    /// Kuramoto–Sivashinsky equation.
     Ks(KsConfig),
+    /// Billiards, 2-D or 4-D (`billiards2d`/`billiards4d`).
     Billiards(BilliardsConfig),
 }
 
@@ -76,7 +94,9 @@ pub struct ProxySettings {
     pub encoder_channels: Vec<usize>,
     /// Width of the trajectory embedding.
     pub embedding: usize,
+    /// Initial Adam learning rate; the plateau schedule halves it, down to 1% of this value.
     pub learning_rate: f64,
+    /// Training pairs per minibatch (capped at `pairs_per_epoch`).
     pub batch_size: usize,
     /// Fraction of targets held out for validation.
     pub validation_fraction: f64,
@@ -201,6 +221,7 @@ impl ExperimentConfig {
             )));
         }
         let physics = parse_physics(&raw.experiment, raw.physics).map_err(&bad)?;
+        check_sizes(&physics).map_err(&bad)?;
         let config = ExperimentConfig {
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -299,6 +320,38 @@ impl ExperimentConfig {
 
 fn positive(x: f64) -> bool {
     x > 0.0 && x.is_finite()
+}
+
+/// Refuses grids and trajectories beyond the documented caps, saying how much they would need.
+fn check_sizes(physics: &PhysicsConfig) -> std::result::Result<(), String> {
+    let (n, steps, every) = match physics {
+        PhysicsConfig::Burgers(c) => (c.n, c.steps, c.frame_every),
+        PhysicsConfig::Ks(c) => (c.n, c.steps, c.frame_every),
+        PhysicsConfig::Billiards(c) => {
+            let values = c.frames.saturating_mul(2 * (1 + c.objects.len()));
+            return within_cap("frames", c.frames, values);
+        }
+        PhysicsConfig::GramacyLee => return Ok(()),
+    };
+    if n > MAX_GRID_POINTS {
+        return Err(format!(
+            "n = {n}: at most {MAX_GRID_POINTS} grid points (each step would transform \
+             {n}-point fields; the spec uses 64 and 128)"
+        ));
+    }
+    let frames = steps / every.max(1) + 1;
+    within_cap("steps / frame_every", frames, frames.saturating_mul(n))
+}
+
+fn within_cap(field: &str, frames: usize, values: usize) -> std::result::Result<(), String> {
+    if values > MAX_TRAJECTORY_VALUES {
+        let gib = values as f64 * 8.0 / (1u64 << 30) as f64;
+        return Err(format!(
+            "{field}: {frames} frames make trajectories of {values} values ({gib:.1} GiB each); \
+             at most {MAX_TRAJECTORY_VALUES} values (128 MiB) per trajectory"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_physics(

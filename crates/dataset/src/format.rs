@@ -33,26 +33,42 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// Sample status codes in `/status`.
 pub mod status {
+    /// Not simulated yet (an unfinished or interrupted generation).
     pub const PENDING: u8 = 0;
+    /// Simulated; its trajectory is valid.
     pub const DONE: u8 = 1;
+    /// The simulation blew up; the sample is skipped.
     pub const FAILED: u8 = 2;
 }
 
 /// What a pool file says about itself (its attributes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolHeader {
+    /// The file's schema version ([`SCHEMA_VERSION`] for files this version reads).
     pub schema_version: u32,
+    /// The experiment's name, as in its config.
     pub experiment: String,
+    /// The spec version of the config it was generated from.
     pub spec_version: u32,
+    /// The exact config text, for provenance.
     pub config_text: String,
+    /// The pool seed; sample i uses random stream (seed, i).
     pub seed: u64,
+    /// The seed of the test targets' streams (derived from `seed`).
     pub target_seed: u64,
+    /// The seed of the validation targets' streams (derived from `seed`).
     pub validation_seed: u64,
+    /// Pool size K over all shards.
     pub samples_total: usize,
+    /// First global sample index in this file.
     pub index_start: usize,
+    /// One past the last global sample index in this file.
     pub index_end: usize,
+    /// Names of the d parameters, in column order.
     pub param_names: Vec<String>,
+    /// The proxyland version that wrote the file.
     pub proxyland_version: String,
+    /// When the file was created (UTC, RFC 3339).
     pub created: String,
 }
 
@@ -106,31 +122,71 @@ impl PoolHeader {
 /// A pool file read into memory.
 #[derive(Debug, Clone)]
 pub struct Pool {
+    /// The file it was read from.
     pub path: PathBuf,
+    /// The file's attributes.
     pub header: PoolHeader,
     /// n × d.
     pub params: Array2<f64>,
     /// n × F × S.
     pub trajectories: Array3<f64>,
+    /// n sample status codes (see [`status`]).
     pub status: Array1<u8>,
     /// 2 × d: lo, hi.
     pub param_box: Array2<f64>,
+    /// F frame times.
     pub time: Array1<f64>,
+    /// S state coordinates (grid points, or 0..S).
     pub state_axis: Array1<f64>,
+    /// T × d held-out test targets.
     pub target_params: Array2<f64>,
+    /// T × F × S.
     pub target_trajectories: Array3<f64>,
     /// V × d validation targets (for every choice: checkpoints, σ, λ).
     pub validation_params: Array2<f64>,
     /// V × F × S.
     pub validation_trajectories: Array3<f64>,
+    /// Whether every sample is compared with one fixed target (E0): pairs then vary the
+    /// candidate only.
+    pub fixed_target: bool,
 }
 
 impl Pool {
     /// Reads and checks a pool file.
     pub fn open(path: &Path) -> Result<Pool> {
         let file = open_file(path)?;
+        let kind = file
+            .attr("kind")
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .map(|k| k.as_str().to_string());
+        if kind.is_ok_and(|k| k == "trajectory") {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                field: "kind".into(),
+                message: "is one simulated trajectory, not a pool of them (a pool is made by \
+                          `proxyland generate`)"
+                    .into(),
+            });
+        }
         let header = read_header(path, &file)?;
         let r = Reader { path, file: &file };
+        // The whole pool is read into memory: say so before trying, not with an abort.
+        if let (Ok(ds), Some(mem)) = (
+            file.dataset("trajectories"),
+            crate::sizes::available_memory(),
+        ) {
+            let needed = ds.shape().iter().product::<usize>() as u64 * 8;
+            if needed > mem {
+                return Err(r.bad(
+                    "trajectories",
+                    format!(
+                        "holds {} of trajectories, but only {} of memory is available",
+                        crate::sizes::bytes(needed),
+                        crate::sizes::bytes(mem)
+                    ),
+                ));
+            }
+        }
         let params: Array2<f64> = r.array("params")?;
         let trajectories: Array3<f64> = r.array("trajectories")?;
         let status: Array1<u8> = r.array("status")?;
@@ -165,6 +221,49 @@ impl Pool {
         if let Some(bad) = status.iter().find(|&&s| s > status::FAILED) {
             return Err(r.bad("status", format!("unknown status code {bad}")));
         }
+        // Only finite numbers: a NaN in a pool would surface as a diverged training or a silent
+        // wrong answer much later.
+        let first_bad_row = |a: ndarray::ArrayView2<f64>| {
+            a.rows()
+                .into_iter()
+                .position(|row| row.iter().any(|v| !v.is_finite()))
+        };
+        let first_bad_sample = |a: &Array3<f64>, only: Option<&Array1<u8>>| {
+            a.outer_iter().enumerate().position(|(i, y)| {
+                only.is_none_or(|st| st[i] == status::DONE) && y.iter().any(|v| !v.is_finite())
+            })
+        };
+        for (field, bad) in [
+            ("params", first_bad_row(params.view())),
+            ("param_box", first_bad_row(param_box.view())),
+            ("targets/params", first_bad_row(target_params.view())),
+            ("validation/params", first_bad_row(validation_params.view())),
+            (
+                "trajectories",
+                first_bad_sample(&trajectories, Some(&status)),
+            ),
+            (
+                "targets/trajectories",
+                first_bad_sample(&target_trajectories, None),
+            ),
+            (
+                "validation/trajectories",
+                first_bad_sample(&validation_trajectories, None),
+            ),
+        ] {
+            if let Some(i) = bad {
+                return Err(r.bad(
+                    field,
+                    format!("entry {i} holds NaN or infinite values; only finite data is accepted"),
+                ));
+            }
+        }
+        // The config says whether the experiment has one fixed target; a config this version
+        // cannot read is reported here, where the file is named.
+        let fixed_target = crate::config::ExperimentConfig::parse(path, &header.config_text)?
+            .simulator()?
+            .fixed_target()
+            .is_some();
         Ok(Pool {
             path: path.to_path_buf(),
             header,
@@ -178,6 +277,7 @@ impl Pool {
             target_trajectories,
             validation_params,
             validation_trajectories,
+            fixed_target,
         })
     }
 
@@ -261,6 +361,12 @@ fn open_with(path: &Path, open: fn(&Path) -> hdf5::Result<hdf5::File>) -> Result
         return Err(Error::Io {
             path: path.to_path_buf(),
             message: "no such file".into(),
+        });
+    }
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            message: "is a folder, not a file".into(),
         });
     }
     open(path).map_err(|e| Error::Format {

@@ -7,19 +7,28 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::format::SCHEMA_VERSION;
 use hdf5::types::VarLenUnicode;
 use ndarray::{Array1, Array2};
 use std::path::Path;
 
+/// The trajectory-file layout this version writes and reads (unchanged since v1; pools have
+/// their own schema version).
+pub const TRAJECTORY_SCHEMA_VERSION: u32 = 1;
+
 /// One simulated trajectory with its axes and provenance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrajectoryFile {
+    /// The experiment's name.
     pub experiment: String,
+    /// Names of the d parameters, in the order of `params`.
     pub param_names: Vec<String>,
+    /// The parameters X it was simulated from.
     pub params: Vec<f64>,
+    /// F frame times.
     pub time: Array1<f64>,
+    /// S state coordinates (grid points, or 0..S).
     pub state_axis: Array1<f64>,
+    /// F × S: the simulated trajectory Y.
     pub trajectory: Array2<f64>,
 }
 
@@ -35,7 +44,7 @@ impl TrajectoryFile {
             let file = hdf5::File::create(&tmp)?;
             file.new_attr::<u64>()
                 .create("schema_version")?
-                .write_scalar(&(SCHEMA_VERSION as u64))?;
+                .write_scalar(&(TRAJECTORY_SCHEMA_VERSION as u64))?;
             for (name, value) in [
                 ("kind", "trajectory".to_string()),
                 ("experiment", self.experiment.clone()),
@@ -87,10 +96,12 @@ impl TrajectoryFile {
             .attr("schema_version")
             .and_then(|a| a.read_scalar::<u64>())
             .map_err(|_| bad("schema_version", "missing".into()))?;
-        if version != SCHEMA_VERSION as u64 {
+        if version != TRAJECTORY_SCHEMA_VERSION as u64 {
             return Err(bad(
                 "schema_version",
-                format!("v{version}; this proxyland reads v{SCHEMA_VERSION}"),
+                format!(
+                    "v{version}; this proxyland reads trajectory files v{TRAJECTORY_SCHEMA_VERSION}"
+                ),
             ));
         }
         if text("kind")? != "trajectory" {
@@ -121,6 +132,20 @@ impl TrajectoryFile {
             state_axis: array1("axes/state")?,
             trajectory: array2("trajectory")?,
         };
+        if let Some(i) = t.params.iter().position(|v| !v.is_finite()) {
+            return Err(bad("params", format!("entry {i} is not a finite number")));
+        }
+        if let Some((frame, _)) = t
+            .trajectory
+            .outer_iter()
+            .enumerate()
+            .find(|(_, row)| row.iter().any(|v| !v.is_finite()))
+        {
+            return Err(bad(
+                "trajectory",
+                format!("frame {frame} holds NaN or infinite values; only finite data is accepted"),
+            ));
+        }
         if t.trajectory.dim() != (t.time.len(), t.state_axis.len()) {
             return Err(bad(
                 "trajectory",

@@ -29,10 +29,15 @@ pub enum Boundary {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpace {
+    /// Name of each parameter (`x_c`, `omega`, ...).
     pub names: Vec<String>,
+    /// Unit of each parameter (`-` where it has none).
     pub units: Vec<String>,
+    /// Lower bound of each coordinate.
     pub lo: Vec<f64>,
+    /// Upper bound of each coordinate (> `lo`).
     pub hi: Vec<f64>,
+    /// What happens to each coordinate outside `[lo, hi]`.
     pub boundary: Vec<Boundary>,
 }
 
@@ -168,6 +173,33 @@ impl ParamSpace {
                 }
             })
             .collect()
+    }
+
+    /// Checks that X has the right count, is finite and lies inside the box (periodic
+    /// coordinates included: a value a whole period away is legal but probably a typo, so it is
+    /// refused too; folding is an explicit choice).
+    ///
+    /// ```
+    /// use proxyland_physics::{Boundary, ParamSpace};
+    /// let s = ParamSpace::new(["omega"], ["rad/s"], [2.0], [12.0], [Boundary::Reflect]).unwrap();
+    /// assert!(s.check_inside("burgers", &[7.0]).is_ok());
+    /// let e = s.check_inside("burgers", &[50.0]).unwrap_err().to_string();
+    /// assert!(e.contains("omega = 50") && e.contains("[2, 12]"));
+    /// ```
+    pub fn check_inside(&self, experiment: &str, x: &[f64]) -> Result<()> {
+        self.check(experiment, x)?;
+        for (j, &v) in x.iter().enumerate() {
+            if v < self.lo[j] || v > self.hi[j] {
+                return Err(Error::OutsideBox {
+                    experiment: experiment.to_string(),
+                    name: self.names[j].clone(),
+                    value: v,
+                    lo: self.lo[j],
+                    hi: self.hi[j],
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Checks the count and finiteness of X; `experiment` names the caller in the error.
