@@ -7,9 +7,9 @@ use crate::timing::{self, pretty};
 use crate::{Sizes, npy};
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, generate};
-use proxyland_proxy::{Architecture, ProxyNet, StepBatch, normalization, training_step};
+use proxyland_proxy::{Adam, Architecture, ProxyNet, StepBatch, normalization, training_step};
 use std::path::Path;
-use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 /// Noise and penalty of the two timed settings: the plain noise-injected proxy and the one with
@@ -41,7 +41,7 @@ fn first_losses(
     let mut vs = VarStore::new(Device::Cpu);
     let net = ProxyNet::new(&vs.root(), arch);
     vs.load(init)?;
-    let mut adam = nn::Adam::default().build(&vs, lr)?;
+    let mut adam = Adam::new(&vs, lr);
     Ok(batches[..steps]
         .iter()
         .map(|b| training_step(&net, &mut adam, b, 0.0, penalty))
@@ -151,7 +151,7 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
         let mut vs = VarStore::new(Device::Cpu);
         let net = ProxyNet::new(&vs.root(), &arch);
         vs.load(&init)?;
-        let mut adam = nn::Adam::default().build(&vs, lr)?;
+        let mut adam = Adam::new(&vs, lr);
         ours.push(timing::median(3, 2.0, || {
             batches
                 .iter()
@@ -164,7 +164,7 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
         let mut vs = VarStore::new(Device::Cpu);
         let net = ProxyNet::new(&vs.root(), &arch);
         vs.load(&init)?;
-        let mut adam = nn::Adam::default().build(&vs, lr)?;
+        let mut adam = Adam::new(&vs, lr);
         let mut draw = 0u64;
         timing::median(3, 2.0, || {
             (0..n_batches)

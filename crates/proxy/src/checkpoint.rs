@@ -28,10 +28,15 @@ pub const FORMAT_VERSION: u32 = 2;
 /// ẑ = (log(L + ε) − z_mean)/z_std from trajectories scaled as (Y − traj_mean)/traj_std.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
+    /// Mean of all trajectory values over the pool's valid samples.
     pub traj_mean: f64,
+    /// Their standard deviation (at least 1e-12).
     pub traj_std: f64,
+    /// Mean of log(L + ε) over a probe batch of training pairs.
     pub z_mean: f64,
+    /// Its standard deviation (at least 1e-6).
     pub z_std: f64,
+    /// ε: 1e-3 × the probe batch's median loss (at least 1e-12), the floor of the log.
     pub epsilon: f64,
 }
 
@@ -49,16 +54,20 @@ impl Normalization {
 /// Where the training data came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetProvenance {
+    /// The pool file trained on.
     pub path: PathBuf,
     /// [`proxyland_dataset::PoolHeader::provenance_hash`] of the pool.
     pub hash: String,
+    /// Samples in the pool file (its index range, failed ones included).
     pub samples: usize,
+    /// The pool's seed.
     pub seed: u64,
 }
 
 /// What training did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
+    /// Epochs completed, those of interrupted runs included.
     pub epochs_run: usize,
     /// The epoch whose weights the checkpoint holds (best validation metric).
     pub best_epoch: usize,
@@ -67,10 +76,15 @@ pub struct TrainingSummary {
     /// Median worst-coordinate error of the network's own argmin on validation targets at the
     /// best epoch (the early-stopping metric).
     pub best_validation_argmin_error: f64,
+    /// Wall-clock seconds of training, summed over resumed runs.
     pub seconds: f64,
+    /// The device it trained on (e.g. `cpu (8 threads)`, `cuda:0`).
     pub device: String,
+    /// The training seed (pair sampling, initialization, noise).
     pub seed: u64,
+    /// Training pairs per minibatch.
     pub batch_size: usize,
+    /// Training pairs drawn per epoch.
     pub pairs_per_epoch: usize,
     /// The initial learning rate (halved on every plateau of the validation loss).
     pub learning_rate: f64,
@@ -80,6 +94,10 @@ pub struct TrainingSummary {
     pub near_neighbours: usize,
     /// Epochs without validation-loss improvement before the learning rate is halved.
     pub plateau_epochs: usize,
+    /// Optimizer steps taken (Adam's bias correction; a resumed run goes on from here). Absent
+    /// in checkpoints written before training saved its optimizer state.
+    #[serde(default)]
+    pub adam_steps: i64,
     /// Per epoch.
     pub history: Vec<EpochRecord>,
 }
@@ -100,21 +118,33 @@ pub struct EpochRecord {
 /// Everything a checkpoint says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointMeta {
+    /// Always `proxyland-checkpoint`: what kind of file this is.
     pub format: String,
+    /// The checkpoint format version ([`FORMAT_VERSION`] when written by this version).
     pub format_version: u32,
+    /// The experiment's name.
     pub experiment: String,
+    /// Names of the d parameters, in the order of u.
     pub param_names: Vec<String>,
+    /// Lower bounds of the parameter box (u = 0).
     pub lo: Vec<f64>,
+    /// Upper bounds of the parameter box (u = 1).
     pub hi: Vec<f64>,
+    /// Which parameters are periodic (the rest reflect).
     pub periodic: Vec<bool>,
+    /// The network's shape.
     pub architecture: Architecture,
+    /// How inputs and outputs are scaled.
     pub normalization: Normalization,
     /// Noise-injection σ (in u units).
     pub noise: f64,
     /// Gradient-penalty λ.
     pub penalty: f64,
+    /// The pool it was trained on.
     pub dataset: DatasetProvenance,
+    /// What training did.
     pub training: TrainingSummary,
+    /// The proxyland version that wrote it.
     pub proxyland_version: String,
 }
 
@@ -129,12 +159,21 @@ impl CheckpointMeta {
 
 /// Writes the variables of `vs` and `meta` to `path` atomically (temporary sibling + rename).
 pub fn save(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
+    save_named(vs.variables().into_iter().collect(), meta, path)
+}
+
+/// Writes named tensors and `meta` to `path` atomically (the `.resume` state adds the
+/// optimizer's moments to the weights).
+pub fn save_named(
+    tensors: Vec<(String, Tensor)>,
+    meta: &CheckpointMeta,
+    path: &Path,
+) -> Result<()> {
     let io = |message: String| Error::Io {
         path: path.to_path_buf(),
         message,
     };
-    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = vs
-        .variables()
+    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .into_iter()
         .map(|(name, t)| {
             let t = t
@@ -159,26 +198,13 @@ pub fn save(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
     let metadata = Some(HashMap::from([(META_KEY.to_string(), json)]));
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io("names no file".into()))?
-        .to_string_lossy()
-        .into_owned();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(io(format!("folder {} does not exist", dir.display())));
-    }
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    if let Err(e) = safetensors::tensor::serialize_to_file(views, &metadata, &tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(format!("cannot write: {e:?}")));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(format!("cannot move into place: {e}"))
+    let bytes = safetensors::tensor::serialize(views, &metadata)
+        .map_err(|e| io(format!("cannot encode the tensors: {e:?}")))?;
+    proxyland_dataset::write_atomically(path, &bytes).map_err(|e| {
+        io(format!(
+            "cannot write: {}",
+            proxyland_dataset::describe_io(&e)
+        ))
     })
 }
 
@@ -192,10 +218,24 @@ pub fn read(path: &Path) -> Result<(CheckpointMeta, NamedTensors)> {
         field: field.to_string(),
         message,
     };
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            message: "is a folder, not a checkpoint file".into(),
+        });
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
     })?;
+    if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return Err(bad(
+            "(file)",
+            "is an HDF5 file (a pool or a trajectory?), not a checkpoint (.safetensors written \
+             by `proxyland train`)"
+                .into(),
+        ));
+    }
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
         bad(
             "(file)",

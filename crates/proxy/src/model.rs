@@ -59,6 +59,7 @@ pub struct Architecture {
     pub periodic: Vec<bool>,
     /// Frames F and state components S of a target trajectory.
     pub frames: usize,
+    /// State components S of a target trajectory.
     pub components: usize,
     /// Fourier features on u (the paper's remedy for spectral bias); off: u alone.
     pub use_fourier: bool,

@@ -193,3 +193,78 @@ fn a_periodic_coordinate_gives_an_exactly_periodic_landscape() {
         .unwrap();
     assert!((z[0] - z[1]).abs() > 1e-6, "{z:?}");
 }
+
+#[test]
+fn an_interrupted_training_resumes_to_the_same_weights_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, pool) = common::pool(dir.path(), "burgers", 48, &tiny);
+    let opts = TrainOptions {
+        noise: 0.02,
+        epochs: 5,
+        pairs_per_epoch: 512,
+        ..TrainOptions::from_profile(&config, "quick", 4).unwrap()
+    };
+    let whole = dir.path().join("whole.safetensors");
+    train(&pool, &config, &opts, &whole, &|_, _, _| {}).unwrap();
+
+    let parts = dir.path().join("parts.safetensors");
+    let stopped = TrainOptions {
+        stop_after: Some(2),
+        ..opts.clone()
+    };
+    let err = train(&pool, &config, &stopped, &parts, &|_, _, _| {}).unwrap_err();
+    assert!(matches!(err, Error::Interrupted { epoch: 2, .. }), "{err}");
+    assert!(!parts.exists(), "no final file before the run ends");
+    // Starting over without saying what to do with the interrupted state is refused.
+    let err = train(&pool, &config, &opts, &parts, &|_, _, _| {}).unwrap_err();
+    assert!(err.to_string().contains("interrupted run"), "{err}");
+    let resumed = TrainOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
+    assert_eq!(meta.training.history.len(), 5);
+    // Weights, moments and schedule all resumed: bit-identical to the uninterrupted run.
+    assert_eq!(weights(&whole), weights(&parts));
+    // An existing checkpoint is not replaced unless asked.
+    let err = train(&pool, &config, &opts, &whole, &|_, _, _| {}).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+}
+
+#[test]
+fn a_run_interrupted_just_after_early_stopping_resumes_to_the_same_end() {
+    let dir = tempfile::tempdir().unwrap();
+    // Patience 1: the run stops at the first epoch in which neither validation metric improves.
+    let impatient = |s: String| tiny(s).replace("patience = 8", "patience = 1");
+    let (config, pool) = common::pool(dir.path(), "burgers", 48, &impatient);
+    let opts = TrainOptions {
+        epochs: 12,
+        pairs_per_epoch: 512,
+        ..TrainOptions::from_profile(&config, "quick", 5).unwrap()
+    };
+    let whole = dir.path().join("whole.safetensors");
+    let ran = train(&pool, &config, &opts, &whole, &|_, _, _| {})
+        .unwrap()
+        .training
+        .history
+        .len();
+    assert!(
+        ran < opts.epochs,
+        "the premise: early stopping ends the run ({ran} epochs)"
+    );
+    // Killed right after the epoch that exhausted the patience: the resumed run must end there
+    // too, not train one more epoch.
+    let parts = dir.path().join("parts.safetensors");
+    let stopped = TrainOptions {
+        stop_after: Some(ran),
+        ..opts.clone()
+    };
+    assert!(train(&pool, &config, &stopped, &parts, &|_, _, _| {}).is_err());
+    let resumed = TrainOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
+    assert_eq!(meta.training.history.len(), ran);
+    assert_eq!(weights(&whole), weights(&parts));
+}

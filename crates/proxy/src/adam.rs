@@ -1,0 +1,107 @@
+//! Adam (Kingma & Ba 2015) with its state in the open, so an interrupted training resumes to the
+//! same weights as an uninterrupted one: the moments and the step count go into the `.resume`
+//! checkpoint. The update is PyTorch's `torch.optim.Adam` step for step (the benchmark compares
+//! the two on identical batches).
+
+use tch::nn::VarStore;
+use tch::{Kind, Tensor};
+
+/// The optimizer: learning rate, the moments of every trainable variable, and the step count.
+pub struct Adam {
+    /// Learning rate (set per epoch by the schedule).
+    pub lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    steps: i64,
+    /// (name, variable, first moment, second moment), sorted by name.
+    state: Vec<(String, Tensor, Tensor, Tensor)>,
+}
+
+impl Adam {
+    /// Adam over the trainable variables of `vs` (β = (0.9, 0.999), ε = 1e-8, PyTorch's defaults).
+    pub fn new(vs: &VarStore, lr: f64) -> Self {
+        let mut vars: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let state = vars
+            .into_iter()
+            .map(|(name, t)| {
+                let (m, v) = (t.zeros_like(), t.zeros_like());
+                (name, t, m, v)
+            })
+            .collect();
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            steps: 0,
+            state,
+        }
+    }
+
+    /// Clears gradients, back-propagates `loss` and takes one step.
+    pub fn backward_step(&mut self, loss: &Tensor) {
+        for (_, t, _, _) in &self.state {
+            let mut g = t.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        loss.backward();
+        self.steps += 1;
+        let bc1 = 1.0 - self.beta1.powi(self.steps as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.steps as i32);
+        tch::no_grad(|| {
+            for (_, p, m, v) in &mut self.state {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let _ = m
+                    .g_mul_scalar_(self.beta1)
+                    .g_add_(&(&g * (1.0 - self.beta1)));
+                let _ = v
+                    .g_mul_scalar_(self.beta2)
+                    .g_add_(&(&g * &g * (1.0 - self.beta2)));
+                let denom = v.sqrt() / bc2.sqrt() + self.eps;
+                let _ = p.g_sub_(&(&*m / &denom * (self.lr / bc1)));
+            }
+        });
+    }
+
+    /// The state to save: named moments and the step count.
+    pub fn state(&self) -> (Vec<(String, Tensor)>, i64) {
+        let mut named = Vec::with_capacity(2 * self.state.len());
+        for (name, _, m, v) in &self.state {
+            named.push((format!("adam.m.{name}"), m.shallow_clone()));
+            named.push((format!("adam.v.{name}"), v.shallow_clone()));
+        }
+        (named, self.steps)
+    }
+
+    /// Restores moments saved by [`Adam::state`]; false if any is missing or misshapen.
+    pub fn restore(&mut self, tensors: &crate::checkpoint::NamedTensors, steps: i64) -> bool {
+        for (name, p, m, v) in &mut self.state {
+            for (prefix, target) in [("adam.m.", &mut *m), ("adam.v.", &mut *v)] {
+                let Some((shape, values)) = tensors.get(&format!("{prefix}{name}")) else {
+                    return false;
+                };
+                if shape != &p.size() {
+                    return false;
+                }
+                let src = Tensor::from_slice(values)
+                    .reshape(shape.as_slice())
+                    .to_kind(Kind::Float)
+                    .to_device(p.device());
+                tch::no_grad(|| target.copy_(&src));
+            }
+        }
+        self.steps = steps;
+        true
+    }
+}
