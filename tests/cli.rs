@@ -188,7 +188,7 @@ fn generate_then_info_describes_the_pool_and_refuses_to_overwrite_it() {
     let again = proxyland(&args);
     assert!(!again.status.success());
     assert!(
-        stderr(&again).contains("already exists"),
+        stderr(&again).contains("exists; pass --force"),
         "{}",
         stderr(&again)
     );
@@ -197,6 +197,14 @@ fn generate_then_info_describes_the_pool_and_refuses_to_overwrite_it() {
         before,
         "the existing pool is untouched"
     );
+    // Asked to, it replaces the pool (once the new one is complete).
+    let mut forced = args.to_vec();
+    forced[6] = "24";
+    forced.push("--force");
+    let o = proxyland(&forced);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = proxyland(&["info", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&info.stdout).contains("24 in this file"));
 }
 
 #[test]
@@ -299,10 +307,343 @@ fn solve_with_pool_bfgs_starts_from_the_pool_not_from_init() {
             "--data",
             pool.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
     };
-    assert!(solve("bfgs").contains("success: false"));
-    let text = solve("pool-bfgs");
-    assert!(text.contains("success: true"), "{text}");
+    // BFGS ends in a local minimum: the answer is wrong, its verdict says so, and the exit status
+    // is non-zero, so a script cannot take it for a solve.
+    let (ok, text) = solve("bfgs");
+    assert!(
+        !ok && text.contains("success: false") && text.contains("SUSPECT"),
+        "{text}"
+    );
+    let (ok, text) = solve("pool-bfgs");
+    assert!(
+        ok && text.contains("success: true") && text.contains("verdict:         ok"),
+        "{text}"
+    );
+}
+
+/// A little-endian float64 `.npy` file.
+fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
+    let shape = dims
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    for v in values {
+        out.extend(v.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let truth = [0.37, -0.61];
+    let o = proxyland(&[
+        "generate",
+        "--config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/ks.toml"),
+        "--out",
+        &p("pool.h5"),
+        "--samples",
+        "512",
+        "--targets",
+        "1",
+        "--validation-targets",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Without a pool the default is multi-start BFGS (the most reliable method with no model).
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "gramacy-lee",
+        "--target",
+        "0.5485634445276052",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answer: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(answer["method"], "multistart-bfgs");
+    assert_eq!(answer["success"], true);
+    // The CSV that `simulate` writes (a time column, comments) is a valid observation.
+    let o = proxyland(&[
+        "simulate",
+        "--experiment",
+        "ks",
+        "--params",
+        "0.37,-0.61",
+        "--out",
+        &p("obs.csv"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "ks",
+        "--observed",
+        &p("obs.csv"),
+        "--data",
+        &p("pool.h5"),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answer: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for field in ["x_hat", "std_err", "resim_loss", "sim_calls", "verdict"] {
+        assert!(!answer[field].is_null(), "no {field} in {answer}");
+    }
+    assert_eq!(answer["method"], "pool-bfgs", "the default with a pool");
+    assert_eq!(answer["verdict"]["verdict"], "ok");
+    for j in 0..2 {
+        let x = answer["x_hat"][j].as_f64().unwrap();
+        assert!((x - truth[j]).abs() < 0.02, "{answer}");
+        // Exact data: the standard errors are tiny, and finite.
+        let e = answer["std_err"][j].as_f64().unwrap();
+        assert!(e.is_finite() && e < 1e-6, "{answer}");
+    }
+    // HDF5 written by `simulate` carries the truth: success is reported.
+    let o = proxyland(&[
+        "simulate",
+        "--experiment",
+        "ks",
+        "--params",
+        "0.37,-0.61",
+        "--out",
+        &p("obs.h5"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "ks",
+        "--observed",
+        &p("obs.h5"),
+        "--data",
+        &p("pool.h5"),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("success: true"),
+        "{text}{}",
+        stderr(&o)
+    );
+
+    // A batch of noisy observations in one .npy: all solved in one process, one row each.
+    let sim = proxyland_physics::experiment("ks").unwrap();
+    let xs = [[0.37, -0.61], [-0.2, 0.5], [0.8, 0.1]];
+    let mut stream = proxyland_physics::rng::Stream::new(5, 0);
+    let sigma = 0.01;
+    let mut values = Vec::new();
+    for x in &xs {
+        let y = sim.simulate(x).unwrap();
+        values.extend(y.iter().map(|v| v + sigma * stream.normal()));
+    }
+    std::fs::write(p("batch.npy"), npy(&[3, 41, 64], &values)).unwrap();
+    let pool = p("pool.h5");
+    let batch_file = p("batch.npy");
+    let answers = p("answers.csv");
+    let batch = |extra: &[&str]| {
+        let mut args = vec![
+            "solve",
+            "--experiment",
+            "ks",
+            "--observed",
+            &batch_file,
+            "--data",
+            &pool,
+            "--out",
+            &answers,
+            "--force",
+        ];
+        args.extend(extra);
+        proxyland(&args)
+    };
+    // Without the noise level, the batch's answers are judged against each other: equally
+    // noisy fits all pass.
+    let o = batch(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // One noisy observation alone cannot be told from a local minimum without the noise level:
+    // the verdict says so, the status is non-zero, and the message says what to add.
+    let single = p("single.npy");
+    std::fs::write(&single, npy(&[41, 64], &values[..41 * 64])).unwrap();
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "ks",
+        "--observed",
+        &single,
+        "--data",
+        &pool,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--noise-std"), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("SUSPECT"));
+    let o = batch(&["--noise-std", "0.01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(p("answers.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    for (row, x) in rows.iter().zip(&xs) {
+        // observation, x1, x2, se1, se2, resim_loss, residual_rms, sim_calls, verdict, success
+        for j in 0..2 {
+            let est: f64 = row[1 + j].parse().unwrap();
+            let se: f64 = row[3 + j].parse().unwrap();
+            // The noise moves the answer by about its standard error, not more.
+            assert!(
+                (est - x[j]).abs() < 5.0 * se + 1e-3 && se > 0.0,
+                "{row:?} vs {x:?}"
+            );
+        }
+        let rms: f64 = row[6].parse().unwrap();
+        assert!(
+            (rms - sigma).abs() < 0.2 * sigma,
+            "residual RMS {rms} vs noise {sigma}"
+        );
+        assert_eq!(row[8], "ok");
+    }
+}
+
+/// A tiny Burgers config and pool for the training tests.
+fn tiny_pool(dir: &Path) -> String {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../datasets/burgers.toml"
+    ))
+    .unwrap()
+    .replace("n = 128", "n = 32")
+    .replace("steps = 400", "steps = 40");
+    let config = dir.join("tiny.toml");
+    std::fs::write(&config, text).unwrap();
+    let pool = dir.join("pool.h5");
+    let o = proxyland(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        pool.to_str().unwrap(),
+        "--samples",
+        "48",
+        "--targets",
+        "2",
+        "--validation-targets",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    pool.to_str().unwrap().to_string()
+}
+
+/// Every tensor of a checkpoint, by name, as raw bytes (training time in the metadata differs).
+fn checkpoint_tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    let mut out: Vec<(String, Vec<u8>)> = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(k, v)| {
+            let a = v["data_offsets"][0].as_u64().unwrap() as usize;
+            let b = v["data_offsets"][1].as_u64().unwrap() as usize;
+            (k.clone(), data[a..b].to_vec())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn train_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = tiny_pool(dir.path());
+    let train_args = |out: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            &pool,
+            "--out",
+            out,
+            "--epochs",
+            "12",
+            "--pairs-per-epoch",
+            "2048",
+            "--noise",
+            "0.02",
+            "--device",
+            "cpu",
+            "--seed",
+            "6",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = dir.path().join("whole.safetensors");
+    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args(train_args(whole.to_str().unwrap()))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let killed = dir.path().join("killed.safetensors");
+    let resume = dir.path().join("killed.safetensors.resume");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args(train_args(killed.to_str().unwrap()))
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !resume.exists() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no resume state after 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed, not finished");
+    assert!(!killed.exists(), "a killed run leaves no final checkpoint");
+    // Rerunning without --resume must not throw the interrupted state away.
+    let o = proxyland(
+        &train_args(killed.to_str().unwrap())
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("interrupted run"), "{}", stderr(&o));
+    let mut args = train_args(killed.to_str().unwrap());
+    args.push("--resume".into());
+    let o = proxyland(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        checkpoint_tensors(&whole),
+        checkpoint_tensors(&killed),
+        "the resumed run's weights differ from the uninterrupted run's"
+    );
+    assert!(
+        !resume.exists(),
+        "resume state is removed once training completes"
+    );
 }

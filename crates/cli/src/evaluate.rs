@@ -1,16 +1,13 @@
-//! `proxyland evaluate` and `proxyland solve`.
+//! `proxyland evaluate` and `proxyland select`.
 
 use crate::output;
 use crate::progress;
-use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
-use proxyland_dataset::{ExperimentConfig, Pool, TrajectoryFile};
+use proxyland_dataset::{ExperimentConfig, Pool};
 use proxyland_optim::{
-    Environment, EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Problem, Results,
-    SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate, is_success, run,
-    select_configuration, start_of,
+    Environment, EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Results, SampleLibrary,
+    Selection, SurrogateModel, Target, TargetSplit, evaluate, select_configuration,
 };
-use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, sample_target};
 use proxyland_proxy::Proxy;
 use std::path::{Path, PathBuf};
@@ -48,7 +45,13 @@ pub struct Args {
     /// Results JSON.
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
 }
+
+/// The most synthetic targets one evaluation draws (each is a simulation kept in memory).
+const MAX_TARGETS: usize = 100_000;
 
 fn parse_split(s: &str) -> std::result::Result<TargetSplit, String> {
     match s {
@@ -111,6 +114,23 @@ pub fn environment() -> Environment {
 }
 
 pub fn run_evaluate(args: Args) -> Result<()> {
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(c) = &args.config {
+        inputs.push(("--config", c));
+    }
+    if let Some(d) = &args.data {
+        inputs.push(("--data", d));
+    }
+    if let Some(s) = &args.selection {
+        inputs.push(("--selection", s));
+    }
+    inputs.extend(args.models.iter().map(|m| ("--models", m.as_path())));
+    output::check_output("--out", &args.out, &inputs, args.force)?;
+    if let Some(n) = args.targets {
+        if n == 0 || n > MAX_TARGETS {
+            bail!("--targets {n}: give 1 to {MAX_TARGETS} targets");
+        }
+    }
     let (config, pool) = match (&args.config, &args.data) {
         (_, Some(data)) => {
             let pool = Pool::open(data)?;
@@ -190,15 +210,6 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     }
     if args.budgets.is_empty() || args.budgets.contains(&0) {
         bail!("--budgets: give positive multiples, e.g. 1,10");
-    }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            bail!(
-                "--out {}: folder {} does not exist",
-                args.out.display(),
-                dir.display()
-            );
-        }
     }
     let selection = match &args.selection {
         Some(path) => Some(read_selection(path)?),
@@ -303,160 +314,6 @@ pub fn library_of(pool: &Pool, sim: &dyn Simulator) -> Result<SampleLibrary> {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SolveArgs {
-    /// Experiment (gramacy-lee, burgers, ks, billiards2d, billiards4d).
-    #[arg(long)]
-    experiment: String,
-    /// True parameters to simulate the target from (or use --target-file).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_hyphen_values = true,
-        conflicts_with = "target_file"
-    )]
-    target: Vec<String>,
-    /// A trajectory file written by `proxyland simulate --out x.h5`.
-    #[arg(long)]
-    target_file: Option<PathBuf>,
-    /// Method name.
-    #[arg(long, default_value = "bfgs")]
-    method: String,
-    /// Trained proxy (for proxy methods).
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// A pool of the same experiment (for pool-bfgs, which searches its samples).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Start point (default: a uniform draw from --seed).
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
-    init: Vec<String>,
-    /// Simulator-call budget for multistart-bfgs, cmaes and de.
-    #[arg(long, default_value_t = 500)]
-    budget: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Write every objective evaluation (true loss and proxy) to this CSV.
-    #[arg(long)]
-    iterates: Option<PathBuf>,
-}
-
-pub fn run_solve(args: SolveArgs) -> Result<()> {
-    let sim: Box<dyn Simulator> = proxyland_physics::experiment(&args.experiment)?;
-    let space = sim.param_space().clone();
-    let (x_star, y) = match (&args.target_file, args.target.is_empty()) {
-        (Some(f), _) => {
-            let t = TrajectoryFile::read(f)?;
-            if t.experiment != args.experiment {
-                bail!(
-                    "--target-file {} holds {}, not {}",
-                    f.display(),
-                    t.experiment,
-                    args.experiment
-                );
-            }
-            (t.params.clone(), t.trajectory)
-        }
-        (None, false) => {
-            let x = parse_params(&args.target).context("--target")?;
-            let y = sim.simulate(&x)?;
-            (space.fold(&x).0, y)
-        }
-        (None, true) => bail!("give --target x1,x2,.. or --target-file traj.h5"),
-    };
-    let u0 = if args.init.is_empty() {
-        start_of(args.seed, TargetSplit::Test, 0, space.dim())
-    } else {
-        let x0 = parse_params(&args.init).context("--init")?;
-        space.check(sim.name(), &x0)?;
-        space.to_unit(&x0)
-    };
-    let method = Method::parse(&args.method, args.budget)?;
-    let proxy = match (&args.model, method.needs_surrogate()) {
-        (Some(p), _) => Some(load_models(std::slice::from_ref(p), sim.as_ref())?.remove(0)),
-        (None, true) => bail!("--method {} needs --model", args.method),
-        (None, false) => None,
-    };
-    let library = match (&args.data, method.needs_library()) {
-        (Some(d), true) => {
-            let pool = Pool::open(d)?;
-            let config = ExperimentConfig::parse(d, &pool.header.config_text)?;
-            if config.experiment != args.experiment {
-                bail!(
-                    "--data {} holds {}, not {}",
-                    d.display(),
-                    config.experiment,
-                    args.experiment
-                );
-            }
-            Some(library_of(&pool, sim.as_ref())?)
-        }
-        (None, true) => bail!("--method {} needs --data (a pool to search)", args.method),
-        (_, false) => None,
-    };
-    let trace = proxyland_optim::Trace::default();
-    let problem = Problem {
-        sim: sim.as_ref(),
-        target: &y,
-        u0,
-        trace: args.iterates.as_ref().map(|_| &trace),
-        library: library.as_ref(),
-    };
-    let mut stream = Stream::new(args.seed, 1);
-    let o = run(
-        &method,
-        &problem,
-        proxy.as_ref().map(|p| p as &dyn SurrogateModel),
-        LocalSettings::default(),
-        &mut stream,
-    )?;
-    println!("method:          {}", method.name());
-    println!(
-        "X̂:               {:?}  ({})",
-        o.x_hat,
-        space.names.join(", ")
-    );
-    println!("resim loss:      {:.6e}", o.resim_loss);
-    println!(
-        "simulator calls: {} (proxy evaluations: {})",
-        o.sim_calls, o.surrogate_evals
-    );
-    println!("wall time:       {:.3} s", o.wall_s);
-    if !args.target.is_empty() || args.target_file.is_some() {
-        let (success, error) = is_success(sim.as_ref(), &o.x_hat, &x_star);
-        println!(
-            "X*:              {x_star:?}; success: {success} (max error {error:.2e} of the box)"
-        );
-    }
-    if let Some(reason) = &o.stopped {
-        println!("stopped early:   {reason}");
-    }
-    if let Some(path) = &args.iterates {
-        let points = trace.into_inner();
-        output::write_atomically(path, |w| {
-            writeln!(w, "evaluation,objective,{},value", space.names.join(","))?;
-            for (i, p) in points.iter().enumerate() {
-                let (x, _) = space.fold(&space.from_unit(&p.u));
-                let x: Vec<String> = x.iter().map(|v| format!("{v:.17e}")).collect();
-                writeln!(w, "{i},{},{},{:.17e}", p.objective, x.join(","), p.value)?;
-            }
-            Ok(())
-        })?;
-        println!(
-            "iterates:        {} evaluations in {}",
-            points.len(),
-            path.display()
-        );
-    }
-    if o.failed() {
-        bail!(
-            "{} ended on a failed evaluation: the answer above is not trustworthy",
-            method.name()
-        );
-    }
-    Ok(())
-}
-
-#[derive(Debug, clap::Args)]
 pub struct SelectArgs {
     /// Validation results (`evaluate --split validation`) of the same pool: a σ sweep, then a λ
     /// sweep, and so on. The choice is made over all of them.
@@ -465,10 +322,19 @@ pub struct SelectArgs {
     /// The selection JSON (σ, λ, the rule, the validation numbers).
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 /// `proxyland select`: the headline configuration, chosen on validation targets only.
 pub fn run_select(args: SelectArgs) -> Result<()> {
+    let inputs: Vec<(&str, &Path)> = args
+        .validation
+        .iter()
+        .map(|p| ("--validation", p.as_path()))
+        .collect();
+    output::check_output("--out", &args.out, &inputs, args.force)?;
     let validations: Vec<Results> = args
         .validation
         .iter()

@@ -20,6 +20,7 @@ pub struct GenerateOptions {
     pub targets: usize,
     /// Validation targets written with the pool (spec v2: 30 by default).
     pub validation_targets: usize,
+    /// The pool seed; test and validation target seeds are derived from it.
     pub seed: u64,
     /// `Some((i, n))`: only the i-th (0-based) of n disjoint index ranges.
     pub shard: Option<(usize, usize)>,
@@ -29,6 +30,8 @@ pub struct GenerateOptions {
     pub batch: usize,
     /// Testing hook: stop with [`Error::Interrupted`] once this many samples are on disk.
     pub stop_after: Option<usize>,
+    /// Replace an existing output file (it is replaced only once the new pool is complete).
+    pub overwrite: bool,
 }
 
 impl GenerateOptions {
@@ -44,6 +47,7 @@ impl GenerateOptions {
             resume: false,
             batch: (64 * rayon::current_num_threads()).max(64),
             stop_after: None,
+            overwrite: false,
         }
     }
 }
@@ -51,11 +55,15 @@ impl GenerateOptions {
 /// What a generation run did.
 #[derive(Debug, Clone)]
 pub struct GenerateReport {
+    /// The finished pool file.
     pub path: PathBuf,
+    /// Samples in the file (this shard's index range).
     pub samples: usize,
     /// Samples simulated by this run (resumed runs skip those already on disk).
     pub simulated: usize,
+    /// Samples whose simulation blew up, earlier runs' included.
     pub failed: usize,
+    /// Wall-clock seconds this run took.
     pub seconds: f64,
 }
 
@@ -114,17 +122,28 @@ pub fn generate(
     if opts.samples < 2 {
         return Err(Error::Config {
             path: config.path.clone(),
-            message: format!("--samples {}: a pool needs at least 2", opts.samples),
+            message: format!("samples = {}: a pool needs at least 2", opts.samples),
         });
     }
     let (start, end) = shard_range(opts.samples, opts.shard)?;
-    if out.exists() {
+    if out.exists() && !opts.overwrite {
         return Err(Error::Io {
             path: out.to_path_buf(),
-            message: "already exists; remove it or choose another --out (nothing was changed)"
+            message: "already exists; remove it or choose another output (nothing was changed)"
                 .into(),
         });
     }
+    let (f, s) = sim.trajectory_shape();
+    let values = (end - start + opts.targets + opts.validation_targets)
+        .saturating_mul(f)
+        .saturating_mul(s);
+    crate::sizes::check_room(
+        &config.path,
+        "samples",
+        end - start,
+        (values as u64).saturating_mul(8),
+        out,
+    )?;
     let partial = partial_path(out);
     let space = sim.param_space();
     let header = PoolHeader {
@@ -279,6 +298,132 @@ fn simulate_targets(
     let xs = Array2::from_shape_fn((t, d), |(i, j)| drawn[i].0[j]);
     let ys = Array3::from_shape_fn((t, f, s), |(i, a, b)| drawn[i].1[[a, b]]);
     Ok((xs, ys))
+}
+
+/// A pool of any [`Simulator`] built in memory, with the same sampling rule, random streams,
+/// and test and validation targets as [`generate`] writes to a file: the way to train a proxy
+/// for a simulator of your own without a config or an HDF5 file. `opts.shard`, `resume`,
+/// `batch`, `stop_after` and `overwrite` do not apply. A sample whose simulation fails is kept
+/// with status [`status::FAILED`] and skipped by training, as in a file.
+///
+/// ```
+/// use proxyland_dataset::{GenerateOptions, generate_in_memory};
+/// let sim = proxyland_physics::experiment("gramacy-lee")?;
+/// let pool = generate_in_memory(sim.as_ref(), &GenerateOptions::new(64, 4, 1))?;
+/// assert_eq!((pool.valid().len(), pool.target_params.nrows()), (64, 4));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn generate_in_memory(sim: &dyn Simulator, opts: &GenerateOptions) -> Result<Pool> {
+    let name = sim.name().to_string();
+    let path = PathBuf::from(format!("(in-memory pool of {name})"));
+    if opts.samples < 2 {
+        return Err(Error::Config {
+            path,
+            message: format!("samples = {}: a pool needs at least 2", opts.samples),
+        });
+    }
+    let space = sim.param_space();
+    let (d, (f, s)) = (space.dim(), sim.trajectory_shape());
+    let k = opts.samples;
+    let values = (k + opts.targets + opts.validation_targets)
+        .saturating_mul(f)
+        .saturating_mul(s);
+    if let Some(mem) = crate::sizes::available_memory() {
+        let needed = (values as u64).saturating_mul(8);
+        if needed > mem {
+            return Err(Error::Config {
+                path,
+                message: format!(
+                    "samples = {k}: the pool needs {} of memory, but only {} is available",
+                    crate::sizes::bytes(needed),
+                    crate::sizes::bytes(mem)
+                ),
+            });
+        }
+    }
+    let xs: Vec<Vec<f64>> = (0..k as u64)
+        .map(|i| sample_params(sim, opts.seed, i))
+        .collect();
+    let ys: Vec<Option<proxyland_physics::Trajectory>> = xs
+        .par_iter()
+        .enumerate()
+        .map(|(i, x)| match sim.simulate(x) {
+            Ok(y) if y.dim() == (f, s) => Some(y),
+            Ok(y) => {
+                tracing::warn!(sample = i, shape = ?y.dim(), "trajectory of the wrong shape");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(sample = i, "simulation failed: {e}");
+                None
+            }
+        })
+        .collect();
+    let mut trajectories = Array3::zeros((k, f, s));
+    let mut sample_status = ndarray::Array1::from_elem(k, status::DONE);
+    for (i, y) in ys.iter().enumerate() {
+        match y.as_ref().filter(|y| y.iter().all(|v| v.is_finite())) {
+            Some(y) => trajectories.index_axis_mut(ndarray::Axis(0), i).assign(y),
+            None => sample_status[i] = status::FAILED,
+        }
+    }
+    // No config file describes this simulator: what stands in for it in the provenance hash is
+    // its box, its frames and a fingerprint of the simulated data, so two different simulators
+    // (or a changed one) never look like the same pool.
+    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in trajectories.iter() {
+        for b in v.to_le_bytes() {
+            fingerprint ^= u64::from(b);
+            fingerprint = fingerprint.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let config_text = format!(
+        "# in-memory pool of {name}\nparameters = {:?}\nlo = {:?}\nhi = {:?}\n\
+         frame_times = {:?}\ntrajectories_fnv1a = \"{fingerprint:016x}\"\n",
+        space.names,
+        space.lo,
+        space.hi,
+        sim.frame_times()
+    );
+    let header = PoolHeader {
+        schema_version: SCHEMA_VERSION,
+        experiment: name,
+        spec_version: SPEC_VERSION,
+        config_text,
+        seed: opts.seed,
+        target_seed: target_seed(opts.seed),
+        validation_seed: validation_seed(opts.seed),
+        samples_total: k,
+        index_start: 0,
+        index_end: k,
+        param_names: space.names.clone(),
+        proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: utc_now_rfc3339(),
+    };
+    let (target_params, target_trajectories) =
+        simulate_targets(sim, header.target_seed, opts.targets)?;
+    let (validation_params, validation_trajectories) =
+        simulate_targets(sim, header.validation_seed, opts.validation_targets)?;
+    Ok(Pool {
+        path,
+        header,
+        params: Array2::from_shape_fn((k, d), |(i, j)| xs[i][j]),
+        trajectories,
+        status: sample_status,
+        param_box: Array2::from_shape_fn(
+            (2, d),
+            |(r, j)| {
+                if r == 0 { space.lo[j] } else { space.hi[j] }
+            },
+        ),
+        time: sim.frame_times().into(),
+        state_axis: sim.state_axis().into(),
+        target_params,
+        target_trajectories,
+        validation_params,
+        validation_trajectories,
+        fixed_target: sim.fixed_target().is_some(),
+    })
 }
 
 /// Merges complete shards of one run into a single pool file.

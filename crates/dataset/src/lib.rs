@@ -17,22 +17,29 @@
 //! # Ok::<(), proxyland_dataset::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
+mod atomic;
 mod config;
 mod error;
 mod format;
 mod generate;
+mod observations;
 mod pairs;
+pub mod sizes;
 mod trajectory_file;
 
+pub use atomic::{describe_io, temp_sibling, write_atomically};
 pub use config::{
-    DEFAULT_VALIDATION_TARGETS, ENCODERS, EvaluationSettings, ExperimentConfig, PhysicsConfig,
-    ProfileSettings, ProxySettings, SPEC_VERSION,
+    DEFAULT_VALIDATION_TARGETS, ENCODERS, EvaluationSettings, ExperimentConfig, MAX_GRID_POINTS,
+    MAX_TRAJECTORY_VALUES, PhysicsConfig, ProfileSettings, ProxySettings, SPEC_VERSION,
 };
 pub use error::{Error, Result};
 pub use format::{Pool, PoolHeader, SCHEMA_VERSION, status};
 pub use generate::{
-    GenerateOptions, GenerateReport, generate, merge, partial_path, sample_params, shard_range,
-    target_seed, validation_seed,
+    GenerateOptions, GenerateReport, generate, generate_in_memory, merge, partial_path,
+    sample_params, shard_range, target_seed, validation_seed,
 };
+pub use observations::{Observations, read_observations};
 pub use pairs::{PairBatch, PairSampler, Split};
 pub use trajectory_file::TrajectoryFile;

@@ -1,7 +1,6 @@
 //! Training pairs: any two pool members make a pair (target Y_i, candidate X_j) whose label
 //! L(Y_i, X_j) = mean (Y_j − Y_i)² costs no new simulation, because they share Y0.
 
-use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
 use crate::format::Pool;
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
@@ -47,7 +46,9 @@ pub struct PairSampler<'a> {
 /// Which split a batch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
+    /// The pairs the network trains on.
     Train,
+    /// Held-out pairs (see [`PairSampler`]) the validation loss is measured on.
     Validation,
 }
 
@@ -55,8 +56,16 @@ impl<'a> PairSampler<'a> {
     /// Splits the pool's valid samples; `validation_fraction` of the targets (or, for a fixed
     /// target, of the candidates) is held out.
     pub fn new(pool: &'a Pool, validation_fraction: f64, seed: u64) -> Result<Self> {
-        let config = ExperimentConfig::parse(&pool.path, &pool.header.config_text)?;
-        let fixed_target = config.simulator()?.fixed_target().is_some();
+        let fixed_target = pool.fixed_target;
+        if fixed_target && pool.target_params.nrows() == 0 {
+            return Err(Error::Format {
+                path: pool.path.clone(),
+                field: "targets/params".into(),
+                message: "is empty, but this experiment pairs every sample with its one fixed \
+                          target: generate the pool with at least 1 target"
+                    .into(),
+            });
+        }
         let mut valid = pool.valid();
         if valid.len() < 2 {
             return Err(Error::Format {

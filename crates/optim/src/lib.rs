@@ -21,6 +21,8 @@
 //! assert!((r.u[0] - 1.0).abs() < 1e-6 && (r.u[1] - 1.0).abs() < 1e-6);
 //! ```
 
+#![warn(missing_docs)]
+
 // Unit tests link the LAPACK backend that ndarray-linalg (CMA-ES's eigendecomposition) needs;
 // a binary using this crate chooses its own.
 #[cfg(test)]
@@ -35,6 +37,7 @@ mod local;
 mod methods;
 mod objective;
 pub mod stats;
+mod uncertainty;
 
 pub use error::{Error, Result};
 pub use evaluate::{
@@ -57,3 +60,4 @@ pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
+pub use uncertainty::{Trust, Uncertainty, gauss_newton, verdict};

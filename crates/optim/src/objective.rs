@@ -53,6 +53,7 @@ pub struct TrueLoss<'a> {
 }
 
 impl<'a> TrueLoss<'a> {
+    /// The loss against `target` of `sim`'s trajectories, with no budget and no trace.
     pub fn new(sim: &'a dyn Simulator, target: &'a Trajectory) -> Self {
         TrueLoss {
             sim,
@@ -92,6 +93,7 @@ impl<'a> TrueLoss<'a> {
         self.best.borrow().clone()
     }
 
+    /// The simulator's parameter box, which maps u to X.
     pub fn space(&self) -> &ParamSpace {
         self.sim.param_space()
     }
@@ -318,6 +320,7 @@ pub struct FnObjective<F> {
 }
 
 impl<F: Fn(&[f64]) -> (f64, Vec<f64>)> FnObjective<F> {
+    /// Wraps `f(u) -> (value, gradient)` on a `dim`-dimensional u, with no calls counted yet.
     pub fn new(dim: usize, f: F) -> Self {
         FnObjective {
             dim,
@@ -325,6 +328,7 @@ impl<F: Fn(&[f64]) -> (f64, Vec<f64>)> FnObjective<F> {
             calls: Cell::new(0),
         }
     }
+    /// Evaluations of `f` so far (each computes value and gradient).
     pub fn calls(&self) -> usize {
         self.calls.get()
     }

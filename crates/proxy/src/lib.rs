@@ -20,10 +20,13 @@
 //! # Ok::<(), proxyland_proxy::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 // Unit tests link the LAPACK backend that proxyland-optim's CMA-ES needs.
 #[cfg(test)]
 use openblas_src as _;
 
+mod adam;
 mod checkpoint;
 pub mod device;
 mod error;
@@ -40,6 +43,7 @@ fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
     TORCH_RNG.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+pub use adam::Adam;
 pub use checkpoint::{
     CheckpointMeta, DatasetProvenance, EpochRecord, FORMAT_VERSION, Normalization, TrainingSummary,
 };
@@ -47,5 +51,6 @@ pub use error::{Error, Result};
 pub use model::{Architecture, EncoderKind, ProxyNet};
 pub use predict::{BoundProxy, Proxy};
 pub use train::{
-    EpochCallback, StepBatch, TrainOptions, log_rmse, normalization, train, training_step,
+    EpochCallback, StepBatch, TrainOptions, TrainSpec, log_rmse, normalization, train, train_with,
+    training_step,
 };

@@ -7,6 +7,7 @@
 //! the last epoch, still at 80–95% of the peak rate. A plateau rule decays with the epochs that
 //! actually run.
 
+use crate::adam::Adam;
 use crate::checkpoint::{
     self, CheckpointMeta, DatasetProvenance, EpochRecord, Normalization, TrainingSummary,
 };
@@ -14,14 +15,14 @@ use crate::error::{Error, Result};
 use crate::head::{BoundHead, Head};
 use crate::model::{Architecture, EncoderKind, ProxyNet};
 use ndarray::Array2;
-use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, Split};
+use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Boundary, ParamSpace};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 /// How to train.
@@ -31,9 +32,13 @@ pub struct TrainOptions {
     pub noise: f64,
     /// Gradient-penalty λ: adds λ E‖∂f/∂u‖² (autograd, create_graph) to the loss.
     pub penalty: f64,
+    /// Epochs to train at most (early stopping may end sooner).
     pub epochs: usize,
+    /// Training pairs drawn per epoch.
     pub pairs_per_epoch: usize,
+    /// Seeds the split, pair sampling, initialization and noise.
     pub seed: u64,
+    /// Where the network trains (CPU or a CUDA device).
     pub device: Device,
     /// Fourier features on u (switch off only to study spectral bias).
     pub use_fourier: bool,
@@ -48,17 +53,28 @@ pub struct TrainOptions {
     pub encoder: Option<EncoderKind>,
     /// Overrides the config's share of near pairs.
     pub near_share: Option<f64>,
+    /// Replace an existing checkpoint at the output, and discard an interrupted run's state
+    /// there instead of refusing.
+    pub force: bool,
+    /// Testing hook: stop with [`Error::Interrupted`] after this many epochs of this run, leaving
+    /// the resume state behind (as a killed process would).
+    pub stop_after: Option<usize>,
 }
 
 impl TrainOptions {
-    /// The options a config's profile implies, with no regularization.
-    pub fn from_profile(config: &ExperimentConfig, profile: &str, seed: u64) -> Result<Self> {
-        let p = config.profile(profile)?;
-        Ok(TrainOptions {
+    /// Defaults for a run seeded with `seed`: no regularization, 100 epochs of 16384 pairs on
+    /// the CPU, the settings' encoder and near share; change fields with struct-update syntax.
+    ///
+    /// ```
+    /// let opts = proxyland_proxy::TrainOptions { noise: 0.05, ..proxyland_proxy::TrainOptions::new(7) };
+    /// assert_eq!((opts.noise, opts.seed), (0.05, 7));
+    /// ```
+    pub fn new(seed: u64) -> Self {
+        TrainOptions {
             noise: 0.0,
             penalty: 0.0,
-            epochs: p.epochs,
-            pairs_per_epoch: p.pairs_per_epoch,
+            epochs: 100,
+            pairs_per_epoch: 16384,
             seed,
             device: Device::Cpu,
             use_fourier: true,
@@ -67,6 +83,42 @@ impl TrainOptions {
             argmin_targets: 30,
             encoder: None,
             near_share: None,
+            force: false,
+            stop_after: None,
+        }
+    }
+
+    /// The options a config's profile implies, with no regularization.
+    pub fn from_profile(config: &ExperimentConfig, profile: &str, seed: u64) -> Result<Self> {
+        let p = config.profile(profile)?;
+        Ok(TrainOptions {
+            epochs: p.epochs,
+            pairs_per_epoch: p.pairs_per_epoch,
+            ..TrainOptions::new(seed)
+        })
+    }
+}
+
+/// What a proxy is trained for, without a config file: the experiment's name (recorded in the
+/// checkpoint), its parameter box (the network sees u = to_unit(X), and periodic coordinates
+/// get integer frequencies) and the network and training settings.
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    /// Recorded in the checkpoint's metadata.
+    pub experiment: String,
+    /// The box X lives in.
+    pub space: ParamSpace,
+    /// Architecture and training hyperparameters (a config's `[proxy]` table).
+    pub settings: ProxySettings,
+}
+
+impl TrainSpec {
+    /// The spec a built-in experiment's config describes.
+    pub fn from_config(config: &ExperimentConfig) -> Result<Self> {
+        Ok(TrainSpec {
+            experiment: config.experiment.clone(),
+            space: config.simulator()?.param_space().clone(),
+            settings: config.proxy.clone(),
         })
     }
 }
@@ -74,12 +126,13 @@ impl TrainOptions {
 /// Progress after each epoch: (epoch, epochs, what it measured).
 pub type EpochCallback<'a> = &'a dyn Fn(usize, usize, &EpochRecord);
 
-fn resume_paths(out: &Path) -> (PathBuf, PathBuf) {
+/// Where an interrupted run keeps its state: one file holding the current weights, the best
+/// weights so far (`best.` prefix) and the optimizer's moments (`adam.` prefix), written
+/// atomically after every epoch, so a kill at any instant leaves a consistent state.
+fn resume_path(out: &Path) -> PathBuf {
     let mut current = out.as_os_str().to_owned();
     current.push(".resume");
-    let mut best = out.as_os_str().to_owned();
-    best.push(".resume-best");
-    (PathBuf::from(current), PathBuf::from(best))
+    PathBuf::from(current)
 }
 
 /// Tensors of a pair batch on `device`: (distinct targets t×F×S, target row of each pair b,
@@ -88,9 +141,13 @@ fn resume_paths(out: &Path) -> (PathBuf, PathBuf) {
 /// (normalized), which target each pair uses, the pairs' u = to_unit(X), and the normalized
 /// log-loss labels.
 pub struct StepBatch {
+    /// t × F × S distinct target trajectories, normalized (f32).
     pub targets: Tensor,
+    /// b target rows (int64): which of `targets` each pair uses.
     pub rows: Tensor,
+    /// b × d candidate parameters in normalized coordinates u (f32).
     pub u: Tensor,
+    /// b normalized log-loss labels ẑ (f32).
     pub z: Tensor,
 }
 
@@ -129,7 +186,7 @@ impl StepBatch {
 /// public so the benchmark against PyTorch times exactly the code that trains.
 pub fn training_step(
     net: &ProxyNet,
-    optimizer: &mut nn::Optimizer,
+    optimizer: &mut Adam,
     batch: &StepBatch,
     noise: f64,
     penalty: f64,
@@ -305,10 +362,35 @@ pub fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
     }
 }
 
-/// Trains a proxy on `pool` and writes the checkpoint to `out`. Returns its metadata.
+/// Trains a proxy on `pool` (generated from `config`) and writes the checkpoint to `out`.
+/// Returns its metadata. See [`train_with`] for a simulator without a config.
 pub fn train(
     pool: &Pool,
     config: &ExperimentConfig,
+    opts: &TrainOptions,
+    out: &Path,
+    on_epoch: EpochCallback,
+) -> Result<CheckpointMeta> {
+    train_with(pool, &TrainSpec::from_config(config)?, opts, out, on_epoch)
+}
+
+/// Trains a proxy on `pool` for the experiment `spec` describes and writes the checkpoint to
+/// `out` (refusing to replace one unless `opts.force`). Returns its metadata.
+///
+/// ```no_run
+/// use proxyland_dataset::{GenerateOptions, generate_in_memory};
+/// use proxyland_proxy::{TrainOptions, TrainSpec, train_with};
+/// let sim = proxyland_physics::experiment("gramacy-lee")?;
+/// let pool = generate_in_memory(sim.as_ref(), &GenerateOptions::new(2048, 10, 1))?;
+/// let config = proxyland_dataset::ExperimentConfig::load("datasets/gramacy-lee.toml".as_ref())?;
+/// let spec = TrainSpec::from_config(&config)?;
+/// let meta = train_with(&pool, &spec, &TrainOptions::new(1), "proxy.safetensors".as_ref(), &|_, _, _| {})?;
+/// println!("best epoch {}", meta.training.best_epoch);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn train_with(
+    pool: &Pool,
+    spec: &TrainSpec,
     opts: &TrainOptions,
     out: &Path,
     on_epoch: EpochCallback,
@@ -325,9 +407,27 @@ pub fn train(
             "epochs and pairs per epoch must be positive".into(),
         ));
     }
+    let resume_path = resume_path(out);
+    if out.exists() && !opts.force {
+        return Err(Error::Io {
+            path: out.to_path_buf(),
+            message: "already exists; training would replace it (nothing was changed)".into(),
+        });
+    }
+    if resume_path.exists() && !opts.resume {
+        if !opts.force {
+            return Err(Error::Io {
+                path: resume_path,
+                message: "holds an interrupted run of this output: resume it, or discard it \
+                          explicitly (nothing was changed)"
+                    .into(),
+            });
+        }
+        let _ = std::fs::remove_file(&resume_path);
+    }
     let _rng = crate::torch_rng_lock();
     let started = Instant::now();
-    let settings = &config.proxy;
+    let settings = &spec.settings;
     let near_share = opts.near_share.unwrap_or(settings.near_share);
     if !(0.0..=1.0).contains(&near_share) {
         return Err(Error::Input(format!(
@@ -338,15 +438,23 @@ pub fn train(
         Some(e) => e,
         None => EncoderKind::parse(&settings.encoder).ok_or_else(|| {
             Error::Input(format!(
-                "{}: proxy.encoder = \"{}\" is not an encoder this proxyland knows",
-                config.path.display(),
-                settings.encoder
+                "proxy.encoder = \"{}\" is not an encoder this proxyland knows (one of {})",
+                settings.encoder,
+                proxyland_dataset::ENCODERS.join(", ")
             ))
         })?,
     };
     let sampler = PairSampler::new(pool, settings.validation_fraction, opts.seed)?
         .with_near_pairs(near_share, settings.near_neighbours);
-    let space = config.simulator()?.param_space().clone();
+    let space = spec.space.clone();
+    if pool.param_box.row(0).to_vec() != space.lo || pool.param_box.row(1).to_vec() != space.hi {
+        return Err(Error::Input(format!(
+            "{}: the pool's parameter box differs from the experiment's ({:?}..{:?})",
+            pool.path.display(),
+            space.lo,
+            space.hi
+        )));
+    }
     let (frames, components) = pool.trajectory_shape();
     let arch = Architecture {
         params: space.dim(),
@@ -365,7 +473,6 @@ pub fn train(
         embedding: settings.embedding,
         hidden: settings.hidden.clone(),
     };
-    let (resume_path, resume_best_path) = resume_paths(out);
     let mut vs = VarStore::new(opts.device);
     tch::manual_seed(opts.seed as i64);
     let mut net = ProxyNet::new(&vs.root(), &arch);
@@ -377,7 +484,7 @@ pub fn train(
     let mut meta = CheckpointMeta {
         format: fmt,
         format_version: fmt_version,
-        experiment: config.experiment.clone(),
+        experiment: spec.experiment.clone(),
         param_names: space.names.clone(),
         lo: space.lo.clone(),
         hi: space.hi.clone(),
@@ -410,32 +517,69 @@ pub fn train(
             near_share,
             near_neighbours: settings.near_neighbours,
             plateau_epochs: (settings.patience / 3).max(2),
+            adam_steps: 0,
             history: vec![],
         },
         proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let mut start_epoch = 0;
+    let mut adam = Adam::new(&vs, settings.learning_rate);
     if opts.resume && resume_path.exists() {
-        let (state, tensors) = checkpoint::read(&resume_path)?;
+        let (state, all) = checkpoint::read(&resume_path)?;
+        // The optimizer's moments and the best weights travel in the same file as the weights.
+        let (mut tensors, mut moments, mut best) = (
+            checkpoint::NamedTensors::new(),
+            checkpoint::NamedTensors::new(),
+            checkpoint::NamedTensors::new(),
+        );
+        for (name, t) in all {
+            if name.starts_with("adam.") {
+                moments.insert(name, t);
+            } else if let Some(rest) = name.strip_prefix("best.") {
+                best.insert(rest.to_string(), t);
+            } else {
+                tensors.insert(name, t);
+            }
+        }
         checkpoint::fill(&mut vs, &tensors, &resume_path)?;
-        let (_, best) = checkpoint::read(&resume_best_path)?;
-        checkpoint::fill(&mut best_vs, &best, &resume_best_path)?;
+        checkpoint::fill(&mut best_vs, &best, &resume_path)?;
+        if !adam.restore(&moments, state.training.adam_steps) {
+            return Err(Error::Checkpoint {
+                path: resume_path,
+                field: "adam".into(),
+                message: "the optimizer state is missing or does not fit the network".into(),
+            });
+        }
+        // Everything that decides the split, the pair stream, the noise and the optimizer must
+        // be what the interrupted run used, or the result is a mix of two runs.
+        let then = &state.training;
+        let now = &meta.training;
         if state.dataset.hash != meta.dataset.hash
             || state.noise != opts.noise
             || state.penalty != opts.penalty
             || state.architecture != meta.architecture
-            || state.training.near_share != near_share
+            || then.near_share != now.near_share
+            || then.near_neighbours != now.near_neighbours
+            || then.seed != now.seed
+            || then.pairs_per_epoch != now.pairs_per_epoch
+            || then.batch_size != now.batch_size
+            || then.learning_rate != now.learning_rate
+            || then.plateau_epochs != now.plateau_epochs
         {
             return Err(Error::Checkpoint {
                 path: resume_path,
-                field: "dataset/noise/penalty/architecture/near_share".into(),
+                field: "dataset/noise/penalty/architecture/seed/pairs/batch size/learning rate/\
+                        near pairs"
+                    .into(),
                 message: "the interrupted run used other data or settings; delete it or rerun \
                           with the original settings"
                     .into(),
             });
         }
         meta.normalization = state.normalization;
+        let device = meta.training.device.clone();
         meta.training = state.training;
+        meta.training.device = device;
         start_epoch = meta.training.epochs_run;
         tracing::info!(epoch = start_epoch, "resuming training");
     } else {
@@ -458,12 +602,20 @@ pub fn train(
         meta.training.plateau_epochs,
     );
     let (mut lr, mut since_val_improved, mut best_val_loss) = schedule;
-    let mut adam = nn::Adam::default().build(&vs, lr)?;
     // Epochs since either validation metric last improved (replayed for a resumed run).
     let mut since_best = epochs_without_progress(&meta.training);
 
     for epoch in start_epoch..opts.epochs {
-        adam.set_lr(lr);
+        // Checked before the epoch, not after it: a run interrupted right after its last epoch
+        // resumes to the same end instead of training one more.
+        if since_best >= settings.patience {
+            tracing::info!(
+                epoch,
+                "early stopping: the validation metric stopped improving"
+            );
+            break;
+        }
+        adam.lr = lr;
         // Each epoch has its own generator state, so a resumed run draws the same noise.
         tch::manual_seed(opts.seed.wrapping_add(1 + epoch as u64) as i64);
         let mut train_loss = 0.0;
@@ -542,21 +694,30 @@ pub fn train(
         );
         on_epoch(epoch + 1, opts.epochs, &record);
         meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
-        checkpoint::save(&vs, &meta, &resume_path)?;
-        checkpoint::save(&best_vs, &meta, &resume_best_path)?;
-        if since_best >= settings.patience {
-            tracing::info!(
-                epoch = epoch + 1,
-                "early stopping: the validation metric stopped improving"
-            );
-            break;
+        let (moments, steps) = adam.state();
+        meta.training.adam_steps = steps;
+        let mut state: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        state.extend(
+            best_vs
+                .variables()
+                .into_iter()
+                .map(|(name, t)| (format!("best.{name}"), t)),
+        );
+        state.extend(moments);
+        checkpoint::save_named(state, &meta, &resume_path)?;
+        if opts
+            .stop_after
+            .is_some_and(|n| epoch + 1 - start_epoch >= n && epoch + 1 < opts.epochs)
+        {
+            return Err(Error::Interrupted {
+                path: resume_path,
+                epoch: epoch + 1,
+            });
         }
     }
     meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
     checkpoint::save(&best_vs, &meta, out)?;
-    for p in [&resume_path, &resume_best_path] {
-        let _ = std::fs::remove_file(p);
-    }
+    let _ = std::fs::remove_file(&resume_path);
     Ok(meta)
 }
 
