@@ -109,10 +109,56 @@ fn test(repo: &Path) -> Result<()> {
             "warnings",
         ],
     )?;
+    check_lean_crates(repo)?;
     cargo(repo, &["test", "--workspace", "--locked"])?;
     eprintln!(
         "[xtask] test: all green in {:.0} s",
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Crates downstream users pull alone must stay free of the heavy native stacks: `physics` and
+/// `optim` of libtorch and HDF5, `dataset` of libtorch. A new dependency that drags one in fails
+/// here, not in a user's build.
+fn check_lean_crates(repo: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (krate, forbidden) in [
+        ("proxyland-physics", &["tch", "torch-sys", "hdf5-metno"][..]),
+        ("proxyland-optim", &["tch", "torch-sys", "hdf5-metno"][..]),
+        ("proxyland-dataset", &["tch", "torch-sys"][..]),
+    ] {
+        let out = Command::new(&cargo)
+            .args([
+                "tree",
+                "-p",
+                krate,
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+                "--locked",
+                "--offline",
+            ])
+            .current_dir(repo)
+            .output()
+            .with_context(|| format!("cannot start {cargo}"))?;
+        if !out.status.success() {
+            bail!(
+                "`cargo tree -p {krate}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        for line in tree.lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if forbidden.contains(&name) {
+                bail!("{krate} depends on {name} (normal dependencies): it must stay lean");
+            }
+        }
+    }
+    eprintln!(
+        "[xtask] physics, optim and dataset are free of libtorch (and physics, optim of HDF5)"
     );
     Ok(())
 }

@@ -24,6 +24,7 @@ pub enum BilliardsVariant {
 /// Settings of E3/E4; [`BilliardsConfig::two_d`] and [`BilliardsConfig::four_d`] give the spec's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BilliardsConfig {
+    /// Which parameters X holds (E3: 2D, E4: 4D).
     pub variant: BilliardsVariant,
     /// Disc radius r (all balls).
     pub radius: f64,
@@ -31,14 +32,19 @@ pub struct BilliardsConfig {
     pub friction: f64,
     /// Cue start (the fixed one for 2D).
     pub cue_start: [f64; 2],
+    /// Start positions (x, y) of the object balls, at rest.
     pub objects: Vec<[f64; 2]>,
+    /// Box (lo, hi) of the cue's initial x velocity.
     pub vx_range: (f64, f64),
+    /// Box (lo, hi) of the cue's initial y velocity.
     pub vy_range: (f64, f64),
     /// Cue start box (4D only).
     pub x0_range: (f64, f64),
+    /// Box (lo, hi) of the cue start's y (4D only).
     pub y0_range: (f64, f64),
     /// Frames at t = 0, frame_dt, ..., (frames − 1)·frame_dt.
     pub frame_dt: f64,
+    /// Number of frames F.
     pub frames: usize,
     /// More events than this is an error (a runaway simulation).
     pub max_events: usize,

@@ -20,12 +20,17 @@ pub struct BurgersConfig {
     pub forcing_width: f64,
     /// Range of the forcing frequency ω (reflecting); the centre x_c is periodic on [0, 2π).
     pub omega_range: (f64, f64),
+    /// ETDRK4 time step.
     pub dt: f64,
+    /// Number of time steps (t_end = steps · dt).
     pub steps: usize,
+    /// Steps between saved frames (must divide `steps`; t = 0 is a frame).
     pub frame_every: usize,
     /// 2/3-rule dealiasing of the nonlinear term (keep k ≤ N/3).
     pub dealias: bool,
+    /// Points on the contour that evaluates the ETDRK4 coefficients (at least 4).
     pub contour_points: usize,
+    /// Radius of that contour around each dt·L_k.
     pub contour_radius: f64,
     /// A solve whose |u| exceeds this is reported as blown up.
     pub blowup_bound: f64,

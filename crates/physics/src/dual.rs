@@ -22,8 +22,11 @@ pub trait Scalar:
     fn cst(v: f64) -> Self;
     /// The value without derivatives.
     fn re(self) -> f64;
+    /// The square root.
     fn sqrt(self) -> Self;
+    /// The exponential eˣ.
     fn exp(self) -> Self;
+    /// The natural logarithm.
     fn ln(self) -> Self;
 }
 
@@ -55,7 +58,9 @@ impl Scalar for f64 {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dual<const N: usize> {
+    /// The value v.
     pub re: f64,
+    /// The derivatives dv_i w.r.t. the N inputs.
     pub du: [f64; N],
 }
 

@@ -37,6 +37,7 @@ impl GramacyLee {
     /// The global minimizer (Newton on f' from the spec's 0.548563).
     pub const GLOBAL_MINIMUM: f64 = 0.548_563_444_527_605_2;
 
+    /// The function on its box x ∈ [0.5, 2.5], reflecting at both faces.
     pub fn new() -> Self {
         let space =
             ParamSpace::new(["x"], ["-"], [0.5], [2.5], [Boundary::Reflect]).expect("a valid box");

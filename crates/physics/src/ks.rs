@@ -26,16 +26,23 @@ const BACKGROUND_SIN: [f64; 4] = [
 /// Settings of E2; [`Default`] gives the spec's values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KsConfig {
+    /// Grid points N (even, at least 4).
     pub n: usize,
     /// Domain length L.
     pub length: f64,
+    /// ETDRK4 time step.
     pub dt: f64,
+    /// Number of time steps (t_end = steps · dt).
     pub steps: usize,
+    /// Steps between saved frames (must divide `steps`; t = 0 is a frame).
     pub frame_every: usize,
     /// Box of each of the two amplitudes X1, X2 (both reflecting).
     pub amplitude_range: (f64, f64),
+    /// Points on the contour that evaluates the ETDRK4 coefficients.
     pub contour_points: usize,
+    /// Radius of that contour around each dt·L_k.
     pub contour_radius: f64,
+    /// A solve whose |u| exceeds this is reported as blown up.
     pub blowup_bound: f64,
 }
 

@@ -23,6 +23,8 @@
 //! # Ok::<(), proxyland_physics::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod billiards;
 mod burgers;
 pub mod dual;

@@ -12,7 +12,9 @@ pub type Trajectory = Array2<f64>;
 /// A trajectory with its derivatives: `tangents[j]` = ∂Y/∂X_j.
 #[derive(Debug, Clone)]
 pub struct Tangents {
+    /// Y itself.
     pub trajectory: Trajectory,
+    /// ∂Y/∂X_j for each parameter j, each shaped like Y.
     pub tangents: Vec<Trajectory>,
 }
 
