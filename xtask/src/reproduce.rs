@@ -219,7 +219,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
                 noise.to_string().as_bytes(),
                 penalty.to_string().as_bytes(),
                 seed.to_string().as_bytes(),
-                b"train v3",
+                b"train v4",
             ]);
             pipeline.stage(
                 &format!("{e}/train {name}"),
