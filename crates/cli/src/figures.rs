@@ -9,15 +9,9 @@ use std::path::Path;
 /// Draws into a temporary sibling of `path` and renames it into place.
 fn atomic_png(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     // plotters picks the image format from the extension, so the temporary name keeps `.png`.
-    let tmp = crate::output::temp_sibling(path, ".png")?;
-    let result = draw(&tmp).and_then(|_| {
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move a figure to {}", path.display()))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::output::temp_sibling(path, ".png")?;
+    proxyland_dataset::replace_via_temp(path, ".png", draw)
+        .with_context(|| format!("writing the figure {}", path.display()))
 }
 
 /// Viridis, from five anchors.

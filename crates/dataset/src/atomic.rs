@@ -23,6 +23,34 @@ pub fn temp_sibling(path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
     )))
 }
 
+/// Creates `path` atomically with a writer that needs a file name (HDF5, image encoders):
+/// `write` fills the temporary sibling it is given (named with `suffix` so its extension is
+/// right), which is then synced and renamed into place; on any error the temporary is removed.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.txt");
+/// proxyland_dataset::replace_via_temp(&path, ".txt", |tmp| std::fs::write(tmp, "hi"))?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "hi");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn replace_via_temp<E: From<std::io::Error>>(
+    path: &Path,
+    suffix: &str,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let tmp = temp_sibling(path, suffix)?;
+    let result = write(&tmp).and_then(|()| {
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes `bytes` to `path` atomically.
 ///
 /// ```
@@ -33,17 +61,7 @@ pub fn temp_sibling(path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_sibling(path, "")?;
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    replace_via_temp(path, "", |tmp| std::fs::File::create(tmp)?.write_all(bytes))
 }
 
 /// An I/O error in words a user acts on: a full disk is named as such.

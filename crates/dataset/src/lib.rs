@@ -29,7 +29,7 @@ mod pairs;
 pub mod sizes;
 mod trajectory_file;
 
-pub use atomic::{describe_io, temp_sibling, write_atomically};
+pub use atomic::{describe_io, replace_via_temp, temp_sibling, write_atomically};
 pub use config::{
     DEFAULT_VALIDATION_TARGETS, ENCODERS, EvaluationSettings, ExperimentConfig, MAX_GRID_POINTS,
     MAX_TRAJECTORY_VALUES, PhysicsConfig, ProfileSettings, ProxySettings, SPEC_VERSION,

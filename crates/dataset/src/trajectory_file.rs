@@ -39,9 +39,32 @@ impl TrajectoryFile {
             path: path.to_path_buf(),
             message,
         };
-        let tmp = path.with_extension(format!("h5.tmp-{}", std::process::id()));
-        let result = (|| -> hdf5::Result<()> {
-            let file = hdf5::File::create(&tmp)?;
+        /// Either error a trajectory write can meet, kept apart for the message.
+        enum WriteError {
+            Io(std::io::Error),
+            Hdf5(hdf5::Error),
+        }
+        impl From<std::io::Error> for WriteError {
+            fn from(e: std::io::Error) -> Self {
+                WriteError::Io(e)
+            }
+        }
+        let result = crate::atomic::replace_via_temp(path, ".h5", |tmp| {
+            self.write_hdf5(tmp).map_err(WriteError::Hdf5)
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(WriteError::Io(e)) => Err(io(format!(
+                "cannot write: {}",
+                crate::atomic::describe_io(&e)
+            ))),
+            Err(WriteError::Hdf5(e)) => Err(io(format!("cannot write: {e}"))),
+        }
+    }
+
+    fn write_hdf5(&self, tmp: &Path) -> hdf5::Result<()> {
+        {
+            let file = hdf5::File::create(tmp)?;
             file.new_attr::<u64>()
                 .create("schema_version")?
                 .write_scalar(&(TRAJECTORY_SCHEMA_VERSION as u64))?;
@@ -70,12 +93,7 @@ impl TrajectoryFile {
                 .with_data(&self.state_axis)
                 .create("state")?;
             file.flush()
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(format!("cannot write: {e}")));
         }
-        std::fs::rename(&tmp, path).map_err(|e| io(format!("cannot move into place: {e}")))
     }
 
     /// Reads and checks a trajectory file.
