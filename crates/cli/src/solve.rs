@@ -350,6 +350,11 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             "solved {k} observations with {method_name} in {seconds:.2} s ({:.1} per second)",
             k as f64 / seconds
         );
+        // The answers are in --out; the ones not to trust are named here.
+        for r in rows.iter().filter(|r| !r.verdict.is_ok()) {
+            let (word, reason) = verdict_words(&r.verdict);
+            println!("observation {}: {word}: {reason}", r.observation);
+        }
     }
     if let Some(out) = &args.out {
         println!("wrote {} ({} answers)", out.display(), rows.len());
@@ -386,6 +391,15 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     Ok(())
 }
 
+/// The verdict as printed: a word (upper case when it is a warning) and its reason.
+fn verdict_words(t: &Trust) -> (&'static str, &str) {
+    match t {
+        Trust::Ok { reason } => ("ok", reason),
+        Trust::Suspect { reason } => ("SUSPECT", reason),
+        Trust::Failed { reason } => ("FAILED", reason),
+    }
+}
+
 fn print_one(r: &SolvedRow, names: &[String]) {
     println!("method:          {}", r.method);
     println!("X̂:               {:?}  ({})", r.x_hat, names.join(", "));
@@ -402,11 +416,7 @@ fn print_one(r: &SolvedRow, names: &[String]) {
         r.sim_calls, r.surrogate_evals
     );
     println!("wall time:       {:.3} s", r.wall_s);
-    let (word, reason) = match &r.verdict {
-        Trust::Ok { reason } => ("ok", reason),
-        Trust::Suspect { reason } => ("SUSPECT", reason),
-        Trust::Failed { reason } => ("FAILED", reason),
-    };
+    let (word, reason) = verdict_words(&r.verdict);
     println!("verdict:         {word}: {reason}");
     if let (Some(x), Some(ok)) = (&r.x_star, r.success) {
         println!("X*:              {x:?}; success: {ok}");
