@@ -165,6 +165,8 @@ struct RawBurgers {
     steps: usize,
     frame_every: usize,
     dealias: bool,
+    /// Forcing sources K: present for the `burgers-k{K}` family, absent for E1.
+    sources: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +178,8 @@ struct RawKs {
     steps: usize,
     frame_every: usize,
     amplitude_range: [f64; 2],
+    /// Initial-condition modes M: present for the `ks-m{M}` family, absent for E2.
+    modes: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -235,7 +239,18 @@ impl ExperimentConfig {
         };
         config.validate().map_err(bad)?;
         // Building the simulator applies the physics' own rules (even N, dt > 0, lo < hi, ...).
-        config.simulator()?;
+        let sim = config.simulator()?;
+        // The family member the settings make must be the one the file names: `burgers-k4`
+        // with `sources = 2` would file a d = 4 study under d = 8.
+        let named = config.experiment.as_str();
+        if sim.name() != named {
+            return Err(bad(format!(
+                "experiment = \"{named}\" but its [physics] settings make `{}` \
+                 (burgers-k{{K}} needs sources = K, ks-m{{M}} needs modes = M; E1 and E2 \
+                 give neither)",
+                sim.name()
+            )));
+        }
         Ok(config)
     }
 
@@ -366,7 +381,7 @@ fn parse_physics(
             let _: RawNone = value.try_into().map_err(section)?;
             PhysicsConfig::GramacyLee
         }
-        "burgers" => {
+        e if e == "burgers" || e.starts_with("burgers-k") => {
             let r: RawBurgers = value.try_into().map_err(section)?;
             PhysicsConfig::Burgers(BurgersConfig {
                 n: r.n,
@@ -378,10 +393,11 @@ fn parse_physics(
                 steps: r.steps,
                 frame_every: r.frame_every,
                 dealias: r.dealias,
+                sources: r.sources,
                 ..BurgersConfig::default()
             })
         }
-        "ks" => {
+        e if e == "ks" || e.starts_with("ks-m") => {
             let r: RawKs = value.try_into().map_err(section)?;
             PhysicsConfig::Ks(KsConfig {
                 n: r.n,
@@ -390,6 +406,7 @@ fn parse_physics(
                 steps: r.steps,
                 frame_every: r.frame_every,
                 amplitude_range: pair(r.amplitude_range),
+                modes: r.modes,
                 ..KsConfig::default()
             })
         }
@@ -434,7 +451,8 @@ fn parse_physics(
         }
         other => {
             return Err(format!(
-                "experiment = \"{other}\" is not one of gramacy-lee, burgers, ks, billiards2d, billiards4d"
+                "experiment = \"{other}\" is not one of gramacy-lee, burgers, ks, billiards2d, \
+                 billiards4d, burgers-k{{K}}, ks-m{{M}}"
             ));
         }
     })

@@ -32,7 +32,10 @@ fn quiet(_: usize, _: usize) {}
 
 #[test]
 fn every_shipped_config_parses_and_matches_the_spec_simulator() {
-    for name in proxyland_physics::EXPERIMENTS {
+    let all = proxyland_physics::EXPERIMENTS
+        .iter()
+        .chain(&proxyland_physics::SCALING_EXPERIMENTS);
+    for &name in all {
         let path = repo().join(format!("datasets/{name}.toml"));
         let config = ExperimentConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.experiment, name);
@@ -48,6 +51,31 @@ fn every_shipped_config_parses_and_matches_the_spec_simulator() {
             "{name}"
         );
         assert!(config.profile("quick").is_ok() && config.profile("paper").is_ok());
+        if proxyland_physics::SCALING_EXPERIMENTS.contains(&name) {
+            // EXPERIMENTS.md's scaling profile: the same sizes at every d.
+            let p = config.profile("scaling").unwrap();
+            assert_eq!(
+                (p.samples, p.targets, p.validation_targets),
+                (4096, 30, 30),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_family_member_must_be_the_one_its_settings_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(repo().join("datasets/burgers-k4.toml")).unwrap();
+    for (edit, needle) in [
+        (base.replace("sources = 4", "sources = 2"), "burgers-k2"),
+        (base.replace("sources = 4\n", ""), "make `burgers`"),
+        (base.replace("sources = 4", "sources = 0"), "sources"),
+    ] {
+        let path = dir.path().join("member.toml");
+        std::fs::write(&path, edit).unwrap();
+        let e = ExperimentConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("member.toml") && e.contains(needle), "{e}");
     }
 }
 

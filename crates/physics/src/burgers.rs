@@ -1,8 +1,9 @@
-//! E1: forced viscous Burgers' equation u_t + u u_x = ν u_xx + f(x, t; X) on [0, 2π).
+//! E1: forced viscous Burgers' equation u_t + u u_x = ν u_xx + f(x, t; X) on [0, 2π), and the
+//! scaling family `burgers-k{K}` with K forcing sources (EXPERIMENTS.md, "Scaling families").
 
 use crate::error::{Error, Result};
 use crate::params::{Boundary, ParamSpace};
-use crate::pde::{self, Forcing, QuadraticAdvection, Schedule, SemilinearPde};
+use crate::pde::{self, Forcing, QuadraticAdvection, Schedule, SemilinearPde, SineSource};
 use crate::simulator::{Simulator, Tangents, Trajectory};
 use crate::spectral::{C64, Etdrk4, FourierGrid};
 use std::f64::consts::{PI, TAU};
@@ -18,8 +19,13 @@ pub struct BurgersConfig {
     pub forcing_amplitude: f64,
     /// Forcing width s.
     pub forcing_width: f64,
-    /// Range of the forcing frequency ω (reflecting); the centre x_c is periodic on [0, 2π).
+    /// Range of each forcing frequency ω_k (reflecting).
     pub omega_range: (f64, f64),
+    /// `None`: E1, named `burgers`. `Some(K)`: the scaling-family member `burgers-k{K}` with
+    /// K forcing sources (d = 2K). With one source the centre x_c is periodic on [0, 2π)
+    /// (`burgers-k1` is E1 under its family name); for K > 1, centre c_k lives in its own
+    /// sector [2π(k−1)/K, 2πk/K) and reflects, so no two sources can swap and X* is unique.
+    pub sources: Option<usize>,
     /// ETDRK4 time step.
     pub dt: f64,
     /// Number of time steps (t_end = steps · dt).
@@ -44,6 +50,7 @@ impl Default for BurgersConfig {
             forcing_amplitude: 1.0,
             forcing_width: 0.3,
             omega_range: (2.0, 12.0),
+            sources: None,
             dt: 0.01,
             steps: 400,
             frame_every: 10,
@@ -57,6 +64,7 @@ impl Default for BurgersConfig {
 
 /// Forced viscous Burgers, pseudo-spectral with ETDRK4. X = (x_c, ω): the forcing
 /// f = A exp(−d(x, x_c)²/(2s²)) sin(ωt) with d the periodic distance. Y0 = sin(x).
+/// With K sources, X = (c_1, …, c_K, ω_1, …, ω_K) and f = Σ_k A exp(−d(x, c_k)²/(2s²)) sin(ω_k t).
 ///
 /// ```
 /// use proxyland_physics::{Burgers, BurgersConfig, Simulator};
@@ -67,6 +75,7 @@ impl Default for BurgersConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Burgers {
+    name: String,
     config: BurgersConfig,
     space: ParamSpace,
     grid: FourierGrid,
@@ -106,14 +115,16 @@ impl Burgers {
                 "needs >= 4 points and a positive radius",
             ));
         }
+        let sources = c.sources.unwrap_or(1);
+        if sources == 0 || sources > MAX_SOURCES {
+            return Err(Error::invalid(
+                "sources",
+                sources,
+                &format!("must be 1 to {MAX_SOURCES}"),
+            ));
+        }
         let schedule = Schedule::new(c.steps, c.frame_every)?;
-        let space = ParamSpace::new(
-            ["x_c", "omega"],
-            ["rad", "rad/s"],
-            [0.0, c.omega_range.0],
-            [TAU, c.omega_range.1],
-            [Boundary::Periodic, Boundary::Reflect],
-        )?;
+        let space = forcing_space(sources, c.omega_range)?;
         let grid = FourierGrid::new(c.n, TAU);
         let k = grid.wavenumbers().to_vec();
         let linear: Vec<f64> = k.iter().map(|k| -c.viscosity * k * k).collect();
@@ -124,7 +135,9 @@ impl Burgers {
             .collect();
         let advection = QuadraticAdvection::new(&k, &keep);
         let u0: Vec<f64> = grid.points().iter().map(|x| x.sin()).collect();
+        let name = experiment_name(config.sources);
         let mut s = Burgers {
+            name,
             config,
             space,
             grid,
@@ -169,9 +182,52 @@ impl Burgers {
     }
 }
 
+/// The most forcing sources a config may ask for (each costs a profile and a tangent field).
+pub const MAX_SOURCES: usize = 64;
+
+/// `burgers` for E1, `burgers-k{K}` for a family member.
+fn experiment_name(sources: Option<usize>) -> String {
+    match sources {
+        None => "burgers".into(),
+        Some(k) => format!("burgers-k{k}"),
+    }
+}
+
+/// The box of K sources: centres first, then frequencies.
+fn forcing_space(sources: usize, omega_range: (f64, f64)) -> Result<ParamSpace> {
+    if sources == 1 {
+        return ParamSpace::new(
+            ["x_c", "omega"],
+            ["rad", "rad/s"],
+            [0.0, omega_range.0],
+            [TAU, omega_range.1],
+            [Boundary::Periodic, Boundary::Reflect],
+        );
+    }
+    let k = sources as f64;
+    let mut names = Vec::new();
+    let mut units = Vec::new();
+    let (mut lo, mut hi, mut boundary) = (Vec::new(), Vec::new(), Vec::new());
+    for j in 0..sources {
+        names.push(format!("c_{}", j + 1));
+        units.push("rad".to_string());
+        lo.push(TAU * j as f64 / k);
+        hi.push(TAU * (j + 1) as f64 / k);
+        boundary.push(Boundary::Reflect);
+    }
+    for j in 0..sources {
+        names.push(format!("omega_{}", j + 1));
+        units.push("rad/s".to_string());
+        lo.push(omega_range.0);
+        hi.push(omega_range.1);
+        boundary.push(Boundary::Reflect);
+    }
+    ParamSpace::from_vecs(names, units, lo, hi, boundary)
+}
+
 impl SemilinearPde for Burgers {
     fn name(&self) -> &str {
-        "burgers"
+        &self.name
     }
     fn grid(&self) -> &FourierGrid {
         &self.grid
@@ -205,39 +261,46 @@ impl SemilinearPde for Burgers {
         if c.forcing_amplitude == 0.0 {
             return Forcing::None;
         }
-        let (xc, omega) = (x[0], x[1]);
+        let k = self.space.dim() / 2;
         let inv_2s2 = 1.0 / (2.0 * c.forcing_width * c.forcing_width);
         let points = self.grid.points();
-        // Signed periodic offset x − x_c in (−π, π]; the profile's kink at the antipode sits
-        // where the Gaussian is ~e^-55, far below rounding.
-        let offset = |x: f64| {
-            let d = (x - xc).rem_euclid(TAU);
-            if d > PI { d - TAU } else { d }
-        };
-        let g: Vec<f64> = points
-            .iter()
-            .map(|&x| c.forcing_amplitude * (-offset(x).powi(2) * inv_2s2).exp())
-            .collect();
         let mut scratch = self.grid.scratch();
-        let mut profile = vec![C64::default(); self.grid.modes()];
-        self.grid.to_spectral(&g, &mut profile, &mut scratch);
-        let mut profile_tangents = vec![None, None];
-        if tangents {
-            // ∂g/∂x_c = g · (x − x_c)/s²
-            let dg: Vec<f64> = points
-                .iter()
-                .zip(&g)
-                .map(|(&x, g)| g * offset(x) * 2.0 * inv_2s2)
-                .collect();
-            let mut d = vec![C64::default(); self.grid.modes()];
-            self.grid.to_spectral(&dg, &mut d, &mut scratch);
-            profile_tangents[0] = Some(d);
-        }
-        Forcing::SpatialTimesSine {
-            profile,
-            profile_tangents,
-            omega,
-            omega_index: 1,
+        let sources = (0..k)
+            .map(|j| {
+                let centre = x[j];
+                // Signed periodic offset x − c in (−π, π]; the profile's kink at the antipode
+                // sits where the Gaussian is ~e^-55, far below rounding.
+                let offset = |x: f64| {
+                    let d = (x - centre).rem_euclid(TAU);
+                    if d > PI { d - TAU } else { d }
+                };
+                let g: Vec<f64> = points
+                    .iter()
+                    .map(|&x| c.forcing_amplitude * (-offset(x).powi(2) * inv_2s2).exp())
+                    .collect();
+                let mut profile = vec![C64::default(); self.grid.modes()];
+                self.grid.to_spectral(&g, &mut profile, &mut scratch);
+                let profile_tangent = tangents.then(|| {
+                    // ∂g/∂c = g · (x − c)/s²
+                    let dg: Vec<f64> = points
+                        .iter()
+                        .zip(&g)
+                        .map(|(&x, g)| g * offset(x) * 2.0 * inv_2s2)
+                        .collect();
+                    let mut d = vec![C64::default(); self.grid.modes()];
+                    self.grid.to_spectral(&dg, &mut d, &mut scratch);
+                    (j, d)
+                });
+                SineSource {
+                    profile,
+                    profile_tangent,
+                    omega: x[k + j],
+                    omega_index: k + j,
+                }
+            })
+            .collect();
+        Forcing::Sources {
+            sources,
             mask: self.keep.clone(),
         }
     }
@@ -245,7 +308,7 @@ impl SemilinearPde for Burgers {
 
 impl Simulator for Burgers {
     fn name(&self) -> &str {
-        "burgers"
+        &self.name
     }
     fn param_space(&self) -> &ParamSpace {
         &self.space

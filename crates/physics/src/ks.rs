@@ -1,5 +1,6 @@
 //! E2: the Kuramoto–Sivashinsky equation u_t + u u_x + u_xx + u_xxxx = 0 (chaotic), following the
 //! conventions of Kassam & Trefethen's kursiv.m: no dealiasing, Nyquist wavenumber set to zero.
+//! With M initial-condition modes it is the scaling family `ks-m{M}` (EXPERIMENTS.md).
 
 use crate::error::{Error, Result};
 use crate::params::{Boundary, ParamSpace};
@@ -36,8 +37,13 @@ pub struct KsConfig {
     pub steps: usize,
     /// Steps between saved frames (must divide `steps`; t = 0 is a frame).
     pub frame_every: usize,
-    /// Box of each of the two amplitudes X1, X2 (both reflecting).
+    /// Box of each amplitude X_j (all reflecting).
     pub amplitude_range: (f64, f64),
+    /// `None`: E2 (two modes, named `ks`). `Some(M)`: the scaling-family member `ks-m{M}` with
+    /// M initial-condition modes (d = M; `ks-m2` is E2 under its family name). The modes, in
+    /// order: cos 1, sin 2, sin 1, cos 2, then cos k, sin k for k = 3, 4, … (wavenumber k:
+    /// 2πkx/L).
+    pub modes: Option<usize>,
     /// Points on the contour that evaluates the ETDRK4 coefficients.
     pub contour_points: usize,
     /// Radius of that contour around each dt·L_k.
@@ -55,6 +61,7 @@ impl Default for KsConfig {
             steps: 160,
             frame_every: 4,
             amplitude_range: (-1.0, 1.0),
+            modes: None,
             contour_points: 32,
             contour_radius: 1.0,
             blowup_bound: 1e3,
@@ -89,15 +96,23 @@ pub struct KuramotoSivashinsky {
 }
 
 impl KuramotoSivashinsky {
-    /// The E2 experiment with `config`.
+    /// The E2 experiment with `config` (`ks-m{M}` when `config.modes` is not 2).
     pub fn new(config: KsConfig) -> Result<Self> {
         let (lo, hi) = config.amplitude_range;
-        let space = ParamSpace::new(
-            ["X1", "X2"],
-            ["-", "-"],
-            [lo, lo],
-            [hi, hi],
-            [Boundary::Reflect, Boundary::Reflect],
+        let m = config.modes.unwrap_or(2);
+        if m == 0 || m > 2 * (config.n / 2).saturating_sub(1) {
+            return Err(Error::invalid(
+                "modes",
+                m,
+                "must be at least 1 and fit below the grid's Nyquist wavenumber",
+            ));
+        }
+        let space = ParamSpace::from_vecs(
+            (1..=m).map(|j| format!("X{j}")).collect(),
+            vec!["-".to_string(); m],
+            vec![lo; m],
+            vec![hi; m],
+            vec![Boundary::Reflect; m],
         )?;
         let length = config.length;
         let points: Vec<f64> = (0..config.n)
@@ -117,14 +132,23 @@ impl KuramotoSivashinsky {
             .collect();
         let s_max = s.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         let background: Vec<f64> = s.iter().map(|v| 0.1 * v / s_max).collect();
-        let shapes = vec![
-            points.iter().map(|&x| (TAU * x / length).cos()).collect(),
-            points
-                .iter()
-                .map(|&x| (2.0 * TAU * x / length).sin())
-                .collect(),
-        ];
-        Self::build("ks", config, space, points, &background, &shapes)
+        let shapes: Vec<Vec<f64>> = mode_order(m)
+            .into_iter()
+            .map(|(k, cosine)| {
+                points
+                    .iter()
+                    .map(|&x| {
+                        let arg = TAU * k as f64 * x / length;
+                        if cosine { arg.cos() } else { arg.sin() }
+                    })
+                    .collect()
+            })
+            .collect();
+        let name = match config.modes {
+            None => "ks".to_string(),
+            Some(m) => format!("ks-m{m}"),
+        };
+        Self::build(&name, config, space, points, &background, &shapes)
     }
 
     /// The Kassam–Trefethen benchmark of kursiv.m: L = 32π, N = 128, grid x_j = 32πj/N for
@@ -216,6 +240,20 @@ impl KuramotoSivashinsky {
     pub fn config(&self) -> &KsConfig {
         &self.config
     }
+}
+
+/// The first `m` modes of the spec's order as (wavenumber, is cosine): cos 1, sin 2, sin 1,
+/// cos 2, then cos k, sin k for k = 3, 4, …
+pub fn mode_order(m: usize) -> Vec<(usize, bool)> {
+    let mut modes = vec![(1, true), (2, false), (1, false), (2, true)];
+    let mut k = 3;
+    while modes.len() < m {
+        modes.push((k, true));
+        modes.push((k, false));
+        k += 1;
+    }
+    modes.truncate(m);
+    modes
 }
 
 impl SemilinearPde for KuramotoSivashinsky {

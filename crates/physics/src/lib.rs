@@ -41,9 +41,9 @@ pub use billiards::{Billiards, BilliardsConfig, BilliardsVariant};
 pub use burgers::{Burgers, BurgersConfig};
 pub use error::{Error, Result};
 pub use gramacy_lee::GramacyLee;
-pub use ks::{KsConfig, KuramotoSivashinsky};
+pub use ks::{KsConfig, KuramotoSivashinsky, mode_order};
 pub use params::{Boundary, ParamSpace};
 pub use simulator::{
-    EXPERIMENTS, Simulator, Tangents, Trajectory, configuration_loss, experiment, sample_target,
-    simulate_batch,
+    EXPERIMENTS, SCALING_EXPERIMENTS, Simulator, Tangents, Trajectory, configuration_loss,
+    experiment, sample_target, simulate_batch,
 };

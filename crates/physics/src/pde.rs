@@ -100,56 +100,53 @@ pub(crate) trait SemilinearPde: Send + Sync {
     }
 }
 
-/// An additive forcing term in Fourier space: a fixed spatial profile times a time signal
-/// sin(ωt), with its tangents w.r.t. the profile's parameter and ω.
+/// One source of an additive forcing: a fixed spatial profile times sin(ωt), with its tangents
+/// w.r.t. the parameter that moves the profile and w.r.t. ω.
+pub(crate) struct SineSource {
+    pub profile: Vec<C64>,
+    /// (index of the parameter that moves the profile in X, ∂profile/∂X_that).
+    pub profile_tangent: Option<(usize, Vec<C64>)>,
+    pub omega: f64,
+    /// Index of ω in X, for its tangent ∂/∂ω sin(ωt) = t cos(ωt).
+    pub omega_index: usize,
+}
+
+/// An additive forcing term in Fourier space: a sum of [`SineSource`]s, restricted to the
+/// wavenumbers in `mask`.
 pub(crate) enum Forcing {
     None,
-    SpatialTimesSine {
-        profile: Vec<C64>,
-        /// ∂profile/∂X_j for each parameter j that moves the profile (others: zero).
-        profile_tangents: Vec<Option<Vec<C64>>>,
-        omega: f64,
-        /// Index of ω in X, for its tangent ∂/∂ω sin(ωt) = t cos(ωt).
-        omega_index: usize,
+    Sources {
+        sources: Vec<SineSource>,
         mask: Vec<bool>,
     },
 }
 
 impl Forcing {
     fn add(&self, v_out: &mut [C64], field: usize, t: f64) {
-        let Forcing::SpatialTimesSine {
-            profile,
-            profile_tangents,
-            omega,
-            omega_index,
-            mask,
-        } = self
-        else {
+        let Forcing::Sources { sources, mask } = self else {
             return;
         };
-        let (s, c) = (omega * t).sin_cos();
-        let keep = |j: usize| mask[j];
-        if field == 0 {
-            for (j, o) in v_out.iter_mut().enumerate() {
-                if keep(j) {
-                    *o += profile[j] * s;
+        let mut axpy = |x: &[C64], a: f64| {
+            for ((o, x), keep) in v_out.iter_mut().zip(x).zip(mask) {
+                if *keep {
+                    *o += x * a;
                 }
             }
-            return;
-        }
-        let p = field - 1;
-        if let Some(Some(tangent)) = profile_tangents.get(p) {
-            for (j, o) in v_out.iter_mut().enumerate() {
-                if keep(j) {
-                    *o += tangent[j] * s;
+        };
+        for source in sources {
+            let (s, c) = (source.omega * t).sin_cos();
+            if field == 0 {
+                axpy(&source.profile, s);
+                continue;
+            }
+            let p = field - 1;
+            if let Some((j, tangent)) = &source.profile_tangent {
+                if *j == p {
+                    axpy(tangent, s);
                 }
             }
-        }
-        if p == *omega_index {
-            for (j, o) in v_out.iter_mut().enumerate() {
-                if keep(j) {
-                    *o += profile[j] * (t * c);
-                }
+            if p == source.omega_index {
+                axpy(&source.profile, t * c);
             }
         }
     }

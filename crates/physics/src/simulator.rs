@@ -22,6 +22,19 @@ pub struct Tangents {
 /// Kassam–Trefethen benchmark: a reference run, not an inverse problem.)
 pub const EXPERIMENTS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
 
+/// The scaling families of spec v2 at the d the scaling profile runs: `burgers-k{K}` for
+/// K ∈ {1, 2, 4, 8} (d = 2K) and `ks-m{M}` for M ∈ {2, 4, 8, 16} (d = M).
+pub const SCALING_EXPERIMENTS: [&str; 8] = [
+    "burgers-k1",
+    "burgers-k2",
+    "burgers-k4",
+    "burgers-k8",
+    "ks-m2",
+    "ks-m4",
+    "ks-m8",
+    "ks-m16",
+];
+
 /// A deterministic, differentiable forward model X ↦ Y = P(Y0, X).
 ///
 /// Implementations accept any finite X: it is folded into the box first ([`ParamSpace::fold`]),
@@ -143,11 +156,14 @@ pub fn sample_target(sim: &dyn Simulator, seed: u64, index: u64) -> Result<(Vec<
     })
 }
 
-/// The simulator of an experiment named in the spec, with the spec's settings.
+/// The simulator of an experiment named in the spec, with the spec's settings: E0–E4 and the
+/// scaling families `burgers-k{K}` and `ks-m{M}` (`burgers-k1` is E1 and `ks-m2` is E2, each
+/// under its family name).
 ///
 /// ```
 /// let ks = proxyland_physics::experiment("ks")?;
 /// assert_eq!(ks.trajectory_shape(), (41, 64));
+/// assert_eq!(proxyland_physics::experiment("ks-m8")?.param_space().dim(), 8);
 /// assert!(proxyland_physics::experiment("navier-stokes").is_err());
 /// # Ok::<(), proxyland_physics::Error>(())
 /// ```
@@ -161,6 +177,26 @@ pub fn experiment(name: &str) -> Result<Box<dyn Simulator>> {
         "ks-kt" => Box::new(KuramotoSivashinsky::kassam_trefethen_benchmark()?),
         "billiards2d" => Box::new(Billiards::new(BilliardsConfig::two_d())?),
         "billiards4d" => Box::new(Billiards::new(BilliardsConfig::four_d())?),
-        other => return Err(Error::UnknownExperiment(other.to_string())),
+        other => {
+            // The scaling families: `burgers-k{K}` (K forcing sources), `ks-m{M}` (M modes).
+            let count = |prefix: &str| {
+                other
+                    .strip_prefix(prefix)
+                    .and_then(|k| k.parse::<usize>().ok())
+            };
+            if let Some(sources) = count("burgers-k") {
+                Box::new(Burgers::new(BurgersConfig {
+                    sources: Some(sources),
+                    ..BurgersConfig::default()
+                })?)
+            } else if let Some(modes) = count("ks-m") {
+                Box::new(KuramotoSivashinsky::new(KsConfig {
+                    modes: Some(modes),
+                    ..KsConfig::default()
+                })?)
+            } else {
+                return Err(Error::UnknownExperiment(other.to_string()));
+            }
+        }
     })
 }

@@ -10,7 +10,7 @@ use proxyland_physics::{
     Burgers, BurgersConfig, Error, KsConfig, KuramotoSivashinsky, Simulator, experiment,
     simulate_batch,
 };
-use std::f64::consts::TAU;
+use std::f64::consts::{PI, TAU};
 
 fn unforced_burgers(n: usize, steps: usize, frame_every: usize, u0: &[f64]) -> Burgers {
     let config = BurgersConfig {
@@ -304,4 +304,131 @@ fn batches_do_not_depend_on_the_thread_count() {
     let two = run(2);
     assert_eq!(one, two);
     assert_eq!(one[2], sim.simulate(&xs[2]).unwrap());
+}
+
+// ---- The scaling families (EXPERIMENTS.md v2, "Scaling families") ----
+
+/// Exact gradients at every d of both families, against central differences. The larger
+/// members are checked at fewer points: each check costs 2d forward solves.
+#[test]
+fn scaling_family_gradients_match_central_differences_at_every_d() {
+    for (name, points) in [
+        ("burgers-k1", 1),
+        ("burgers-k2", 2),
+        ("burgers-k4", 1),
+        ("burgers-k8", 1),
+        ("ks-m2", 1),
+        ("ks-m4", 2),
+        ("ks-m8", 1),
+        ("ks-m16", 1),
+    ] {
+        let sim = experiment(name).unwrap();
+        for i in 0..points {
+            let target = sim
+                .simulate(&random_point(sim.as_ref(), 31, 100 + i))
+                .unwrap();
+            let x = random_point(sim.as_ref(), 31, i);
+            let (_, grad) = sim.loss_and_grad(&x, &target).unwrap();
+            let fd = fd_gradient(sim.as_ref(), &x, &target, 1e-5);
+            let err = relative_error(&grad, &fd);
+            assert!(err <= 1e-6, "{name} at {x:?}: rel error {err:e}");
+        }
+    }
+}
+
+#[test]
+fn scaling_family_boxes_have_the_spec_dimensions_and_sectors() {
+    for k in [1usize, 2, 4, 8] {
+        let sim = experiment(&format!("burgers-k{k}")).unwrap();
+        let space = sim.param_space();
+        assert_eq!(space.dim(), 2 * k);
+        for j in 0..k {
+            // Sector j of K, and ω in [2, 12].
+            let (lo, hi) = (space.lo[j], space.hi[j]);
+            assert!((lo - TAU * j as f64 / k as f64).abs() < 1e-15);
+            assert!((hi - TAU * (j + 1) as f64 / k as f64).abs() < 1e-15);
+            assert_eq!((space.lo[k + j], space.hi[k + j]), (2.0, 12.0));
+        }
+    }
+    for m in [2usize, 4, 8, 16] {
+        assert_eq!(
+            experiment(&format!("ks-m{m}")).unwrap().param_space().dim(),
+            m
+        );
+    }
+}
+
+/// Two sources meeting at their shared sector face with the same ω are one source of twice the
+/// amplitude: E1 with A = 2 is an independent solve of the same forcing.
+#[test]
+fn two_coincident_sources_are_one_source_of_twice_the_amplitude() {
+    let two = experiment("burgers-k2").unwrap();
+    let doubled = Burgers::new(BurgersConfig {
+        forcing_amplitude: 2.0,
+        ..BurgersConfig::default()
+    })
+    .unwrap();
+    let omega = 7.3;
+    let a = two.simulate(&[PI, PI, omega, omega]).unwrap();
+    let b = doubled.simulate(&[PI, omega]).unwrap();
+    let diff = (&a - &b).iter().fold(0.0_f64, |m, d| m.max(d.abs()));
+    assert!(diff <= 1e-12, "max difference {diff:e}");
+    // And a different ω on the second source changes the solution.
+    let c = two.simulate(&[PI, PI, omega, omega + 1.0]).unwrap();
+    assert!((&a - &c).iter().any(|d| d.abs() > 1e-3));
+}
+
+#[test]
+fn burgers_k1_is_e1_and_ks_m2_is_e2() {
+    for (member, spec) in [("burgers-k1", "burgers"), ("ks-m2", "ks")] {
+        let a = experiment(member).unwrap();
+        let b = experiment(spec).unwrap();
+        let x = random_point(b.as_ref(), 5, 0);
+        let diff = (&a.simulate(&x).unwrap() - &b.simulate(&x).unwrap())
+            .iter()
+            .fold(0.0_f64, |m, d| m.max(d.abs()));
+        assert!(diff <= 1e-12, "{member}: {diff:e}");
+    }
+    // ks-m4 with its extra modes off is E2.
+    let m4 = experiment("ks-m4").unwrap();
+    let ks = experiment("ks").unwrap();
+    let diff = (&m4.simulate(&[0.4, -0.7, 0.0, 0.0]).unwrap()
+        - &ks.simulate(&[0.4, -0.7]).unwrap())
+        .iter()
+        .fold(0.0_f64, |m, d| m.max(d.abs()));
+    assert!(diff <= 1e-12, "ks-m4: {diff:e}");
+}
+
+/// The initial frame of ks-m16 is b(x) + Σ X_j φ_j(x) with the spec's mode order, written out
+/// here independently of the solver's table.
+#[test]
+fn ks_m16_initial_condition_follows_the_spec_mode_order() {
+    let sim = experiment("ks-m16").unwrap();
+    let length = 22.0;
+    let mut spec_modes: Vec<Box<dyn Fn(f64) -> f64>> = vec![
+        Box::new(move |x| (TAU * x / length).cos()),
+        Box::new(move |x| (2.0 * TAU * x / length).sin()),
+        Box::new(move |x| (TAU * x / length).sin()),
+        Box::new(move |x| (2.0 * TAU * x / length).cos()),
+    ];
+    for k in 3..=8 {
+        let w = TAU * k as f64 / length;
+        spec_modes.push(Box::new(move |x| (w * x).cos()));
+        spec_modes.push(Box::new(move |x| (w * x).sin()));
+    }
+    let background = sim.simulate(&[0.0; 16]).unwrap();
+    let points = sim.state_axis();
+    for (j, phi) in spec_modes.iter().enumerate() {
+        let mut x = [0.0; 16];
+        x[j] = 0.5;
+        let y = sim.simulate(&x).unwrap();
+        for (i, &p) in points.iter().enumerate() {
+            let got = y[[0, i]] - background[[0, i]];
+            assert!(
+                (got - 0.5 * phi(p)).abs() < 1e-12,
+                "mode {j} at x = {p}: {got} vs {}",
+                0.5 * phi(p)
+            );
+        }
+    }
 }
