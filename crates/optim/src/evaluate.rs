@@ -100,6 +100,9 @@ pub struct MethodId {
     pub surrogate: Option<SurrogateConfig>,
     /// Budgeted baselines: the budget.
     pub budget: Option<Budget>,
+    /// Inverse networks: which variant (`supervised`, `physics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl MethodId {
@@ -109,12 +112,17 @@ impl MethodId {
             family: family.to_string(),
             surrogate: None,
             budget: None,
+            variant: None,
         }
     }
 
-    /// A display label: `proxy-multistart[s=0.05,l=0,seed=0]`, `de@10x(proxy-multistart)`.
+    /// A display label: `proxy-multistart[s=0.05,l=0,seed=0]`, `de@10x(proxy-multistart)`,
+    /// `inverse-net[physics]`.
     pub fn label(&self) -> String {
         let mut label = self.family.clone();
+        if let Some(v) = &self.variant {
+            label.push_str(&format!("[{v}]"));
+        }
         if let Some(c) = &self.surrogate {
             label.push_str(&format!("[s={},l={},seed={}]", c.noise, c.penalty, c.seed));
         }
@@ -166,6 +174,26 @@ pub struct EvaluateOptions {
     pub quality_grid: usize,
     /// Targets (the first ones) of the rank correlation.
     pub quality_targets: usize,
+    /// Inverse networks' predictions for these targets, one set per network: the starts of
+    /// `inverse-net`.
+    pub guesses: Vec<InverseGuesses>,
+}
+
+/// What one trained inverse network predicted for every target of an evaluation, and what it
+/// cost to make (the method's one-off cost, reported beside its per-target spend).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InverseGuesses {
+    /// Which variant (`supervised`, `physics`): the method label's suffix.
+    pub variant: String,
+    /// The checkpoint it came from.
+    pub path: std::path::PathBuf,
+    /// One prediction per target, in normalized coordinates u ∈ [0, 1]^d.
+    #[serde(skip)]
+    pub u: Vec<Vec<f64>>,
+    /// Simulator calls spent in training (physics fine-tuning); the pool's are not counted here.
+    pub training_sim_calls: usize,
+    /// Wall-clock seconds of training.
+    pub training_seconds: f64,
 }
 
 impl EvaluateOptions {
@@ -182,6 +210,7 @@ impl EvaluateOptions {
             selection: None,
             quality_grid: 16,
             quality_targets: 5,
+            guesses: Vec::new(),
         }
     }
 }
@@ -304,6 +333,9 @@ pub struct Results {
     pub methods: Vec<MethodSummary>,
     /// Every surrogate that took part.
     pub surrogates: Vec<SurrogateReport>,
+    /// Every inverse network that took part (`inverse-net`), with its one-off cost.
+    #[serde(default)]
+    pub inverse_networks: Vec<InverseGuesses>,
     /// One row per method and target.
     pub rows: Vec<Outcome>,
 }
@@ -372,6 +404,8 @@ struct Job {
     id: MethodId,
     method: Method,
     surrogate: Option<usize>,
+    /// Inverse networks: which of `EvaluateOptions::guesses` is the start.
+    guess: Option<usize>,
 }
 
 /// Runs the jobs on every target in parallel; rows come back in (target, job) order.
@@ -399,7 +433,18 @@ fn run_jobs(
                 let label = job.id.label();
                 let mut stream = method_stream(opts.seed, opts.split, &label, i);
                 let model = job.surrogate.map(|c| surrogates[c]);
-                let answer = run(&job.method, &problem, model, opts.settings, &mut stream)?;
+                let from_guess;
+                let problem = match job.guess {
+                    Some(g) => {
+                        from_guess = Problem {
+                            u0: opts.guesses[g].u[i].clone(),
+                            ..problem.clone()
+                        };
+                        &from_guess
+                    }
+                    None => &problem,
+                };
+                let answer = run(&job.method, problem, model, opts.settings, &mut stream)?;
                 let (success, param_error) = is_success(sim, &answer.x_hat, &targets[i].x);
                 out.push(Outcome {
                     method: label,
@@ -622,6 +667,36 @@ pub fn evaluate(
             });
         }
     }
+    if let Some(m) = methods.iter().find(|m| m.needs_inverse()) {
+        if opts.guesses.is_empty() {
+            return Err(Error::Missing {
+                method: m.name().into(),
+                what: "at least one trained inverse network's predictions",
+            });
+        }
+    }
+    for (i, g) in opts.guesses.iter().enumerate() {
+        if opts.guesses[..i].iter().any(|h| h.variant == g.variant) {
+            return Err(Error::invalid(
+                "guesses",
+                format!(
+                    "two inverse networks are both `{}`; their rows could not be told apart",
+                    g.variant
+                ),
+            ));
+        }
+        if g.u.len() != targets.len() || g.u.iter().any(|u| u.len() != d) {
+            return Err(Error::invalid(
+                "guesses",
+                format!(
+                    "{} holds {} predictions for {} targets of d = {d}",
+                    g.path.display(),
+                    g.u.len(),
+                    targets.len()
+                ),
+            ));
+        }
+    }
     let in_headline = |c: &SurrogateConfig| {
         opts.selection
             .as_ref()
@@ -639,6 +714,19 @@ pub fn evaluate(
                     },
                     method: m.clone(),
                     surrogate: Some(c),
+                    guess: None,
+                });
+            }
+        } else if m.needs_inverse() {
+            for (g, guesses) in opts.guesses.iter().enumerate() {
+                jobs.push(Job {
+                    id: MethodId {
+                        variant: Some(guesses.variant.clone()),
+                        ..MethodId::plain(m.name())
+                    },
+                    method: m.clone(),
+                    surrogate: None,
+                    guess: Some(g),
                 });
             }
         } else {
@@ -646,6 +734,7 @@ pub fn evaluate(
                 id: MethodId::plain(m.name()),
                 method: m.clone(),
                 surrogate: None,
+                guess: None,
             });
         }
     }
@@ -724,6 +813,7 @@ pub fn evaluate(
                     },
                     method: Method::parse(m.name(), calls)?,
                     surrogate: None,
+                    guess: None,
                 });
             }
         }
@@ -764,6 +854,7 @@ pub fn evaluate(
         budget_units,
         methods: summaries,
         surrogates: surrogate_reports,
+        inverse_networks: opts.guesses.clone(),
         rows,
     })
 }

@@ -41,9 +41,10 @@ mod uncertainty;
 
 pub use error::{Error, Result};
 pub use evaluate::{
-    Budget, BudgetUnit, Environment, EvaluateOptions, Headline, MethodId, MethodSummary, Outcome,
-    Results, SELECTION_RULE, Selection, SurrogateConfig, SurrogateQuality, SurrogateReport, Target,
-    TargetSplit, crossover, cumulative_calls, evaluate, select_configuration, spearman, start_of,
+    Budget, BudgetUnit, Environment, EvaluateOptions, Headline, InverseGuesses, MethodId,
+    MethodSummary, Outcome, Results, SELECTION_RULE, Selection, SurrogateConfig, SurrogateQuality,
+    SurrogateReport, Target, TargetSplit, crossover, cumulative_calls, evaluate,
+    select_configuration, spearman, start_of,
 };
 pub use global::{
     DE_MIN_GENERATIONS, GlobalResult, cma_es, de_population, differential_evolution,

@@ -39,6 +39,10 @@ pub enum Method {
         /// Nearest samples refined.
         refine: usize,
     },
+    /// The amortized direct inverse (Holl & Thuerey, arXiv 2408.08119): a network's prediction
+    /// u = net(Y*), refined by BFGS on the true loss. The prediction is the problem's start
+    /// (the evaluation puts it there); the network's one-off cost is reported beside it.
+    InverseNet,
     /// BFGS from random starts until the budget is spent.
     MultistartBfgs {
         /// Simulator calls per problem.
@@ -57,7 +61,7 @@ pub enum Method {
 }
 
 /// Method names of the command line.
-pub const METHOD_NAMES: [&str; 11] = [
+pub const METHOD_NAMES: [&str; 12] = [
     "bfgs",
     "lbfgs",
     "gd",
@@ -66,6 +70,7 @@ pub const METHOD_NAMES: [&str; 11] = [
     "proxy-bfgs",
     "proxy-multistart",
     "pool-bfgs",
+    "inverse-net",
     "multistart-bfgs",
     "cmaes",
     "de",
@@ -96,6 +101,7 @@ impl Method {
                 refine: 3,
             },
             "pool-bfgs" => Method::PoolBfgs { refine: 3 },
+            "inverse-net" => Method::InverseNet,
             "multistart-bfgs" => Method::MultistartBfgs { budget },
             "cmaes" => Method::Cmaes { budget },
             "de" => Method::De { budget },
@@ -114,6 +120,11 @@ impl Method {
     /// Whether the method needs the library of simulated samples (the training pool).
     pub fn needs_library(&self) -> bool {
         matches!(self, Method::PoolBfgs { .. })
+    }
+
+    /// Whether the method starts from a trained inverse network's prediction.
+    pub fn needs_inverse(&self) -> bool {
+        matches!(self, Method::InverseNet)
     }
 
     /// Whether the method runs until a simulator budget is spent.
@@ -135,6 +146,7 @@ impl Method {
             Method::ProxyBfgs => "proxy-bfgs",
             Method::ProxyMultistart { .. } => "proxy-multistart",
             Method::PoolBfgs { .. } => "pool-bfgs",
+            Method::InverseNet => "inverse-net",
             Method::MultistartBfgs { .. } => "multistart-bfgs",
             Method::Cmaes { .. } => "cmaes",
             Method::De { .. } => "de",
@@ -182,6 +194,7 @@ pub fn is_success(sim: &dyn Simulator, x_hat: &[f64], x_star: &[f64]) -> (bool, 
 
 /// One inverse problem: its simulator, the observed trajectory Y* and the start u0 that every
 /// single-start method uses.
+#[derive(Clone)]
 pub struct Problem<'a> {
     /// The forward model.
     pub sim: &'a dyn Simulator,
@@ -209,9 +222,9 @@ pub fn run(
     let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
     let mut surrogate_evals = 0;
     let (u_hat, stopped) = match method {
-        Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam => {
+        Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam | Method::InverseNet => {
             let local = match method {
-                Method::Bfgs => LocalMethod::Bfgs,
+                Method::Bfgs | Method::InverseNet => LocalMethod::Bfgs,
                 Method::Lbfgs => LocalMethod::Lbfgs,
                 Method::Gd => LocalMethod::SteepestDescent,
                 _ => LocalMethod::Adam,

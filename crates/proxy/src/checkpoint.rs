@@ -166,7 +166,7 @@ pub fn save(vs: &VarStore, meta: &CheckpointMeta, path: &Path) -> Result<()> {
 /// optimizer's moments to the weights).
 pub fn save_named(
     tensors: Vec<(String, Tensor)>,
-    meta: &CheckpointMeta,
+    meta: &impl Serialize,
     path: &Path,
 ) -> Result<()> {
     let io = |message: String| Error::Io {
@@ -213,6 +213,16 @@ pub type NamedTensors = HashMap<String, (Vec<i64>, Vec<f32>)>;
 
 /// Reads a checkpoint's metadata and its tensors.
 pub fn read(path: &Path) -> Result<(CheckpointMeta, NamedTensors)> {
+    read_as(path, FORMAT_NAME, FORMAT_VERSION)
+}
+
+/// Reads a safetensors file of proxyland's whose metadata says it is `format` v`version`
+/// (a proxy checkpoint, an inverse network), with its tensors.
+pub(crate) fn read_as<M: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    version: u32,
+) -> Result<(M, NamedTensors)> {
     let bad = |field: &str, message: String| Error::Checkpoint {
         path: path.to_path_buf(),
         field: field.to_string(),
@@ -249,17 +259,23 @@ pub fn read(path: &Path) -> Result<(CheckpointMeta, NamedTensors)> {
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| bad(META_KEY, "missing: not a proxyland checkpoint".into()))?;
-    let meta: CheckpointMeta =
+    // What kind of file it is comes first: a proxy handed where an inverse network belongs
+    // (or the reverse) is named as such, not reported as a missing field.
+    let head: serde_json::Value =
         serde_json::from_str(json).map_err(|e| bad(META_KEY, format!("unreadable: {e}")))?;
-    if meta.format != FORMAT_NAME || meta.format_version != FORMAT_VERSION {
+    let kind = head.get("format").and_then(|v| v.as_str()).unwrap_or("?");
+    let kind_version = head.get("format_version").and_then(|v| v.as_u64());
+    if kind != format || kind_version != Some(u64::from(version)) {
         return Err(bad(
             "format_version",
             format!(
-                "{} v{}; this proxyland reads {FORMAT_NAME} v{FORMAT_VERSION}",
-                meta.format, meta.format_version
+                "{kind} v{}; this proxyland reads {format} v{version} here",
+                kind_version.map_or("?".to_string(), |v| v.to_string())
             ),
         ));
     }
+    let meta: M =
+        serde_json::from_str(json).map_err(|e| bad(META_KEY, format!("unreadable: {e}")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != safetensors::Dtype::F32 {

@@ -31,6 +31,7 @@ mod checkpoint;
 pub mod device;
 mod error;
 mod head;
+mod inverse;
 mod model;
 mod predict;
 mod train;
@@ -48,7 +49,11 @@ pub use checkpoint::{
     CheckpointMeta, DatasetProvenance, EpochRecord, FORMAT_VERSION, Normalization, TrainingSummary,
 };
 pub use error::{Error, Result};
-pub use model::{Architecture, EncoderKind, ProxyNet};
+pub use inverse::{
+    INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch, InverseMeta,
+    InverseModel, InverseOptions, InverseTraining, InverseVariant, train_inverse,
+};
+pub use model::{Architecture, EncoderKind, ProxyNet, TrajectoryEncoder};
 pub use predict::{BoundProxy, Proxy};
 pub use train::{
     EpochCallback, StepBatch, TrainOptions, TrainSpec, log_rmse, normalization, train, train_with,

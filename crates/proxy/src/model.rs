@@ -100,8 +100,7 @@ impl Architecture {
 pub struct ProxyNet {
     arch: Architecture,
     fourier_b: Tensor,
-    encoder: Encoder,
-    encoder_out: Option<nn::Linear>,
+    encoder: Option<TrajectoryEncoder>,
     head: Vec<nn::Linear>,
 }
 
@@ -110,7 +109,6 @@ const POOLED: i64 = 4;
 /// The encoder's layers before its output layer.
 #[derive(Debug)]
 enum Encoder {
-    None,
     Conv2d {
         convs: Vec<nn::Conv2D>,
         periodic: bool,
@@ -128,6 +126,116 @@ fn wrap_last_axis(x: &Tensor) -> Tensor {
     )
 }
 
+/// The trajectory encoder (see [`EncoderKind`]) and its output layer to the embedding width:
+/// shared by the proxy and the inverse network, so that both see Y* the same way. Its variables
+/// live under `encoder/` of the path it is built on.
+#[derive(Debug)]
+pub struct TrajectoryEncoder {
+    layers: Encoder,
+    out: nn::Linear,
+}
+
+impl TrajectoryEncoder {
+    /// The encoder of `kind` with `channels` (widths for `mlp`) for trajectories of
+    /// (frames, components), embedding into `embedding` values; `None` when `channels` is
+    /// empty (a proxy that sees no trajectory).
+    pub fn new(
+        root: &nn::Path,
+        kind: EncoderKind,
+        channels: &[usize],
+        embedding: usize,
+        (frames, components): (usize, usize),
+    ) -> Option<Self> {
+        let last = *channels.last()? as i64;
+        let enc = root / "encoder";
+        let widths = channels.iter().map(|&c| c as i64);
+        let (layers, flat) = match kind {
+            EncoderKind::Conv2d | EncoderKind::PeriodicConv => {
+                let periodic = kind == EncoderKind::PeriodicConv;
+                let cfg = nn::ConvConfigND::<[i64; 2]> {
+                    stride: [2, 2],
+                    // Periodic: space is padded by wrapping before the convolution.
+                    padding: if periodic { [1, 0] } else { [1, 1] },
+                    ..Default::default()
+                };
+                let mut in_channels = 1i64;
+                let convs = widths
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let conv = nn::conv(&enc / format!("conv{i}"), in_channels, c, [3, 3], cfg);
+                        in_channels = c;
+                        conv
+                    })
+                    .collect();
+                (Encoder::Conv2d { convs, periodic }, last * POOLED * POOLED)
+            }
+            EncoderKind::Temporal => {
+                let cfg = nn::ConvConfig {
+                    stride: 2,
+                    padding: 2,
+                    ..Default::default()
+                };
+                let mut in_channels = components as i64;
+                let convs = widths
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let conv = nn::conv1d(&enc / format!("conv{i}"), in_channels, c, 5, cfg);
+                        in_channels = c;
+                        conv
+                    })
+                    .collect();
+                (Encoder::Temporal(convs), last * POOLED)
+            }
+            EncoderKind::Mlp => {
+                let mut width = (frames * components) as i64;
+                let layers = widths
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let l = nn::linear(&enc / format!("fc{i}"), width, c, Default::default());
+                        width = c;
+                        l
+                    })
+                    .collect();
+                (Encoder::Mlp(layers), last)
+            }
+        };
+        let out = nn::linear(&enc / "out", flat, embedding as i64, Default::default());
+        Some(TrajectoryEncoder { layers, out })
+    }
+
+    /// Embeds normalized trajectories (b × F × S) into b × E.
+    pub fn embed(&self, targets: &Tensor) -> Tensor {
+        let x = match &self.layers {
+            Encoder::Conv2d { convs, periodic } => {
+                let mut x = targets.unsqueeze(1);
+                for conv in convs {
+                    if *periodic {
+                        x = wrap_last_axis(&x);
+                    }
+                    x = conv.forward(&x).silu();
+                }
+                x.adaptive_avg_pool2d([POOLED, POOLED]).flatten(1, -1)
+            }
+            Encoder::Temporal(convs) => {
+                // b × F × S → b × S × F: the components are channels, time is the axis.
+                let mut x = targets.transpose(1, 2);
+                for conv in convs {
+                    x = conv.forward(&x).silu();
+                }
+                x.adaptive_avg_pool1d([POOLED]).flatten(1, -1)
+            }
+            Encoder::Mlp(layers) => {
+                let mut x = targets.flatten(1, -1);
+                for layer in layers {
+                    x = layer.forward(&x).silu();
+                }
+                x
+            }
+        };
+        self.out.forward(&x).silu()
+    }
+}
+
 impl ProxyNet {
     /// Creates the layers under `root`. B is a non-trainable variable (so it is saved with the
     /// weights); fill it with [`ProxyNet::init_fourier`] for a new network.
@@ -135,73 +243,16 @@ impl ProxyNet {
         let d = arch.params as i64;
         let m = arch.fourier_features as i64;
         let fourier_b = root.zeros_no_train("fourier_b", &[m, d]);
-        let mut encoder = Encoder::None;
-        let mut encoder_out = None;
         let raw = arch.raw_inputs().len() as i64;
         let mut in_width = if arch.use_fourier { raw + 2 * m } else { raw };
-        if !arch.encoder_channels.is_empty() {
-            let enc = root / "encoder";
-            let widths = arch.encoder_channels.iter().map(|&c| c as i64);
-            let last = *arch.encoder_channels.last().expect("non-empty") as i64;
-            let (layers, flat) = match arch.encoder {
-                EncoderKind::Conv2d | EncoderKind::PeriodicConv => {
-                    let periodic = arch.encoder == EncoderKind::PeriodicConv;
-                    let cfg = nn::ConvConfigND::<[i64; 2]> {
-                        stride: [2, 2],
-                        // Periodic: space is padded by wrapping before the convolution.
-                        padding: if periodic { [1, 0] } else { [1, 1] },
-                        ..Default::default()
-                    };
-                    let mut channels = 1i64;
-                    let convs = widths
-                        .enumerate()
-                        .map(|(i, c)| {
-                            let conv =
-                                nn::conv(&enc / format!("conv{i}"), channels, c, [3, 3], cfg);
-                            channels = c;
-                            conv
-                        })
-                        .collect();
-                    (Encoder::Conv2d { convs, periodic }, last * POOLED * POOLED)
-                }
-                EncoderKind::Temporal => {
-                    let cfg = nn::ConvConfig {
-                        stride: 2,
-                        padding: 2,
-                        ..Default::default()
-                    };
-                    let mut channels = arch.components as i64;
-                    let convs = widths
-                        .enumerate()
-                        .map(|(i, c)| {
-                            let conv = nn::conv1d(&enc / format!("conv{i}"), channels, c, 5, cfg);
-                            channels = c;
-                            conv
-                        })
-                        .collect();
-                    (Encoder::Temporal(convs), last * POOLED)
-                }
-                EncoderKind::Mlp => {
-                    let mut width = (arch.frames * arch.components) as i64;
-                    let layers = widths
-                        .enumerate()
-                        .map(|(i, c)| {
-                            let l =
-                                nn::linear(&enc / format!("fc{i}"), width, c, Default::default());
-                            width = c;
-                            l
-                        })
-                        .collect();
-                    (Encoder::Mlp(layers), last)
-                }
-            };
-            encoder = layers;
-            encoder_out = Some(nn::linear(
-                &enc / "out",
-                flat,
-                arch.embedding as i64,
-                Default::default(),
-            ));
+        let encoder = TrajectoryEncoder::new(
+            root,
+            arch.encoder,
+            &arch.encoder_channels,
+            arch.embedding,
+            (arch.frames, arch.components),
+        );
+        if encoder.is_some() {
             in_width += arch.embedding as i64;
         }
         let head_path = root / "head";
@@ -225,7 +276,6 @@ impl ProxyNet {
             arch: arch.clone(),
             fourier_b,
             encoder,
-            encoder_out,
             head,
         }
     }
@@ -255,41 +305,12 @@ impl ProxyNet {
 
     /// Whether targets pass through the encoder.
     pub fn has_encoder(&self) -> bool {
-        self.encoder_out.is_some()
+        self.encoder.is_some()
     }
 
     /// Embeds normalized target trajectories (b × F × S) into b × E.
     pub fn embed(&self, targets: &Tensor) -> Option<Tensor> {
-        let out = self.encoder_out.as_ref()?;
-        let x = match &self.encoder {
-            Encoder::None => return None,
-            Encoder::Conv2d { convs, periodic } => {
-                let mut x = targets.unsqueeze(1);
-                for conv in convs {
-                    if *periodic {
-                        x = wrap_last_axis(&x);
-                    }
-                    x = conv.forward(&x).silu();
-                }
-                x.adaptive_avg_pool2d([POOLED, POOLED]).flatten(1, -1)
-            }
-            Encoder::Temporal(convs) => {
-                // b × F × S → b × S × F: the components are channels, time is the axis.
-                let mut x = targets.transpose(1, 2);
-                for conv in convs {
-                    x = conv.forward(&x).silu();
-                }
-                x.adaptive_avg_pool1d([POOLED]).flatten(1, -1)
-            }
-            Encoder::Mlp(layers) => {
-                let mut x = targets.flatten(1, -1);
-                for layer in layers {
-                    x = layer.forward(&x).silu();
-                }
-                x
-            }
-        };
-        Some(out.forward(&x).silu())
+        Some(self.encoder.as_ref()?.embed(targets))
     }
 
     /// The normalized prediction for u (b × d) given embeddings (b × E, or 1 × E broadcast).

@@ -1,0 +1,170 @@
+//! The inverse network (Y* → X): it learns the pool's map, its file reproduces its own numbers,
+//! and the physics fine-tuning descends the physics loss and counts every simulator call.
+
+mod common;
+
+use common::{no_edit, pool};
+use openblas_src as _;
+use proxyland_physics::Simulator;
+use proxyland_proxy::{InverseModel, InverseOptions, InverseVariant, TrainSpec, train_inverse};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+fn a_supervised_inverse_network_predicts_held_out_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, pool) = pool(dir.path(), "ks-m4", 768, &no_edit);
+    let sim = config.simulator().unwrap();
+    let space = sim.param_space();
+    let spec = TrainSpec::from_config(&config).unwrap();
+    let out = dir.path().join("inverse.safetensors");
+    let opts = InverseOptions {
+        epochs: 60,
+        ..InverseOptions::new(InverseVariant::Supervised, 1)
+    };
+    let meta = train_inverse(&pool, &spec, None, None, &opts, &out, &|_, _, _| {}).unwrap();
+    assert_eq!(meta.training.physics_sim_calls, 0);
+
+    // The error of its predictions on the validation targets, computed here from the file.
+    let net = InverseModel::load(&out).unwrap();
+    let ys: Vec<_> = (0..pool.validation_params.nrows())
+        .map(|i| {
+            pool.validation_trajectories
+                .index_axis(ndarray::Axis(0), i)
+                .to_owned()
+        })
+        .collect();
+    let u = net.predict(&ys).unwrap();
+    let worst = |i: usize, x: &[f64]| {
+        space
+            .normalized_distance(x, &pool.validation_params.row(i).to_vec())
+            .into_iter()
+            .fold(0.0, f64::max)
+    };
+    let err = median(
+        u.iter()
+            .enumerate()
+            .map(|(i, u)| worst(i, &space.from_unit(u)))
+            .collect(),
+    );
+    // Saving and loading lose nothing the metric can see (f32 weights either way).
+    assert!(
+        (err - meta.training.validation_error).abs() < 1e-6,
+        "{err} vs {}",
+        meta.training.validation_error
+    );
+    // Against the best constant answer a network could give without looking at Y*.
+    let centre = space.from_unit(&[0.5; 4]);
+    let baseline = median((0..ys.len()).map(|i| worst(i, &centre)).collect());
+    assert!(
+        err < 0.5 * baseline,
+        "network {err} vs box centre {baseline}"
+    );
+
+    // Bad uses are refused with the reason.
+    let wrong = net
+        .check_compatible("ks-m8", 8, (41, 64))
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("ks-m4"), "{wrong}");
+    assert!(net.predict(&[ndarray::Array2::zeros((3, 3))]).is_err());
+    let again = train_inverse(&pool, &spec, None, None, &opts, &out, &|_, _, _| {});
+    assert!(again.unwrap_err().to_string().contains("already exists"));
+}
+
+#[test]
+fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    // Burgers near its truth is smooth: descent must show there (chaotic KS need not oblige).
+    let (config, pool) = pool(dir.path(), "burgers-k1", 256, &no_edit);
+    let sim = config.simulator().unwrap();
+    let spec = TrainSpec::from_config(&config).unwrap();
+    let supervised = dir.path().join("supervised.safetensors");
+    let base = train_inverse(
+        &pool,
+        &spec,
+        None,
+        None,
+        &InverseOptions {
+            epochs: 10,
+            ..InverseOptions::new(InverseVariant::Supervised, 2)
+        },
+        &supervised,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    // Fine-tuning on 16 trajectories, one batch, in small steps: with the simulator's gradient
+    // fed back with the right sign, the physics loss of that batch must fall.
+    let opts = InverseOptions {
+        physics_samples: 16,
+        physics_batch: 16,
+        physics_epochs: 8,
+        physics_learning_rate: 0.01,
+        ..InverseOptions::new(InverseVariant::Physics, 2)
+    };
+    let out = dir.path().join("physics.safetensors");
+    let fine = train_inverse(
+        &pool,
+        &spec,
+        Some(sim.as_ref() as &dyn Simulator),
+        Some(&supervised),
+        &opts,
+        &out,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    let t = &fine.training;
+    assert_eq!(
+        t.physics_sim_calls,
+        16 * 8,
+        "one call per trajectory and epoch"
+    );
+    assert_eq!(t.physics.len(), 9, "epoch 0 (the start) and 8 epochs");
+    let losses: Vec<f64> = t.physics[1..]
+        .iter()
+        .map(|e| e.train_loss.unwrap())
+        .collect();
+    assert!(
+        losses[7] < 0.95 * losses[0],
+        "the physics loss did not fall: {losses:?}"
+    );
+    // The file holds the best epoch on validation targets, the start included.
+    let best = t
+        .physics
+        .iter()
+        .map(|e| e.validation_error)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(t.validation_error, best);
+    assert!(
+        t.seconds >= base.training.seconds,
+        "one-off cost includes the supervised stage"
+    );
+
+    // The physics variant needs its starting network, and a supervised one.
+    let no_from = train_inverse(
+        &pool,
+        &spec,
+        Some(sim.as_ref() as &dyn Simulator),
+        None,
+        &opts,
+        &dir.path().join("x.safetensors"),
+        &|_, _, _| {},
+    );
+    assert!(no_from.unwrap_err().to_string().contains("--from"));
+    let from_physics = train_inverse(
+        &pool,
+        &spec,
+        Some(sim.as_ref() as &dyn Simulator),
+        Some(&out),
+        &opts,
+        &dir.path().join("y.safetensors"),
+        &|_, _, _| {},
+    );
+    assert!(from_physics.is_err());
+    // A proxy checkpoint reader names an inverse network for what it is.
+    let e = proxyland_proxy::Proxy::load(&out).unwrap_err().to_string();
+    assert!(e.contains("proxyland-inverse"), "{e}");
+}
