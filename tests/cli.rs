@@ -29,6 +29,8 @@ fn help_lists_every_subcommand_of_the_design() {
         "evaluate",
         "info",
         "merge",
+        "train-inverse",
+        "scaling-report",
     ] {
         assert!(text.contains(cmd), "--help does not list `{cmd}`:\n{text}");
     }

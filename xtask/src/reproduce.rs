@@ -22,6 +22,26 @@ use std::time::Instant;
 
 const EXPERIMENTS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
 
+/// The scaling families of spec v2 (EXPERIMENTS.md, "Scaling families"), smallest d first.
+const SCALING_EXPERIMENTS: [&str; 8] = [
+    "burgers-k1",
+    "burgers-k2",
+    "burgers-k4",
+    "burgers-k8",
+    "ks-m2",
+    "ks-m4",
+    "ks-m8",
+    "ks-m16",
+];
+
+/// The scaling profile's proxy sweep: σ at λ = 0, one seed (a full σ/λ sweep with three seeds
+/// at eight values of d would not fit its 90 minutes; docs/experiments.md records the choice).
+const SCALING_NOISE: [f64; 2] = [0.0, 0.05];
+
+/// What the scaling profile evaluates on the test targets.
+const SCALING_METHODS: &str =
+    "bfgs,pool-bfgs,proxy-multistart,inverse-net,multistart-bfgs,cmaes,de";
+
 /// The regularization sweep of a profile: σ at λ = 0 first, then λ at the chosen σ
 /// (EXPERIMENTS.md: σ ∈ {0, 0.01, 0.02, 0.05, 0.1}, λ on a log grid 1e-4 … 1e-1; the quick
 /// profile sweeps fewer), and how many seeds the chosen configuration gets.
@@ -142,6 +162,7 @@ impl Pipeline {
 pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     let mut profile = "quick".to_string();
     let mut experiments: Vec<String> = EXPERIMENTS.map(String::from).to_vec();
+    let mut experiments_given = false;
     let default_out = repo.join("results");
     let mut out = default_out.clone();
     let mut it = args.iter();
@@ -153,15 +174,31 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         };
         match flag.as_str() {
             "--profile" => profile = value()?,
-            "--experiments" => experiments = value()?.split(',').map(String::from).collect(),
+            "--experiments" => {
+                experiments = value()?.split(',').map(String::from).collect();
+                experiments_given = true;
+            }
             "--out" => out = value()?.into(),
             other => {
                 bail!("reproduce: unknown flag `{other}` (flags: --profile, --experiments, --out)")
             }
         }
     }
+    if profile == "scaling" {
+        let chosen = if experiments_given {
+            experiments
+        } else {
+            SCALING_EXPERIMENTS.map(String::from).to_vec()
+        };
+        let scaling_out = if out == default_out {
+            default_out.join("scaling")
+        } else {
+            out
+        };
+        return run_scaling(repo, &chosen, &scaling_out);
+    }
     if profile != "quick" && profile != "paper" {
-        bail!("--profile must be `quick` or `paper`, got `{profile}`");
+        bail!("--profile must be `quick`, `paper` or `scaling`, got `{profile}`");
     }
     if let Some(bad) = experiments
         .iter()
@@ -311,17 +348,30 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
 
         // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
         // paper profile only, to keep the quick profile within its time budget.
-        let methods = if profile == "quick" {
+        let mut methods = if profile == "quick" {
             "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,pool-bfgs,multistart-bfgs,cmaes,de"
+                .to_string()
         } else {
-            "all"
+            "all".to_string()
         };
+        // The direct inverse beside the proxy; E0 has one fixed target and nothing to invert.
+        let inverse = if e == "gramacy-lee" {
+            None
+        } else {
+            Some(train_inverse_networks(
+                &pipeline, e, &dir, &data, &data_hash,
+            )?)
+        };
+        if inverse.is_some() && profile == "quick" {
+            methods.push_str(",inverse-net");
+        }
         let eval = dir.join("eval.json");
         let model_hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let eval_hash = fnv(&[
             model_hashes.join(",").as_bytes(),
             choice.1.as_bytes(),
             methods.as_bytes(),
+            inverse.as_ref().map_or(&b""[..], |i| i.1.as_bytes()),
             b"evaluate v3",
         ]);
         let mut args: Vec<String> = vec![
@@ -331,7 +381,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             "--split".into(),
             "test".into(),
             "--methods".into(),
-            methods.into(),
+            methods.clone(),
             "--selection".into(),
             s(&choice.0),
             "--seed".into(),
@@ -341,6 +391,10 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             "--models".into(),
         ];
         args.extend(models.iter().map(|m| m.0.clone()));
+        if let Some((files, _)) = &inverse {
+            args.push("--inverse-models".into());
+            args.extend(files.iter().cloned());
+        }
         pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &args)?;
         // Landscapes through the first test target: the true loss, the chosen proxy and the
         // unregularized one beside it.
@@ -420,6 +474,243 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     let status = report.status()?;
     if !status.success() {
         bail!("writing the report failed ({status})");
+    }
+    eprintln!(
+        "[reproduce] done in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        out.join("REPORT.md").display()
+    );
+    Ok(())
+}
+
+/// The two inverse networks of one pool (`inverse-net`): the supervised one, then the physics
+/// fine-tuning that starts from it. Returns their files, the physics stage's hash last.
+fn train_inverse_networks(
+    pipeline: &Pipeline,
+    e: &str,
+    dir: &Path,
+    data: &Path,
+    data_hash: &str,
+) -> Result<([String; 2], String)> {
+    let s = |p: &Path| p.display().to_string();
+    let supervised = dir.join("inverse-supervised.safetensors");
+    let supervised_hash = fnv(&[data_hash.as_bytes(), b"inverse supervised v1"]);
+    let common = |variant: &str, out: &Path| -> Vec<String> {
+        [
+            "train-inverse",
+            "--data",
+            &s(data),
+            "--out",
+            &s(out),
+            "--variant",
+            variant,
+            "--seed",
+            "0",
+            "--device",
+            "auto",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    pipeline.stage(
+        &format!("{e}/train inverse-supervised"),
+        &supervised,
+        &supervised_hash,
+        &common("supervised", &supervised),
+    )?;
+    let physics = dir.join("inverse-physics.safetensors");
+    let physics_hash = fnv(&[supervised_hash.as_bytes(), b"inverse physics v1"]);
+    let mut a = common("physics", &physics);
+    a.extend(["--from".to_string(), s(&supervised)]);
+    pipeline.stage(
+        &format!("{e}/train inverse-physics"),
+        &physics,
+        &physics_hash,
+        &a,
+    )?;
+    Ok(([s(&supervised), s(&physics)], physics_hash))
+}
+
+/// `reproduce --profile scaling`: every scaling-family member with the same pool size and
+/// targets; proxies (σ chosen on validation targets), the two inverse networks, and every
+/// method on the test targets; then results/scaling/REPORT.md.
+fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
+    if let Some(bad) = experiments
+        .iter()
+        .find(|e| !SCALING_EXPERIMENTS.contains(&e.as_str()))
+    {
+        bail!(
+            "--experiments: `{bad}` is not a scaling-family member (known: {})",
+            SCALING_EXPERIMENTS.join(", ")
+        );
+    }
+    let profile = "scaling".to_string();
+    let started = Instant::now();
+    crate::cargo(
+        repo,
+        &["build", "--release", "--locked", "--package", "proxyland"],
+    )?;
+    let runs = repo.join("runs").join(&profile);
+    std::fs::create_dir_all(&runs)?;
+    let pipeline = Pipeline {
+        bin: repo.join("target/release/proxyland"),
+        timings: runs.join("timings.txt"),
+        stamps: runs.join("stamps"),
+    };
+    let _ = std::fs::remove_file(&pipeline.timings);
+    let s = |p: &Path| p.display().to_string();
+    for e in experiments {
+        let dir = runs.join(e);
+        std::fs::create_dir_all(&dir)?;
+        let config = repo.join("datasets").join(format!("{e}.toml"));
+        let config_text =
+            std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+        let data = dir.join("data.h5");
+        let data_hash = fnv(&[&config_text, profile.as_bytes(), b"generate v1"]);
+        let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
+        pipeline.stage(
+            &format!("{e}/generate"),
+            &data,
+            &data_hash,
+            &arg(&[
+                "generate",
+                "--config",
+                &s(&config),
+                "--profile",
+                &profile,
+                "--out",
+                &s(&data),
+                "--resume",
+            ]),
+        )?;
+        let mut models: Vec<(String, String)> = Vec::new();
+        for noise in SCALING_NOISE {
+            let name = checkpoint_name(noise, 0.0, 0);
+            let model = dir.join(format!("{name}.safetensors"));
+            let hash = fnv(&[
+                data_hash.as_bytes(),
+                noise.to_string().as_bytes(),
+                b"train v4",
+            ]);
+            pipeline.stage(
+                &format!("{e}/train {name}"),
+                &model,
+                &hash,
+                &arg(&[
+                    "train",
+                    "--data",
+                    &s(&data),
+                    "--out",
+                    &s(&model),
+                    "--noise",
+                    &noise.to_string(),
+                    "--seed",
+                    "0",
+                    "--profile",
+                    &profile,
+                    "--device",
+                    "auto",
+                    "--resume",
+                ]),
+            )?;
+            models.push((s(&model), hash));
+        }
+        let validation = dir.join("validation-sigma.json");
+        let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
+        let validation_hash = fnv(&[hashes.join(",").as_bytes(), b"validate v1"]);
+        let mut a = arg(&[
+            "evaluate",
+            "--data",
+            &s(&data),
+            "--split",
+            "validation",
+            "--methods",
+            "proxy-multistart",
+            "--seed",
+            "0",
+            "--out",
+            &s(&validation),
+            "--models",
+        ]);
+        a.extend(models.iter().map(|m| m.0.clone()));
+        pipeline.stage(
+            &format!("{e}/validate sigma"),
+            &validation,
+            &validation_hash,
+            &a,
+        )?;
+        let selection = dir.join("selection-final.json");
+        let selection_hash = fnv(&[validation_hash.as_bytes(), b"select v1"]);
+        pipeline.stage(
+            &format!("{e}/select final"),
+            &selection,
+            &selection_hash,
+            &arg(&[
+                "select",
+                "--out",
+                &s(&selection),
+                "--validation",
+                &s(&validation),
+            ]),
+        )?;
+        let (inverse, physics_hash) =
+            train_inverse_networks(&pipeline, e, &dir, &data, &data_hash)?;
+        // Only the chosen proxy is scored on the test targets: the other σ was a candidate,
+        // and scoring it too would spend the profile's time on a number nobody reads.
+        let (noise, _) = read_selection(&selection)?;
+        let chosen = SCALING_NOISE
+            .iter()
+            .position(|&n| n == noise)
+            .with_context(|| format!("{}: σ = {noise} was not trained", selection.display()))?;
+        let models = [models[chosen].clone()];
+        let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
+        let eval = dir.join("eval.json");
+        let eval_hash = fnv(&[
+            hashes.join(",").as_bytes(),
+            selection_hash.as_bytes(),
+            physics_hash.as_bytes(),
+            SCALING_METHODS.as_bytes(),
+            b"evaluate v3",
+        ]);
+        let mut a = arg(&[
+            "evaluate",
+            "--data",
+            &s(&data),
+            "--split",
+            "test",
+            "--methods",
+            SCALING_METHODS,
+            "--selection",
+            &s(&selection),
+            "--seed",
+            "0",
+            "--out",
+            &s(&eval),
+            "--inverse-models",
+            &inverse[0],
+            &inverse[1],
+            "--models",
+        ]);
+        a.extend(models.iter().map(|m| m.0.clone()));
+        pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &a)?;
+    }
+    let status = Command::new(&pipeline.bin)
+        .args([
+            "scaling-report",
+            "--runs",
+            &s(&runs),
+            "--out",
+            &s(out),
+            "--timings",
+            &s(&pipeline.timings),
+            "--experiments",
+            &experiments.join(","),
+            "--force",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("writing the scaling report failed ({status})");
     }
     eprintln!(
         "[reproduce] done in {:.0} s: {}",

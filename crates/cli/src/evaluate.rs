@@ -5,11 +5,11 @@ use crate::progress;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool};
 use proxyland_optim::{
-    Environment, EvaluateOptions, LocalSettings, METHOD_NAMES, Method, Results, SampleLibrary,
-    Selection, SurrogateModel, Target, TargetSplit, evaluate, select_configuration,
+    Environment, EvaluateOptions, InverseGuesses, LocalSettings, METHOD_NAMES, Method, Results,
+    SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate, select_configuration,
 };
 use proxyland_physics::{Simulator, sample_target};
-use proxyland_proxy::Proxy;
+use proxyland_proxy::{InverseModel, Proxy};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ pub struct Args {
     /// Trained proxies; proxy methods run once per checkpoint.
     #[arg(long, num_args = 1..)]
     models: Vec<PathBuf>,
+    /// Trained inverse networks (`proxyland train-inverse`): `inverse-net` refines each one's
+    /// prediction.
+    #[arg(long, num_args = 1..)]
+    inverse_models: Vec<PathBuf>,
     /// The headline configuration, chosen on validation targets (written by `proxyland
     /// select`): its runs are the headline, and set the baselines' budget unit.
     #[arg(long)]
@@ -125,6 +129,11 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         inputs.push(("--selection", s));
     }
     inputs.extend(args.models.iter().map(|m| ("--models", m.as_path())));
+    inputs.extend(
+        args.inverse_models
+            .iter()
+            .map(|m| ("--inverse-models", m.as_path())),
+    );
     output::check_output("--out", &args.out, &inputs, args.force)?;
     if let Some(n) = args.targets {
         if n == 0 || n > MAX_TARGETS {
@@ -192,6 +201,9 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         if args.models.is_empty() {
             all.retain(|m| !m.starts_with("proxy"));
         }
+        if args.inverse_models.is_empty() {
+            all.retain(|m| m != "inverse-net");
+        }
         if pool.is_none() {
             all.retain(|m| m != "pool-bfgs");
         }
@@ -206,6 +218,9 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         }
         if method.needs_surrogate() && args.models.is_empty() {
             bail!("--methods {m} needs trained proxies: give --models");
+        }
+        if method.needs_inverse() && args.inverse_models.is_empty() {
+            bail!("--methods {m} needs trained inverse networks: give --inverse-models");
         }
     }
     if args.budgets.is_empty() || args.budgets.contains(&0) {
@@ -222,6 +237,12 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         Some(p) if methods.iter().any(|m| m == "pool-bfgs") => Some(library_of(p, sim.as_ref())?),
         _ => None,
     };
+    // Networks are loaded only when their method runs: a results file lists only what ran.
+    let guesses = if methods.iter().any(|m| m == "inverse-net") {
+        inverse_guesses(&args.inverse_models, sim.as_ref(), &targets)?
+    } else {
+        Vec::new()
+    };
     let opts = EvaluateOptions {
         methods,
         split: args.split,
@@ -235,6 +256,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         library,
         pool_simulations: pool.as_ref().map(|p| p.header.len()),
         selection,
+        guesses,
         ..EvaluateOptions::new(&[], args.seed)
     };
     proxyland_proxy::device::set_threads(1);
@@ -299,6 +321,31 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     }
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// Each inverse network's prediction for every target (one batch each: a forward pass).
+fn inverse_guesses(
+    paths: &[PathBuf],
+    sim: &dyn Simulator,
+    targets: &[Target],
+) -> Result<Vec<InverseGuesses>> {
+    let ys: Vec<_> = targets.iter().map(|t| t.y.clone()).collect();
+    paths
+        .iter()
+        .map(|p| {
+            let net = InverseModel::load(p)
+                .with_context(|| format!("--inverse-models {}", p.display()))?;
+            net.check_compatible(sim.name(), sim.param_space().dim(), sim.trajectory_shape())?;
+            let meta = net.meta();
+            Ok(InverseGuesses {
+                variant: meta.variant.name().to_string(),
+                path: p.clone(),
+                u: net.predict(&ys)?,
+                training_sim_calls: meta.training.physics_sim_calls,
+                training_seconds: meta.training.seconds,
+            })
+        })
+        .collect()
 }
 
 /// The pool's valid samples as a lookup table for `pool-bfgs`.

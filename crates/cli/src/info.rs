@@ -32,6 +32,40 @@ pub fn run(path: &Path) -> Result<()> {
         return Ok(());
     }
     if path.extension().is_some_and(|e| e == "safetensors") {
+        // An inverse network says so in its metadata; anything else must be a proxy.
+        if let Ok(net) = proxyland_proxy::InverseModel::load(path) {
+            let m = net.meta();
+            let t = &m.training;
+            println!(
+                "{}: inverse network ({}) for {} ({} = box lo {:?}, hi {:?})\n\
+                 architecture:   {:?}\n\
+                 training:       {} supervised epochs, {} physics epochs ({} simulator calls); \
+                 kept {} (median validation error {:.4}); {:.1} s on {}, seed {}\n\
+                 data:           {} (hash {}, {} samples, seed {})\n\
+                 written by:     proxyland {}",
+                path.display(),
+                m.variant.name(),
+                m.experiment,
+                m.param_names.join(", "),
+                m.lo,
+                m.hi,
+                m.architecture,
+                t.supervised.len(),
+                t.physics.len().saturating_sub(1),
+                t.physics_sim_calls,
+                t.chosen,
+                t.validation_error,
+                t.seconds,
+                t.device,
+                t.seed,
+                m.dataset.path.display(),
+                m.dataset.hash,
+                m.dataset.samples,
+                m.dataset.seed,
+                m.proxyland_version
+            );
+            return Ok(());
+        }
         let proxy = Proxy::load(path)?;
         let m = proxy.meta();
         println!(

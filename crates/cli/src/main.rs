@@ -12,6 +12,7 @@ mod landscape;
 mod output;
 mod progress;
 mod report;
+mod scaling;
 mod simulate;
 mod solve;
 mod train;
@@ -40,6 +41,8 @@ enum Command {
     Merge(generate::MergeArgs),
     /// Train a proxy network on a generated dataset.
     Train(train::Args),
+    /// Train an inverse network Y* → X (supervised, or fine-tuned on the physics loss).
+    TrainInverse(train::InverseArgs),
     /// Solve inverse problems for your observations (or a synthetic --target).
     Solve(solve::SolveArgs),
     /// Run every method on held-out targets and write the results JSON.
@@ -48,6 +51,8 @@ enum Command {
     Select(evaluate::SelectArgs),
     /// Write results/REPORT.md and figures from the evaluations of a reproduce run.
     Report(report::Args),
+    /// Write results/scaling/REPORT.md and figures from a scaling-profile reproduce run.
+    ScalingReport(scaling::Args),
     /// Show what a dataset or checkpoint file holds.
     Info {
         /// The file to describe.
@@ -104,6 +109,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Merge(args) => generate::run_merge(args),
         Command::Train(args) => train::run(args),
+        Command::TrainInverse(args) => train::run_inverse(args),
+        Command::ScalingReport(args) => scaling::run(args),
         Command::Solve(args) => solve::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Select(args) => evaluate::run_select(args),

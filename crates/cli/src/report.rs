@@ -87,7 +87,7 @@ fn validations(runs: &Path, experiment: &str) -> Vec<Results> {
 }
 
 /// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
-fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64> {
+pub(crate) fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64> {
     let mut out = std::collections::BTreeMap::new();
     for line in text.lines() {
         let Some((stage, secs)) = line.rsplit_once(' ') else {
@@ -101,7 +101,7 @@ fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64>
     out
 }
 
-fn duration(s: f64) -> String {
+pub(crate) fn duration(s: f64) -> String {
     if s < 120.0 {
         format!("{s:.0} s")
     } else {
@@ -150,7 +150,7 @@ fn profiles_table(args: &Args) -> Result<String> {
 }
 
 /// `0.85 [0.64–0.95], 102 calls`.
-fn rate_cell(s: &MethodSummary) -> String {
+pub(crate) fn rate_cell(s: &MethodSummary) -> String {
     format!(
         "{:.2} [{:.2}–{:.2}], {:.0} calls",
         s.success_rate, s.success_interval.0, s.success_interval.1, s.mean_sim_calls
@@ -186,14 +186,21 @@ fn headline_run<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
     r.headline(family).map(|h| h.runs[0])
 }
 
-fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
-    r.methods
-        .iter()
-        .find(|s| s.id.family == family && s.id.surrogate.is_none() && s.id.budget.is_none())
+pub(crate) fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
+    r.methods.iter().find(|s| {
+        s.id.family == family
+            && s.id.surrogate.is_none()
+            && s.id.budget.is_none()
+            && s.id.variant.is_none()
+    })
 }
 
 /// The strongest baseline at `multiple` × the given reference's spend.
-fn strongest_at<'a>(r: &'a Results, multiple: usize, reference: &str) -> Option<&'a MethodSummary> {
+pub(crate) fn strongest_at<'a>(
+    r: &'a Results,
+    multiple: usize,
+    reference: &str,
+) -> Option<&'a MethodSummary> {
     r.methods
         .iter()
         .filter(|s| {
@@ -216,6 +223,8 @@ fn headline_header(first: &[&str]) -> String {
         "proxy-bfgs (chosen, seeds)",
         "proxy-multistart (chosen, seeds)",
         "pool-bfgs (no network)",
+        "inverse-net (supervised)",
+        "inverse-net (physics)",
         "strongest baseline",
     ];
     let cols: Vec<&str> = first.iter().chain(&names).copied().collect();
@@ -237,6 +246,8 @@ fn headline_cells(r: &Results) -> String {
         seeds_cell(r, "proxy-bfgs"),
         seeds_cell(r, "proxy-multistart"),
         cell(plain(r, "pool-bfgs")),
+        cell(r.method("inverse-net[supervised]")),
+        cell(r.method("inverse-net[physics]")),
         strongest,
     ]
     .join(" | ")
@@ -580,6 +591,24 @@ fn experiment_section(
                     .rank_correlation
                     .map_or("–".into(), |c| format!("{c:.2}")),
                 s.info.training_seconds
+            )?;
+        }
+    }
+    if !r.inverse_networks.is_empty() {
+        writeln!(
+            md,
+            "\nInverse networks (`inverse-net`: the prediction refined by BFGS), with their one-off cost beside the pool's:\n\n| variant | training s | training simulator calls | file |\n|---|---|---|---|"
+        )?;
+        for g in &r.inverse_networks {
+            writeln!(
+                md,
+                "| {} | {:.0} | {} | {} |",
+                g.variant,
+                g.training_seconds,
+                g.training_sim_calls,
+                g.path
+                    .file_name()
+                    .map_or(String::new(), |f| f.to_string_lossy().into_owned())
             )?;
         }
     }

@@ -200,6 +200,12 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (None, None) => "multistart-bfgs".into(),
     };
     let method = Method::parse(&method_name, args.budget)?;
+    if method.needs_inverse() {
+        bail!(
+            "--method {method_name}: `solve` takes no inverse network; evaluate one with \
+             `proxyland evaluate --methods inverse-net --inverse-models FILE`"
+        );
+    }
     let proxy = match (&args.model, method.needs_surrogate()) {
         (Some(p), _) => {
             let proxy = Proxy::load(p)?;

@@ -3,7 +3,10 @@
 use crate::progress;
 use anyhow::{Context, Result};
 use proxyland_dataset::{ExperimentConfig, Pool};
-use proxyland_proxy::{EncoderKind, TrainOptions, device, train};
+use proxyland_proxy::{
+    EncoderKind, InverseOptions, InverseVariant, TrainOptions, TrainSpec, device, train,
+    train_inverse,
+};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +109,105 @@ pub fn run(args: Args) -> Result<()> {
         meta.training.epochs_run,
         meta.training.best_validation,
         meta.training.best_validation_argmin_error,
+        meta.training.seconds,
+        meta.training.device
+    );
+    Ok(())
+}
+
+/// `proxyland train-inverse`: the amortized direct inverse Y* → u on the same pool.
+#[derive(Debug, clap::Args)]
+pub struct InverseArgs {
+    /// Pool written by `proxyland generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Network to write (.safetensors).
+    #[arg(long)]
+    out: PathBuf,
+    /// `supervised` (regression on the pool's (Y, u) pairs) or `physics` (that network
+    /// fine-tuned on the physics loss through the simulator's gradient; give --from).
+    #[arg(long, default_value = "supervised")]
+    variant: String,
+    /// The supervised network the physics variant starts from.
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Supervised epochs at most (one pass over the pool each).
+    #[arg(long, default_value_t = 200)]
+    epochs: usize,
+    /// Physics variant: pool trajectories to fine-tune on.
+    #[arg(long, default_value_t = 1024)]
+    physics_samples: usize,
+    /// Physics variant: fine-tuning epochs (each simulates every fine-tuning trajectory once).
+    #[arg(long, default_value_t = 3)]
+    physics_epochs: usize,
+    /// Physics variant: trajectories per fine-tuning step.
+    #[arg(long, default_value_t = 32)]
+    physics_batch: usize,
+    /// Physics variant: the fine-tuning learning rate as a fraction of the supervised one.
+    #[arg(long, default_value_t = 0.1)]
+    physics_learning_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run_inverse(args: InverseArgs) -> Result<()> {
+    let mut inputs: Vec<(&str, &std::path::Path)> = vec![("--data", &args.data)];
+    if let Some(f) = &args.from {
+        inputs.push(("--from", f));
+    }
+    crate::output::check_output("--out", &args.out, &inputs, args.force)?;
+    let variant = match args.variant.as_str() {
+        "supervised" => InverseVariant::Supervised,
+        "physics" => InverseVariant::Physics,
+        other => anyhow::bail!("--variant {other}: expected supervised or physics"),
+    };
+    let pool = Pool::open(&args.data)?;
+    let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
+        .with_context(|| format!("{}: the stored config", args.data.display()))?;
+    let sim = config.simulator()?;
+    let opts = InverseOptions {
+        epochs: args.epochs,
+        physics_samples: args.physics_samples,
+        physics_epochs: args.physics_epochs,
+        physics_batch: args.physics_batch,
+        physics_learning_rate: args.physics_learning_rate,
+        device: device::choose(&args.device)
+            .with_context(|| format!("--device {}", args.device))?,
+        force: args.force,
+        ..InverseOptions::new(variant, args.seed)
+    };
+    tracing::info!(experiment = %config.experiment, variant = variant.name(), "training an inverse network");
+    let steps = match variant {
+        InverseVariant::Supervised => opts.epochs,
+        InverseVariant::Physics => opts.physics_epochs + 1,
+    };
+    let bar = progress::bar(steps as u64, variant.name());
+    let meta = train_inverse(
+        &pool,
+        &TrainSpec::from_config(&config)?,
+        Some(sim.as_ref()),
+        args.from.as_deref(),
+        &opts,
+        &args.out,
+        &|stage, epoch, r| {
+            bar.set_position(epoch as u64 + u64::from(stage == "supervised"));
+            tracing::info!(stage, epoch, train_loss = ?r.train_loss, validation_error = r.validation_error, "epoch");
+        },
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "wrote {} ({}: {}, median validation error {:.4}; {} simulator calls, {:.1} s on {})",
+        args.out.display(),
+        variant.name(),
+        meta.training.chosen,
+        meta.training.validation_error,
+        meta.training.physics_sim_calls,
         meta.training.seconds,
         meta.training.device
     );

@@ -1,0 +1,509 @@
+//! `proxyland scaling-report`: results/scaling/REPORT.md and its two figures from the runs of
+//! `cargo xtask reproduce --profile scaling`: how each method's success and simulator spend
+//! change with the number of unknowns d, and where a network beats the lookup in its own pool.
+
+use crate::report::{duration, plain, rate_cell, seconds_per_experiment, strongest_at};
+use anyhow::{Context, Result, bail};
+use plotters::prelude::*;
+use proxyland_optim::stats::Verdict;
+use proxyland_optim::{MethodSummary, Results};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder holding <experiment>/eval.json of each family member.
+    #[arg(long, default_value = "runs/scaling")]
+    runs: PathBuf,
+    /// Output folder for REPORT.md and the figures.
+    #[arg(long, default_value = "results/scaling")]
+    out: PathBuf,
+    /// Family members, comma-separated (`burgers-k1,…,ks-m16`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    experiments: Vec<String>,
+    /// A `stage seconds` timings file written by `cargo xtask reproduce`.
+    #[arg(long)]
+    timings: Option<PathBuf>,
+    /// Replace an existing REPORT.md and figures.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The methods of the study, in the order of tables and legends: a label and how to find its
+/// summary in one member's results.
+const METHODS: [&str; 7] = [
+    "bfgs",
+    "pool-bfgs",
+    "proxy-multistart",
+    "inverse-net[supervised]",
+    "inverse-net[physics]",
+    "strongest baseline @1×",
+    "strongest baseline @10×",
+];
+
+/// The networks whose answer to "does a network beat the lookup?" the report gives.
+const NETWORKS: [&str; 3] = [
+    "proxy-multistart",
+    "inverse-net[supervised]",
+    "inverse-net[physics]",
+];
+
+fn find<'a>(r: &'a Results, method: &str) -> Option<&'a MethodSummary> {
+    match method {
+        "proxy-multistart" => r.headline("proxy-multistart").map(|h| h.runs[0]),
+        "strongest baseline @1×" => strongest_at(r, 1, "proxy-multistart"),
+        "strongest baseline @10×" => strongest_at(r, 10, "proxy-multistart"),
+        m if m.starts_with("inverse-net") => r.methods.iter().find(|s| s.label == m),
+        m => plain(r, m),
+    }
+}
+
+/// One family member's results.
+struct Member {
+    name: String,
+    family: &'static str,
+    d: usize,
+    results: Results,
+    /// All its stages, and generating its pool alone.
+    seconds: Option<f64>,
+    pool_seconds: Option<f64>,
+}
+
+fn family_of(name: &str) -> Option<&'static str> {
+    if name.starts_with("burgers-k") {
+        Some("burgers-k{K}")
+    } else if name.starts_with("ks-m") {
+        Some("ks-m{M}")
+    } else {
+        None
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let report = args.out.join("REPORT.md");
+    if report.exists() && !args.force {
+        bail!(
+            "{} exists: give --force to replace it (nothing was changed)",
+            report.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let timings = args
+        .timings
+        .as_ref()
+        .and_then(|t| std::fs::read_to_string(t).ok())
+        .unwrap_or_default();
+    let times = seconds_per_experiment(&timings);
+    let stage_seconds = |stage: &str| {
+        timings.lines().find_map(|l| {
+            let (name, secs) = l.rsplit_once(' ')?;
+            (name == stage).then(|| secs.parse::<f64>().ok()).flatten()
+        })
+    };
+    let mut members = Vec::new();
+    let mut missing = Vec::new();
+    for e in &args.experiments {
+        let family = family_of(e)
+            .with_context(|| format!("--experiments {e}: not a scaling-family member"))?;
+        let d = proxyland_physics::experiment(e)?.param_space().dim();
+        let path = args.runs.join(e).join("eval.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let results: Results = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a results file", path.display()))?;
+                members.push(Member {
+                    name: e.clone(),
+                    family,
+                    d,
+                    results,
+                    seconds: times.get(e).copied(),
+                    pool_seconds: stage_seconds(&format!("{e}/generate")),
+                });
+            }
+            Err(_) => missing.push(e.clone()),
+        }
+    }
+    if members.is_empty() {
+        bail!(
+            "no eval.json under {} for {}",
+            args.runs.display(),
+            args.experiments.join(", ")
+        );
+    }
+    // Tables and lines run along d within each family, whatever order the members came in.
+    members.sort_by_key(|m| (m.family, m.d));
+    let md = markdown(&members, &missing);
+    draw(
+        &args.out.join("success-vs-d.png"),
+        &members,
+        Quantity::Success,
+    )?;
+    draw(&args.out.join("calls-vs-d.png"), &members, Quantity::Calls)?;
+    proxyland_dataset::write_atomically(&report, md.as_bytes())
+        .with_context(|| format!("cannot write {}", report.display()))?;
+    println!("wrote {}", report.display());
+    Ok(())
+}
+
+fn markdown(members: &[Member], missing: &[String]) -> String {
+    let mut md = String::new();
+    let total: f64 = members.iter().filter_map(|m| m.seconds).sum();
+    let first = &members[0].results;
+    let same = |f: &dyn Fn(&Results) -> String| {
+        let v = f(first);
+        if members.iter().all(|m| f(&m.results) == v) {
+            v
+        } else {
+            "(varies by member, see the tables)".into()
+        }
+    };
+    let pool = same(&|r| r.pool_simulations.unwrap_or(0).to_string());
+    let tests = same(&|r| r.targets.to_string());
+    let validations = same(&|r| {
+        r.selection
+            .as_ref()
+            .map_or("?".into(), |s| s.validation_targets.to_string())
+    });
+    let _ = writeln!(
+        md,
+        "# How methods scale with the number of unknowns d\n\n\
+         Written by `cargo xtask reproduce --profile scaling` (EXPERIMENTS.md v2, \"Scaling \
+         families\"). Every family member has the same protocol: a pool of {pool} simulations, \
+         {validations} validation and {tests} test targets; what changes along a family is d \
+         alone. Machine: {} ({} evaluation threads). Stages of the members below took {} in all.\n",
+        first.environment.machine,
+        first.environment.threads,
+        duration(total)
+    );
+    if !missing.is_empty() {
+        let _ = writeln!(
+            md,
+            "**Not run:** {} (no results on record; the numbers below cover the rest).\n",
+            missing.join(", ")
+        );
+    }
+    md.push_str(
+        "Methods: `bfgs` from one uniform start; `pool-bfgs` refines the 3 pool samples whose \
+         stored trajectories lie nearest to Y* (no network); `proxy-multistart` is the proxy \
+         (σ ∈ {0, 0.05} at λ = 0, chosen on validation targets, one training seed) with 256 free \
+         starts and the best 3 refined; `inverse-net[supervised]` refines the prediction of a \
+         network Y* → X trained by regression on the pool, `inverse-net[physics]` that network \
+         fine-tuned on the physics loss through the simulator's exact gradient (Holl & Thuerey, \
+         arXiv 2408.08119); the strongest of multi-start BFGS, CMA-ES and DE at 1× and 10× of \
+         proxy-multistart's spend per target. Every answer is refined by BFGS on the true loss.\n\n\
+         Cells: success on the test targets [95% Wilson interval], mean simulator calls per \
+         target (one-off costs are in their own table). The strongest baseline is the best of \
+         the three on these targets at each d, so it may change method along d.\n\n",
+    );
+    for family in ["burgers-k{K}", "ks-m{M}"] {
+        let rows: Vec<&Member> = members.iter().filter(|m| m.family == family).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "## `{family}`\n");
+        let _ = writeln!(md, "| d | {} |", METHODS.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---|".repeat(METHODS.len()));
+        for m in &rows {
+            let cells: Vec<String> = METHODS
+                .iter()
+                .map(|method| match find(&m.results, method) {
+                    Some(s) if method.starts_with("strongest") => {
+                        format!("{}: {}", s.id.family, rate_cell(s))
+                    }
+                    Some(s) => rate_cell(s),
+                    None => "–".into(),
+                })
+                .collect();
+            let _ = writeln!(md, "| {} ({}) | {} |", m.d, m.name, cells.join(" | "));
+        }
+        md.push('\n');
+    }
+    md.push_str("![success against d](success-vs-d.png)\n\n![calls against d](calls-vs-d.png)\n\n");
+    md.push_str(&one_off_costs(members));
+    md.push_str(&verdict(members));
+    md
+}
+
+fn one_off_costs(members: &[Member]) -> String {
+    let mut md = String::from(
+        "## One-off costs\n\n\
+         Paid once per problem family, before the first target: the pool's simulations (every \
+         network and pool-bfgs need them), each network's training, and the physics variant's \
+         simulator calls (each with its gradient). Wall time: all stages of the member, \
+         evaluation included.\n\n\
+         | member | d | pool simulations | pool wall time | proxy training (chosen σ) | inverse supervised | inverse physics (incl. supervised) | member wall time |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for m in members {
+        let r = &m.results;
+        let chosen = r.selection.as_ref();
+        let proxy = r
+            .surrogates
+            .iter()
+            .find(|s| {
+                chosen.is_some_and(|c| s.info.noise == c.noise && s.info.penalty == c.penalty)
+            })
+            .map_or("–".into(), |s| {
+                format!("σ = {}: {:.0} s", s.info.noise, s.info.training_seconds)
+            });
+        let inverse = |variant: &str| {
+            r.inverse_networks
+                .iter()
+                .find(|g| g.variant == variant)
+                .map_or("–".into(), |g| {
+                    if g.training_sim_calls > 0 {
+                        format!(
+                            "{:.0} s, {} calls",
+                            g.training_seconds, g.training_sim_calls
+                        )
+                    } else {
+                        format!("{:.0} s", g.training_seconds)
+                    }
+                })
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            m.name,
+            m.d,
+            r.pool_simulations.unwrap_or(0),
+            m.pool_seconds.map_or("–".into(), duration),
+            proxy,
+            inverse("supervised"),
+            inverse("physics"),
+            m.seconds.map_or("–".into(), duration)
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// Whether two methods gave the same answer on every target (a physics fine-tuning that kept
+/// the supervised weights is the same network, not a second one).
+fn same_answers(r: &Results, a: &str, b: &str) -> bool {
+    let answers = |label: &str| -> Vec<(usize, Vec<f64>)> {
+        let mut v: Vec<(usize, Vec<f64>)> = r
+            .rows
+            .iter()
+            .filter(|o| o.method == label)
+            .map(|o| (o.target, o.answer.x_hat.clone()))
+            .collect();
+        v.sort_by_key(|(t, _)| *t);
+        v
+    };
+    let (x, y) = (answers(a), answers(b));
+    !x.is_empty() && x == y
+}
+
+/// "Where does a network beat the lookup?", from the paired tests alone.
+fn verdict(members: &[Member]) -> String {
+    let mut md = String::from(
+        "## Where a network beats the lookup\n\n\
+         Each network against `pool-bfgs` on the same test targets (exact McNemar test, \
+         p < 0.05, not corrected for the number of comparisons). A difference without \
+         significance is reported as none.\n\n\
+         | member | d | pool-bfgs | network | its success | verdict |\n|---|---|---|---|---|---|\n",
+    );
+    let mut wins: Vec<String> = Vec::new();
+    let mut losses = 0;
+    let mut compared = 0;
+    let mut largest = 0;
+    let mut same_network = 0;
+    for m in members {
+        let r = &m.results;
+        let Some(pool) = find(r, "pool-bfgs") else {
+            continue;
+        };
+        for net in NETWORKS {
+            let Some(s) = find(r, net) else { continue };
+            if net == "inverse-net[physics]"
+                && same_answers(r, "inverse-net[physics]", "inverse-net[supervised]")
+            {
+                same_network += 1;
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {net} | {} | same answers as inverse-net[supervised] on \
+                     every target: the fine-tuning kept the supervised weights (not counted \
+                     twice) |",
+                    m.name,
+                    m.d,
+                    rate_cell(pool),
+                    rate_cell(s)
+                );
+                continue;
+            }
+            let Some(c) = r.compare(&s.label, &pool.label) else {
+                continue;
+            };
+            compared += 1;
+            largest = largest.max(m.d);
+            let p = proxyland_optim::stats::format_p(c.p_value);
+            let words = match c.verdict {
+                Verdict::Beats => {
+                    wins.push(format!(
+                        "{net} on {} (d = {}): {:.2} against {:.2}, {:+.0} simulator calls per \
+                         target",
+                        m.name,
+                        m.d,
+                        s.success_rate,
+                        pool.success_rate,
+                        s.mean_sim_calls - pool.mean_sim_calls
+                    ));
+                    format!("better (p = {p})")
+                }
+                Verdict::LosesTo => {
+                    losses += 1;
+                    format!("worse (p = {p})")
+                }
+                Verdict::Ties => "the same targets".into(),
+                Verdict::NoSignificantDifference => format!("no significant difference (p = {p})"),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {net} | {} | {words} |",
+                m.name,
+                m.d,
+                rate_cell(pool),
+                rate_cell(s)
+            );
+        }
+    }
+    md.push('\n');
+    if same_network > 0 {
+        let _ = writeln!(
+            md,
+            "In {same_network} member(s) the physics fine-tuning never lowered the validation \
+             error, so its file holds the supervised weights; those rows are listed but not \
+             counted as a second network.\n"
+        );
+    }
+    if compared == 0 {
+        md.push_str("**No comparison possible:** no member has both pool-bfgs and a network.\n");
+    } else if wins.is_empty() {
+        let _ = writeln!(
+            md,
+            "**Answer: no significant win for a network anywhere up to d = {largest}.** In none \
+             of the {compared} comparisons is a network significantly better than refining the \
+             nearest pool samples (p < 0.05); it is significantly worse in {losses}. With 30 \
+             targets a paired test detects only large differences, so \"no significant win\" is \
+             not \"no difference\". Looking further costs the wall times of the one-off table \
+             again per member, growing with d as the rows above show.\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "**Answer: a network beats the lookup in {} of {compared} comparisons** \
+             (significantly worse in {losses}; p < 0.05 each, uncorrected):\n",
+            wins.len()
+        );
+        for w in &wins {
+            let _ = writeln!(md, "- {w}");
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// One line of a panel: palette index, method, (d, value) points.
+type Series<'a> = (usize, &'a str, Vec<(f64, f64)>);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Quantity {
+    Success,
+    Calls,
+}
+
+/// One panel per family: the quantity against d, one line per method.
+fn draw(path: &Path, members: &[Member], quantity: Quantity) -> Result<()> {
+    crate::output::temp_sibling(path, ".png")?;
+    proxyland_dataset::replace_via_temp(path, ".png", |tmp| {
+        let root = BitMapBackend::new(tmp, (1100, 460)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let panels = root.split_evenly((1, 2));
+        let max_calls = members
+            .iter()
+            .flat_map(|m| METHODS.iter().filter_map(|k| find(&m.results, k)))
+            .map(|s| s.mean_sim_calls)
+            .fold(10.0_f64, f64::max);
+        for (panel, family) in panels.iter().zip(["burgers-k{K}", "ks-m{M}"]) {
+            let rows: Vec<&Member> = members.iter().filter(|m| m.family == family).collect();
+            let max_d = rows.iter().map(|m| m.d).max().unwrap_or(16).max(2) as f64;
+            let title = match quantity {
+                Quantity::Success => format!("{family}: success on the test targets"),
+                Quantity::Calls => format!("{family}: simulator calls per target"),
+            };
+            let mut builder = ChartBuilder::on(panel);
+            builder
+                .caption(title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60);
+            let x_range = (1.5f64..max_d * 1.15).log_scale();
+            let series: Vec<Series> = METHODS
+                .iter()
+                .enumerate()
+                .map(|(i, method)| {
+                    let points = rows
+                        .iter()
+                        .filter_map(|m| {
+                            let s = find(&m.results, method)?;
+                            Some((
+                                m.d as f64,
+                                match quantity {
+                                    Quantity::Success => s.success_rate,
+                                    Quantity::Calls => s.mean_sim_calls.max(1.0),
+                                },
+                            ))
+                        })
+                        .collect();
+                    (i, *method, points)
+                })
+                .collect();
+            macro_rules! plot {
+                ($chart:expr, $y_desc:expr) => {{
+                    let mut chart = $chart;
+                    chart
+                        .configure_mesh()
+                        .x_desc("d (unknowns)")
+                        .y_desc($y_desc)
+                        .draw()?;
+                    for (i, name, points) in &series {
+                        let color = Palette99::pick(*i).to_rgba();
+                        chart
+                            .draw_series(LineSeries::new(
+                                points.iter().copied(),
+                                color.stroke_width(2),
+                            ))?
+                            .label(name.to_string())
+                            .legend(move |(a, b)| {
+                                PathElement::new(vec![(a, b), (a + 15, b)], color)
+                            });
+                        chart.draw_series(
+                            points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+                        )?;
+                    }
+                    chart
+                        .configure_series_labels()
+                        .position(SeriesLabelPosition::LowerLeft)
+                        .border_style(BLACK)
+                        .background_style(WHITE.mix(0.85))
+                        .draw()?;
+                }};
+            }
+            match quantity {
+                Quantity::Success => plot!(
+                    builder.build_cartesian_2d(x_range, 0.0f64..1.05)?,
+                    "success rate"
+                ),
+                Quantity::Calls => plot!(
+                    builder.build_cartesian_2d(x_range, (1.0f64..max_calls * 2.0).log_scale())?,
+                    "mean simulator calls per target"
+                ),
+            }
+        }
+        root.present()?;
+        Ok::<(), anyhow::Error>(())
+    })
+    .with_context(|| format!("writing the figure {}", path.display()))
+}

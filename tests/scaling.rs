@@ -1,0 +1,319 @@
+//! The scaling study end to end on a tiny family member: generate → proxy → validation choice →
+//! the two inverse networks → evaluation with `inverse-net` → `scaling-report`, whose verdicts
+//! must follow from the results file by an exact test computed here.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn proxyland(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run proxyland")
+}
+
+fn ok(o: Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// burgers-k2 on a coarse grid and a short horizon: the same family member, cheap.
+fn tiny_member(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../datasets/burgers-k2.toml"
+    ))
+    .unwrap()
+    .replace("n = 128", "n = 32")
+    .replace("steps = 400", "steps = 40");
+    let path = dir.join("burgers-k2.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The exact two-sided sign-test p-value on the discordant targets, written out here.
+fn sign_test(b: usize, c: usize) -> f64 {
+    let n = b + c;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = b.min(c);
+    let mut choose = 1.0_f64;
+    let mut tail = 0.0;
+    for i in 0..=k {
+        if i > 0 {
+            choose *= (n - i + 1) as f64 / i as f64;
+        }
+        tail += choose;
+    }
+    (2.0 * tail / 2f64.powi(n as i32)).min(1.0)
+}
+
+#[test]
+fn scaling_report_tables_and_verdicts_follow_from_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let config = tiny_member(d);
+    std::fs::create_dir_all(d.join("runs/burgers-k2")).unwrap();
+    let data = p("runs/burgers-k2/data.h5");
+    ok(proxyland(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        &data,
+        "--samples",
+        "64",
+        "--targets",
+        "6",
+        "--validation-targets",
+        "4",
+    ]));
+    let proxy = p("runs/burgers-k2/proxy.safetensors");
+    ok(proxyland(&[
+        "train",
+        "--data",
+        &data,
+        "--out",
+        &proxy,
+        "--epochs",
+        "2",
+        "--pairs-per-epoch",
+        "512",
+        "--device",
+        "cpu",
+    ]));
+    ok(proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--split",
+        "validation",
+        "--methods",
+        "proxy-multistart",
+        "--models",
+        &proxy,
+        "--out",
+        &p("runs/burgers-k2/validation.json"),
+    ]));
+    ok(proxyland(&[
+        "select",
+        "--validation",
+        &p("runs/burgers-k2/validation.json"),
+        "--out",
+        &p("runs/burgers-k2/selection.json"),
+    ]));
+    let supervised = p("runs/burgers-k2/inverse-supervised.safetensors");
+    let physics = p("runs/burgers-k2/inverse-physics.safetensors");
+    ok(proxyland(&[
+        "train-inverse",
+        "--data",
+        &data,
+        "--out",
+        &supervised,
+        "--epochs",
+        "5",
+        "--device",
+        "cpu",
+    ]));
+    // The physics variant starts from the supervised network and counts its simulator calls.
+    let said = ok(proxyland(&[
+        "train-inverse",
+        "--data",
+        &data,
+        "--out",
+        &physics,
+        "--variant",
+        "physics",
+        "--from",
+        &supervised,
+        "--physics-samples",
+        "8",
+        "--physics-epochs",
+        "2",
+        "--physics-batch",
+        "4",
+        "--device",
+        "cpu",
+    ]));
+    assert!(said.contains("16 simulator calls"), "{said}");
+    let info = ok(proxyland(&["info", &physics]));
+    assert!(
+        info.contains("inverse network (physics) for burgers-k2"),
+        "{info}"
+    );
+    let missing_from = proxyland(&[
+        "train-inverse",
+        "--data",
+        &data,
+        "--out",
+        &p("x.safetensors"),
+        "--variant",
+        "physics",
+    ]);
+    assert!(!missing_from.status.success());
+    assert!(String::from_utf8_lossy(&missing_from.stderr).contains("--from"));
+
+    ok(proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--methods",
+        "bfgs,pool-bfgs,proxy-multistart,inverse-net,de",
+        "--selection",
+        &p("runs/burgers-k2/selection.json"),
+        "--models",
+        &proxy,
+        "--inverse-models",
+        &supervised,
+        &physics,
+        "--out",
+        &p("runs/burgers-k2/eval.json"),
+    ]));
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("runs/burgers-k2/eval.json")).unwrap(),
+    )
+    .unwrap();
+    // Both inverse networks took part, with their one-off costs.
+    let nets = results["inverse_networks"].as_array().unwrap();
+    assert_eq!(nets.len(), 2);
+    assert_eq!(nets[1]["training_sim_calls"].as_u64(), Some(16));
+    let successes = |label: &str| -> Vec<bool> {
+        let mut rows: Vec<(u64, bool)> = results["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == label)
+            .map(|r| {
+                (
+                    r["target"].as_u64().unwrap(),
+                    r["success"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|r| r.1).collect()
+    };
+    assert_eq!(successes("inverse-net[supervised]").len(), 6);
+
+    // The report of this member beside one that was not run.
+    let report = |force: bool| {
+        let mut a = vec![
+            "scaling-report".to_string(),
+            "--runs".into(),
+            p("runs"),
+            "--out".into(),
+            p("results"),
+            "--experiments".into(),
+            "burgers-k2,ks-m4".into(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        proxyland(&a)
+    };
+    ok(report(false));
+    let md = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
+    assert!(md.contains("**Not run:** ks-m4"), "{md}");
+    assert!(md.contains("| 4 (burgers-k2) |"), "{md}");
+    for png in ["success-vs-d.png", "calls-vs-d.png"] {
+        let bytes = std::fs::read(d.join("results").join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+    }
+    // Every network-against-lookup verdict is the exact test on the rows, computed here.
+    let pool = successes("pool-bfgs");
+    let label_of = |net: &str| -> String {
+        if net == "proxy-multistart" {
+            results["methods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"]["family"] == "proxy-multistart" && m["headline"] == true)
+                .unwrap()["label"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        } else {
+            net.to_string()
+        }
+    };
+    let answers = |label: &str| -> Vec<(u64, String)> {
+        let mut rows: Vec<(u64, String)> = results["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == label)
+            .map(|r| (r["target"].as_u64().unwrap(), r["x_hat"].to_string()))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (mut wins, mut compared) = (0, 0);
+    for net in [
+        "proxy-multistart",
+        "inverse-net[supervised]",
+        "inverse-net[physics]",
+    ] {
+        if net == "inverse-net[physics]" && answers(net) == answers("inverse-net[supervised]") {
+            // The fine-tuning kept the supervised weights: one network, listed once as such.
+            assert!(
+                md.contains("same answers as inverse-net[supervised]"),
+                "{md}"
+            );
+            continue;
+        }
+        compared += 1;
+        let s = successes(&label_of(net));
+        let only_net = s.iter().zip(&pool).filter(|(a, b)| **a && !**b).count();
+        let only_pool = s.iter().zip(&pool).filter(|(a, b)| !**a && **b).count();
+        let p_value = sign_test(only_net, only_pool);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| burgers-k2 | 4 |") && l.contains(&format!("| {net} |")))
+            .unwrap_or_else(|| panic!("no verdict row for {net}:\n{md}"));
+        let expected = if only_net == 0 && only_pool == 0 {
+            "the same targets"
+        } else if p_value < 0.05 && only_net > only_pool {
+            wins += 1;
+            "better"
+        } else if p_value < 0.05 {
+            "worse"
+        } else {
+            "no significant difference"
+        };
+        assert!(
+            row.contains(expected),
+            "{net}: expected `{expected}` in {row}"
+        );
+    }
+    if wins == 0 {
+        assert!(
+            md.contains("**Answer: no significant win for a network anywhere up to d = 4.**"),
+            "{md}"
+        );
+        assert!(
+            md.contains(&format!("none of the {compared} comparisons")),
+            "{md}"
+        );
+    } else {
+        assert!(
+            md.contains(&format!("beats the lookup in {wins} of {compared}")),
+            "{md}"
+        );
+    }
+    // The protocol's sizes are this member's, not the study's defaults.
+    assert!(md.contains("4 validation and 6 test targets"), "{md}");
+    // An existing report is not replaced unasked.
+    let again = report(false);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    ok(report(true));
+}
