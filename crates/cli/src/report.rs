@@ -327,6 +327,8 @@ pub fn run(args: Args) -> Result<()> {
         Tally::default(),
         Tally::default(),
     );
+    // The direct inverse against the lookup, per variant (supervised, physics).
+    let mut inverse_vs_pool = [Tally::default(), Tally::default()];
     let mut environment = None;
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
@@ -373,6 +375,13 @@ pub fn run(args: Args) -> Result<()> {
         if let (Some(pb), Some(b)) = (pb, bfgs) {
             if let Some((c, s)) = claim(&r, pb, b) {
                 two_stage.add(&c);
+                lines.push(s);
+            }
+        }
+        for (variant, tally) in ["supervised", "physics"].iter().zip(&mut inverse_vs_pool) {
+            let net = r.method(&format!("inverse-net[{variant}]"));
+            if let Some((c, s)) = net.zip(pool).and_then(|(a, b)| claim(&r, a, b)) {
+                tally.add(&c);
                 lines.push(s);
             }
         }
@@ -484,6 +493,15 @@ pub fn run(args: Args) -> Result<()> {
                 "\nThe paper's two-stage `proxy-bfgs` against single-start `bfgs`: {}.",
                 two_stage.words()
             )?;
+        }
+        for (variant, tally) in ["supervised", "physics"].iter().zip(&inverse_vs_pool) {
+            if tally.total() > 0 {
+                writeln!(
+                    md,
+                    "\nThe direct inverse `inverse-net[{variant}]` against `pool-bfgs`: {}.",
+                    tally.words()
+                )?;
+            }
         }
         writeln!(md, "\nPer experiment:\n\n{verdicts}")?;
     }
