@@ -106,6 +106,23 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// Builds the release binary and opens `runs/<profile>/` with a fresh timings file.
+    fn start(repo: &Path, profile: &str) -> Result<(PathBuf, Pipeline)> {
+        crate::cargo(
+            repo,
+            &["build", "--release", "--locked", "--package", "proxyland"],
+        )?;
+        let runs = repo.join("runs").join(profile);
+        std::fs::create_dir_all(&runs)?;
+        let pipeline = Pipeline {
+            bin: repo.join("target/release/proxyland"),
+            timings: runs.join("timings.txt"),
+            stamps: runs.join("stamps"),
+        };
+        let _ = std::fs::remove_file(&pipeline.timings);
+        Ok((runs, pipeline))
+    }
+
     fn stamp_path(&self, label: &str) -> PathBuf {
         self.stamps
             .join(format!("{}.stamp", label.replace(['/', ' '], "_")))
@@ -210,18 +227,7 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         );
     }
     let started = Instant::now();
-    crate::cargo(
-        repo,
-        &["build", "--release", "--locked", "--package", "proxyland"],
-    )?;
-    let runs = repo.join("runs").join(&profile);
-    std::fs::create_dir_all(&runs)?;
-    let pipeline = Pipeline {
-        bin: repo.join("target/release/proxyland"),
-        timings: runs.join("timings.txt"),
-        stamps: runs.join("stamps"),
-    };
-    let _ = std::fs::remove_file(&pipeline.timings);
+    let (runs, pipeline) = Pipeline::start(repo, &profile)?;
     let s = |p: &Path| p.display().to_string();
     for e in &experiments {
         let dir = runs.join(e);
@@ -547,18 +553,7 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
     }
     let profile = "scaling".to_string();
     let started = Instant::now();
-    crate::cargo(
-        repo,
-        &["build", "--release", "--locked", "--package", "proxyland"],
-    )?;
-    let runs = repo.join("runs").join(&profile);
-    std::fs::create_dir_all(&runs)?;
-    let pipeline = Pipeline {
-        bin: repo.join("target/release/proxyland"),
-        timings: runs.join("timings.txt"),
-        stamps: runs.join("stamps"),
-    };
-    let _ = std::fs::remove_file(&pipeline.timings);
+    let (runs, pipeline) = Pipeline::start(repo, &profile)?;
     let s = |p: &Path| p.display().to_string();
     for e in experiments {
         let dir = runs.join(e);

@@ -787,23 +787,11 @@ impl InverseModel {
         shape: (usize, usize),
     ) -> Result<()> {
         let a = &self.meta.architecture;
-        if self.meta.experiment != experiment
-            || a.params != params
-            || (a.frames, a.components) != shape
-        {
-            return Err(Error::Incompatible {
-                path: self.path.clone(),
-                expected: format!(
-                    "{experiment} (d = {params}, trajectories {} × {})",
-                    shape.0, shape.1
-                ),
-                found: format!(
-                    "{} (d = {}, trajectories {} × {})",
-                    self.meta.experiment, a.params, a.frames, a.components
-                ),
-            });
-        }
-        Ok(())
+        crate::predict::check_fit(
+            &self.path,
+            (&self.meta.experiment, a.params, (a.frames, a.components)),
+            (experiment, params, shape),
+        )
     }
 
     /// The predicted u ∈ [0, 1]^d of each trajectory.

@@ -124,25 +124,11 @@ impl Proxy {
         shape: (usize, usize),
     ) -> Result<()> {
         let a = &self.meta.architecture;
-        let found = format!(
-            "{} (d = {}, trajectories {} × {})",
-            self.meta.experiment, a.params, a.frames, a.components
-        );
-        let expected = format!(
-            "{experiment} (d = {params}, trajectories {} × {})",
-            shape.0, shape.1
-        );
-        if self.meta.experiment != experiment
-            || a.params != params
-            || (a.frames, a.components) != shape
-        {
-            return Err(Error::Incompatible {
-                path: self.path.clone(),
-                expected,
-                found,
-            });
-        }
-        Ok(())
+        check_fit(
+            &self.path,
+            (&self.meta.experiment, a.params, (a.frames, a.components)),
+            (experiment, params, shape),
+        )
     }
 
     /// Encodes `target` (frames × components) once for many predictions.
@@ -306,4 +292,24 @@ impl SurrogateModel for Proxy {
     ) -> std::result::Result<Box<dyn Surrogate + 'a>, SurrogateError> {
         Ok(Box::new(Proxy::bind(self, target)?))
     }
+}
+
+/// Refuses a network trained for (experiment, d, trajectory shape) `found` where `expected` is
+/// needed, naming both: shared by the proxy and the inverse network.
+pub(crate) fn check_fit(
+    path: &Path,
+    found: (&str, usize, (usize, usize)),
+    expected: (&str, usize, (usize, usize)),
+) -> Result<()> {
+    let words = |(e, d, (f, s)): (&str, usize, (usize, usize))| {
+        format!("{e} (d = {d}, trajectories {f} × {s})")
+    };
+    if found != expected {
+        return Err(Error::Incompatible {
+            path: path.to_path_buf(),
+            expected: words(expected),
+            found: words(found),
+        });
+    }
+    Ok(())
 }
