@@ -1,21 +1,28 @@
-//! Dataset generation throughput at 1 and all threads: how well `proxyland generate` scales.
+//! Dataset generation throughput: against the bare solver on the same samples, from 1 to all
+//! threads, and with each storage choice (plain f64, or byte-shuffle + deflate) on time and size.
 
 use crate::Sizes;
 use crate::report::Section;
 use crate::timing::{self, pretty};
 use anyhow::{Context, Result};
-use proxyland_dataset::{ExperimentConfig, GenerateOptions, generate};
+use proxyland_dataset::{ExperimentConfig, GenerateOptions, Storage, generate, sample_params};
+use rayon::prelude::*;
 use std::fmt::Write;
 use std::path::Path;
+use std::time::Instant;
+
+/// Reps of each measurement (after one warm-up rep).
+const REPS: usize = 7;
 
 pub fn compare(work: &Path, sizes: &Sizes) -> Result<Section> {
     let dir = work.join("generation");
     std::fs::create_dir_all(&dir)?;
     let threads = rayon::current_num_threads();
-    let mut section = Section::new("Dataset generation: scaling with threads");
+    let mut section = Section::new("Dataset generation: against the solver, threads, storage");
     let mut table = format!(
-        "| experiment | samples | 1 thread | {threads} threads | samples/s ({threads} threads) | scaling |\n\
-         |---|---:|---:|---:|---:|---:|\n"
+        "| experiment | samples | solver only | generate, 1 thread | of solver | {threads} threads \
+         | scaling | solver's scaling | compressed, 1 thread | size plain | size compressed |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     for (experiment, samples) in [
         ("burgers", sizes.generation_samples),
@@ -25,40 +32,87 @@ pub fn compare(work: &Path, sizes: &Sizes) -> Result<Section> {
         let config =
             ExperimentConfig::load(&Path::new("datasets").join(format!("{experiment}.toml")))
                 .with_context(|| "the generation comparison runs from the repository root")?;
+        let sim = config.simulator()?;
         let out = dir.join(format!("{experiment}.h5"));
-        let time_with = |n: usize| -> Result<f64> {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
-            let t = pool.install(|| {
-                timing::median(3, 1.0, || {
-                    let _ = std::fs::remove_file(&out);
-                    generate(
-                        &config,
-                        &out,
-                        &GenerateOptions::new(samples, 2, config.seed),
-                        &|_, _| {},
-                    )
-                    .expect("generation into the bench's work folder")
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+        let all_threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        // The floor: the same samples' parameters drawn and simulated, nothing kept.
+        let solve = |pool: &rayon::ThreadPool| {
+            pool.install(|| {
+                (0..samples as u64).into_par_iter().for_each(|i| {
+                    let x = sample_params(sim.as_ref(), config.seed, i);
+                    // A sample that fails (billiards' cue overlapping a ball) costs what it costs,
+                    // as in `generate`.
+                    let _ = std::hint::black_box(sim.simulate(&x));
                 })
-            });
-            Ok(t.median_s)
+            })
         };
-        let one = time_with(1)?;
-        let all = time_with(threads)?;
+        let write = |pool: &rayon::ThreadPool, storage: Storage| {
+            // One test and one validation target: the file's layout is complete, at a small
+            // fraction of the samples' cost.
+            let opts = GenerateOptions {
+                validation_targets: 1,
+                storage,
+                ..GenerateOptions::new(samples, 1, config.seed)
+            };
+            let _ = std::fs::remove_file(&out);
+            pool.install(|| generate(&config, &out, &opts, &|_, _| {}))
+                .expect("generation into the bench's work folder");
+            std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)
+        };
+        // The five measurements take turns, rep after rep, so that a shared machine's slow spells
+        // fall on all of them alike; each column is the median of its reps.
+        let mut cases: [(Vec<f64>, u64); 5] = Default::default();
+        for rep in 0..=REPS {
+            for (k, (times, bytes)) in cases.iter_mut().enumerate() {
+                let t0 = Instant::now();
+                match k {
+                    0 => solve(&one_thread),
+                    1 => solve(&all_threads),
+                    2 => *bytes = write(&one_thread, Storage::Plain),
+                    3 => *bytes = write(&all_threads, Storage::Plain),
+                    _ => *bytes = write(&one_thread, Storage::Compressed),
+                }
+                // Rep 0 warms caches and the allocator up.
+                if rep > 0 {
+                    times.push(t0.elapsed().as_secs_f64());
+                }
+            }
+        }
+        let [solver, solver_all, one, all, compressed] =
+            cases.each_ref().map(|(times, _)| timing::median_of(times));
+        let (plain_bytes, compressed_bytes) = (cases[2].1, cases[4].1);
+        let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
         let _ = writeln!(
             table,
-            "| {experiment} | {samples} | {} | {} | {:.0} | {:.2}× |",
+            "| {experiment} | {samples} | {} | {} | {:.0}% | {} | {:.2}× | {:.2}× | {} | {} | {} |",
+            pretty(solver),
             pretty(one),
+            100.0 * solver / one,
             pretty(all),
-            samples as f64 / all,
-            one / all
+            one / all,
+            solver / solver_all,
+            pretty(compressed),
+            mb(plain_bytes),
+            mb(compressed_bytes),
         );
+        section
+            .metrics
+            .push((format!("of solver {experiment}"), solver / one));
         section
             .metrics
             .push((format!("scaling {experiment}"), one / all));
     }
     section.intro.push(
-        "`generate` end to end in-process (simulate, compress, write the HDF5 pool and 2 \
-         targets), median of warm runs:"
+        "`generate` end to end in-process (simulate, write the HDF5 pool with one test and one \
+         validation target), medians of 7 warm runs taken in turns with the other columns, beside the bare solver on the same samples \
+         (\"of solver\": its throughput as a share of the solver's, both on 1 thread; \
+         \"solver's scaling\": the bare solver's own speed-up on all threads, the machine's \
+         ceiling for generation's). \
+         \"compressed\" is `--compress` (byte-shuffle + deflate in the worker threads); the \
+         default stores plain f64."
             .into(),
     );
     section.intro.push(String::new());

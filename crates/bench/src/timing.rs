@@ -22,14 +22,22 @@ pub fn median<R>(min_reps: usize, min_seconds: f64, mut f: impl FnMut() -> R) ->
         std::hint::black_box(f());
         times.push(t0.elapsed().as_secs_f64());
     }
+    Timing {
+        median_s: median_of(&times),
+        reps: times.len(),
+    }
+}
+
+/// The median of measured seconds (NaN for none).
+pub fn median_of(times: &[f64]) -> f64 {
+    let mut times = times.to_vec();
     times.sort_by(f64::total_cmp);
     let n = times.len();
-    let median_s = if n % 2 == 1 {
-        times[n / 2]
-    } else {
-        0.5 * (times[n / 2 - 1] + times[n / 2])
-    };
-    Timing { median_s, reps: n }
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => times[n / 2],
+        _ => 0.5 * (times[n / 2 - 1] + times[n / 2]),
+    }
 }
 
 /// Human units for a duration in seconds.

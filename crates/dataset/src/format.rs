@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! /params                  (n × d)      f64  X of each sample of this file's index range
-//! /trajectories            (n × F × S)  f64  chunked per sample, shuffle + deflate
+//! /trajectories            (n × F × S)  f64  contiguous, or one shuffle + deflate chunk per sample
 //! /status                  (n)          u8   0 pending, 1 simulated, 2 failed (blow-up)
 //! /param_box               (2 × d)      f64  rows lo, hi
 //! /axes/time               (F)          f64  frame times
@@ -488,6 +488,58 @@ pub(crate) struct NewPool<'a> {
     pub target_trajectories: &'a Array3<f64>,
     pub validation_params: &'a Array2<f64>,
     pub validation_trajectories: &'a Array3<f64>,
+    pub storage: Storage,
+}
+
+/// How `/trajectories` is laid out on disk. Readers need not care: HDF5 undoes either.
+///
+/// Measured (docs/dataset-format.md, `cargo xtask bench`): deflate on f64 trajectories saves
+/// 11–25% of the bytes and costs more CPU per sample than a KS solve, so the default stores
+/// plain numbers and a pool is written near the solver's speed.
+///
+/// ```
+/// use proxyland_dataset::{ExperimentConfig, GenerateOptions, Pool, Storage, generate};
+/// let config = ExperimentConfig::load("../../datasets/gramacy-lee.toml".as_ref())?;
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("pool.h5");
+/// let opts = GenerateOptions {
+///     storage: Storage::Compressed,
+///     ..GenerateOptions::new(64, 2, config.seed)
+/// };
+/// generate(&config, &out, &opts, &|_, _| {})?;
+/// assert_eq!(Pool::open(&out)?.valid().len(), 64); // read like any pool
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// One contiguous block of f64, no filter: batches go to disk in one write each.
+    #[default]
+    Plain,
+    /// One chunk per sample, byte-shuffle then deflate(4), compressed in the worker threads.
+    Compressed,
+}
+
+/// A batch of samples made ready for the file by the worker threads.
+pub(crate) enum Batch<'a> {
+    /// For [`Storage::Plain`]: row k holds sample `rows[k]`, zeros where it failed (rows past
+    /// `rows.len()` are ignored).
+    Plain(ndarray::ArrayView3<'a, f64>),
+    /// For [`Storage::Compressed`]: the on-disk chunk of sample `rows[k]`, `None` where it failed.
+    Compressed(&'a [Option<Vec<u8>>]),
+}
+
+impl Storage {
+    /// The storage of an existing file's `/trajectories` (a resumed or merged file keeps it).
+    pub(crate) fn of(file: &hdf5::File, path: &Path) -> Result<Storage> {
+        let traj = file
+            .dataset("trajectories")
+            .map_err(h5(path, "trajectories"))?;
+        Ok(if traj.is_chunked() {
+            Storage::Compressed
+        } else {
+            Storage::Plain
+        })
+    }
 }
 
 fn h5(path: &Path, what: &str) -> impl Fn(hdf5::Error) -> Error {
@@ -533,12 +585,17 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         .with_data(new.param_box)
         .create("param_box")
         .map_err(h5(path, "param_box"))?;
-    // One chunk per sample: resume and partial reads touch whole samples only. The filters must
-    // stay what `encode_chunk` applies by hand (shuffle, then deflate at DEFLATE_LEVEL).
-    file.new_dataset_builder()
-        .chunk((1, f.max(1), s.max(1)))
-        .shuffle()
-        .deflate(DEFLATE_LEVEL)
+    let trajectories = file.new_dataset_builder();
+    let trajectories = match new.storage {
+        Storage::Plain => trajectories,
+        // One chunk per sample: resume touches whole samples only. The filters must stay what
+        // `encode_chunk` applies by hand (shuffle, then deflate at DEFLATE_LEVEL).
+        Storage::Compressed => trajectories
+            .chunk((1, f.max(1), s.max(1)))
+            .shuffle()
+            .deflate(DEFLATE_LEVEL),
+    };
+    trajectories
         .empty::<f64>()
         .shape((n, f, s))
         .create("trajectories")
@@ -606,7 +663,7 @@ const DEFLATE_LEVEL: u8 = 4;
 /// (byte planes of the little-endian f64s) and then its deflate filter (a zlib stream), applied
 /// here so that generation compresses in the worker threads; HDF5's own filter pipeline runs on
 /// the single writing thread and was the bottleneck of cheap experiments.
-pub(crate) fn encode_chunk(y: &Array2<f64>) -> Vec<u8> {
+pub(crate) fn encode_chunk(y: ndarray::ArrayView2<f64>) -> Vec<u8> {
     use std::io::Write;
     let n = y.len();
     let mut planes = vec![0u8; 8 * n];
@@ -623,66 +680,93 @@ pub(crate) fn encode_chunk(y: &Array2<f64>) -> Vec<u8> {
     z.finish().expect("writing to memory")
 }
 
-/// Writes samples (index in this file, encoded chunk or `None` for a failed simulation) and their
-/// status codes, then flushes. Chunks go to disk as they are (H5Dwrite_chunk); failed samples'
-/// chunks stay unwritten and read back as zeros.
-pub(crate) fn write_samples(
+/// Writes a batch of samples (`rows`: their ascending indices in this file; `ok`: whether each
+/// simulated) and their status codes, then flushes. Failed samples read back as zeros. Plain
+/// storage writes each run of consecutive rows in one call; compressed chunks go to disk as they
+/// are (H5Dwrite_chunk), so HDF5's single-threaded filter pipeline never runs.
+pub(crate) fn write_batch(
     file: &hdf5::File,
     path: &Path,
-    samples: &[(usize, Option<Vec<u8>>)],
+    rows: &[usize],
+    ok: &[bool],
+    batch: &Batch,
 ) -> Result<()> {
     let traj = file
         .dataset("trajectories")
         .map_err(h5(path, "trajectories"))?;
     let stat = file.dataset("status").map_err(h5(path, "status"))?;
-    let mut order: Vec<&(usize, Option<Vec<u8>>)> = samples.iter().collect();
-    order.sort_by_key(|(i, _)| *i);
-    for (i, chunk) in &order {
-        let Some(bytes) = chunk else { continue };
-        let offset: [hdf5_sys::h5::hsize_t; 3] = [*i as _, 0, 0];
-        // SAFETY: the dataset id is valid while `traj` lives; offset has one entry per dimension
-        // and `bytes` outlives the call. HDF5 is entered under the crate's global lock.
-        let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dwrite_chunk(
-                traj.id(),
-                hdf5_sys::h5p::H5P_DEFAULT,
-                0, // all filters of the pipeline were applied
-                offset.as_ptr(),
-                bytes.len(),
-                bytes.as_ptr().cast(),
-            )
-        });
-        if status < 0 {
+    debug_assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows.len() == ok.len());
+    let runs = consecutive_runs(rows);
+    match (batch, traj.is_chunked()) {
+        (Batch::Plain(block), false) => {
+            for run in &runs {
+                let (first, last) = (rows[run.start], rows[run.end - 1] + 1);
+                traj.write_slice(
+                    &block.slice(s![run.start..run.end, .., ..]),
+                    s![first..last, .., ..],
+                )
+                .map_err(h5(path, "trajectories"))?;
+            }
+        }
+        (Batch::Compressed(chunks), true) => {
+            for (&i, bytes) in rows.iter().zip(chunks.iter()) {
+                let Some(bytes) = bytes else { continue };
+                let offset: [hdf5_sys::h5::hsize_t; 3] = [i as _, 0, 0];
+                // SAFETY: the dataset id is valid while `traj` lives; offset has one entry per
+                // dimension and `bytes` outlives the call. HDF5 is entered under the crate's
+                // global lock.
+                let status = hdf5::sync::sync(|| unsafe {
+                    hdf5_sys::h5d::H5Dwrite_chunk(
+                        traj.id(),
+                        hdf5_sys::h5p::H5P_DEFAULT,
+                        0, // all filters of the pipeline were applied
+                        offset.as_ptr(),
+                        bytes.len(),
+                        bytes.as_ptr().cast(),
+                    )
+                });
+                if status < 0 {
+                    return Err(Error::Io {
+                        path: path.to_path_buf(),
+                        message: format!("writing the chunk of sample {i} to /trajectories failed"),
+                    });
+                }
+            }
+        }
+        _ => {
             return Err(Error::Io {
                 path: path.to_path_buf(),
-                message: format!("writing the chunk of sample {i} to /trajectories failed"),
+                message: "internal: the batch's storage differs from the file's /trajectories"
+                    .into(),
             });
         }
     }
+    // The data reaches the disk before the status codes that say it is there: a kill between
+    // the two flushes leaves samples written but pending, which a resume simulates again.
+    file.flush().map_err(h5(path, "the file"))?;
     // Status codes of consecutive samples go to disk in one call each.
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && order[end].0 == order[end - 1].0 + 1 {
-            end += 1;
-        }
-        let run = &order[start..end];
-        let (first, last) = (run[0].0, run[run.len() - 1].0 + 1);
-        let codes: Vec<u8> = run
+    for run in &runs {
+        let (first, last) = (rows[run.start], rows[run.end - 1] + 1);
+        let codes: Vec<u8> = ok[run.clone()]
             .iter()
-            .map(|(_, c)| {
-                if c.is_some() {
-                    status::DONE
-                } else {
-                    status::FAILED
-                }
-            })
+            .map(|&ok| if ok { status::DONE } else { status::FAILED })
             .collect();
         stat.write_slice(&codes, s![first..last])
             .map_err(h5(path, "status"))?;
-        start = end;
     }
     file.flush().map_err(h5(path, "the file"))
+}
+
+/// Positions in `rows` (ascending) grouped into runs of consecutive values.
+fn consecutive_runs(rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for k in 0..rows.len() {
+        match runs.last_mut() {
+            Some(run) if rows[run.end - 1] + 1 == rows[k] => run.end = k + 1,
+            _ => runs.push(k..k + 1),
+        }
+    }
+    runs
 }
 
 /// Reads `/status` of an open file (for resuming).

@@ -3,8 +3,8 @@
 
 use crate::config::{ExperimentConfig, SPEC_VERSION};
 use crate::error::{Error, Result};
-use crate::format::{self, NewPool, Pool, PoolHeader, SCHEMA_VERSION, status};
-use ndarray::{Array2, Array3};
+use crate::format::{self, NewPool, Pool, PoolHeader, SCHEMA_VERSION, Storage, status};
+use ndarray::{Array2, Array3, Axis};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, sample_target};
 use rayon::prelude::*;
@@ -26,17 +26,23 @@ pub struct GenerateOptions {
     pub shard: Option<(usize, usize)>,
     /// Finish `<out>.partial` left by an interrupted run instead of refusing to touch it.
     pub resume: bool,
-    /// Samples simulated between two flushes to disk.
-    pub batch: usize,
+    /// Samples simulated between two flushes to disk; `None` sizes batches to about
+    /// [`FLUSH_SECONDS`] of simulation each (see [`GenerateOptions::new`]), so cheap experiments
+    /// are not slowed by flushes. A kill loses the batch being written and the one being
+    /// simulated; everything flushed before stays.
+    pub batch: Option<usize>,
     /// Testing hook: stop with [`Error::Interrupted`] once this many samples are on disk.
     pub stop_after: Option<usize>,
     /// Replace an existing output file (it is replaced only once the new pool is complete).
     pub overwrite: bool,
+    /// How trajectories are stored; a resumed file keeps the storage it was started with.
+    pub storage: Storage,
 }
 
 impl GenerateOptions {
-    /// K samples, T test and 30 validation targets from `seed`, the whole pool, batches sized
-    /// for the thread pool.
+    /// K samples, T test and 30 validation targets from `seed`, the whole pool, plain storage,
+    /// batches sized by time: about [`FLUSH_SECONDS`] of simulation, at least 4 samples per
+    /// thread, within 32 MiB of trajectories and an eighth of the run.
     pub fn new(samples: usize, targets: usize, seed: u64) -> Self {
         GenerateOptions {
             samples,
@@ -45,9 +51,55 @@ impl GenerateOptions {
             seed,
             shard: None,
             resume: false,
-            batch: (64 * rayon::current_num_threads()).max(64),
+            batch: None,
             stop_after: None,
             overwrite: false,
+            storage: Storage::default(),
+        }
+    }
+}
+
+/// Seconds of simulation between two flushes when [`GenerateOptions::batch`] is `None`.
+pub const FLUSH_SECONDS: f64 = 0.5;
+
+/// The next batch size when batches are sized by time: `per_sample` wall-clock seconds each as
+/// last measured (`None` before the first batch: 64 samples per thread), at least 4 per thread
+/// so that uneven samples still keep every thread busy, and within 32 MiB of trajectories, which
+/// wins over that floor down to one sample per thread (two batches are in memory at once: one
+/// written while the next is simulated).
+fn timed_batch(per_sample: Option<f64>, threads: usize, values_per_sample: usize) -> usize {
+    let threads = threads.max(1);
+    let by_memory = (32usize << 20) / (8 * values_per_sample.max(1));
+    let by_time = match per_sample {
+        Some(t) if t > 0.0 && t.is_finite() => (FLUSH_SECONDS / t) as usize,
+        _ => 64 * threads,
+    };
+    by_time.max(4 * threads).min(by_memory).max(threads)
+}
+
+/// One batch of samples simulated by the workers, waiting to be written.
+struct Simulated {
+    /// The samples' indices in the file, ascending.
+    rows: Vec<usize>,
+    /// Whether each simulated.
+    ok: Vec<bool>,
+    data: SimulatedData,
+    /// Wall-clock seconds the batch took to simulate.
+    seconds: f64,
+}
+
+enum SimulatedData {
+    /// Row k holds sample `rows[k]` (the block may have more rows: it is reused).
+    Plain(Array3<f64>),
+    /// The on-disk chunk of each sample.
+    Compressed(Vec<Option<Vec<u8>>>),
+}
+
+impl SimulatedData {
+    fn as_batch(&self) -> format::Batch<'_> {
+        match self {
+            SimulatedData::Plain(block) => format::Batch::Plain(block.view()),
+            SimulatedData::Compressed(chunks) => format::Batch::Compressed(chunks.as_slice()),
         }
     }
 }
@@ -134,6 +186,12 @@ pub fn generate(
         });
     }
     let (f, s) = sim.trajectory_shape();
+    if f * s == 0 {
+        return Err(Error::Config {
+            path: config.path.clone(),
+            message: format!("the simulator's trajectories are {f} × {s}: nothing to store"),
+        });
+    }
     let values = (end - start + opts.targets + opts.validation_targets)
         .saturating_mul(f)
         .saturating_mul(s);
@@ -194,9 +252,11 @@ pub fn generate(
             }
         }
         let d = space.dim();
-        let params = Array2::from_shape_fn((end - start, d), |(i, j)| {
-            sample_params(sim.as_ref(), opts.seed, (start + i) as u64)[j]
-        });
+        let mut params = Array2::zeros((end - start, d));
+        for (i, mut row) in params.outer_iter_mut().enumerate() {
+            let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
+            row.assign(&ndarray::ArrayView1::from(&x));
+        }
         let param_box =
             Array2::from_shape_fn(
                 (2, d),
@@ -223,9 +283,19 @@ pub fn generate(
                 target_trajectories: &targets_y,
                 validation_params: &validation_x,
                 validation_trajectories: &validation_y,
+                storage: opts.storage,
             },
         )?
     };
+    let storage = Storage::of(&file, &partial)?;
+    if storage != opts.storage {
+        tracing::warn!(
+            path = %partial.display(),
+            file = ?storage,
+            asked = ?opts.storage,
+            "a resumed file keeps the storage it was started with"
+        );
+    }
 
     let done_before = format::read_status(&file, &partial)?;
     let pending: Vec<usize> = (0..end - start)
@@ -243,32 +313,124 @@ pub fn generate(
     progress(done, total);
     let mut simulated = 0;
     let mut failed = done_before.iter().filter(|&&s| s == status::FAILED).count();
-    for batch in pending.chunks(opts.batch.max(1)) {
-        let results: Vec<(usize, Option<Vec<u8>>)> = batch
-            .par_iter()
-            .map(|&i| {
-                let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
-                match sim.simulate(&x) {
-                    Ok(y) => (i, Some(format::encode_chunk(&y))),
-                    Err(e) => {
-                        tracing::warn!(sample = start + i, "simulation failed: {e}");
-                        (i, None)
-                    }
-                }
-            })
-            .collect();
-        failed += results.iter().filter(|(_, y)| y.is_none()).count();
-        format::write_samples(&file, &partial, &results)?;
-        done += batch.len();
-        simulated += batch.len();
-        progress(done, total);
-        if opts.stop_after.is_some_and(|n| done >= n) && done < total {
-            return Err(Error::Interrupted {
-                path: partial,
-                done,
-                total,
-            });
+    let threads = rayon::current_num_threads();
+    let mut size = opts
+        .batch
+        .unwrap_or_else(|| timed_batch(None, threads, f * s))
+        .max(1);
+    let simulate_one = |i: usize| -> Option<proxyland_physics::Trajectory> {
+        let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
+        match sim.simulate(&x) {
+            Ok(y) if y.dim() != (f, s) => {
+                tracing::warn!(sample = start + i, shape = ?y.dim(), "trajectory of the wrong shape");
+                None
+            }
+            Ok(y) if y.iter().any(|v| !v.is_finite()) => {
+                tracing::warn!(
+                    sample = start + i,
+                    "simulation returned NaN or infinite values"
+                );
+                None
+            }
+            Ok(y) => Some(y),
+            Err(e) => {
+                tracing::warn!(sample = start + i, "simulation failed: {e}");
+                None
+            }
         }
+    };
+    // Simulates `rows` into `block` (plain storage: the workers copy each trajectory into it,
+    // and it is reused batch after batch, since fresh pages for every batch cost more than
+    // simulating billiards) or into compressed chunks.
+    let simulate_batch = |rows: &[usize], mut block: Array3<f64>| -> Simulated {
+        let started = Instant::now();
+        let data = match storage {
+            Storage::Plain => {
+                if block.len_of(Axis(0)) < rows.len() {
+                    block = Array3::zeros((rows.len(), f, s));
+                }
+                let values = block.as_slice_mut().expect("a standard-layout block");
+                let ok = values[..rows.len() * f * s]
+                    .par_chunks_mut(f * s)
+                    .zip(rows.par_iter())
+                    .map(|(row, &i)| match simulate_one(i) {
+                        Some(y) => {
+                            row.iter_mut().zip(y.iter()).for_each(|(r, v)| *r = *v);
+                            true
+                        }
+                        None => {
+                            row.fill(0.0);
+                            false
+                        }
+                    })
+                    .collect();
+                (ok, SimulatedData::Plain(block))
+            }
+            Storage::Compressed => {
+                let chunks: Vec<Option<Vec<u8>>> = rows
+                    .par_iter()
+                    .map(|&i| simulate_one(i).map(|y| format::encode_chunk(y.view())))
+                    .collect();
+                let ok = chunks.iter().map(Option::is_some).collect();
+                (ok, SimulatedData::Compressed(chunks))
+            }
+        };
+        Simulated {
+            rows: rows.to_vec(),
+            ok: data.0,
+            data: data.1,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    };
+    // A pipeline: batch k is written while batch k + 1 is simulated, so the single writing
+    // thread never holds the simulating ones up.
+    let mut spare = Array3::<f64>::zeros((0, f, s));
+    let mut in_flight: Option<Simulated> = None;
+    let mut rest = &pending[..];
+    loop {
+        let (next, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        let block = std::mem::replace(&mut spare, Array3::zeros((0, f, s)));
+        let (written, simulated_next) = rayon::join(
+            || match &in_flight {
+                Some(batch) => format::write_batch(
+                    &file,
+                    &partial,
+                    &batch.rows,
+                    &batch.ok,
+                    &batch.data.as_batch(),
+                ),
+                None => Ok(()),
+            },
+            || (!next.is_empty()).then(|| simulate_batch(next, block)),
+        );
+        written?;
+        if let Some(batch) = in_flight.take() {
+            failed += batch.ok.iter().filter(|&&ok| !ok).count();
+            done += batch.rows.len();
+            simulated += batch.rows.len();
+            progress(done, total);
+            if opts.stop_after.is_some_and(|n| done >= n) && done < total {
+                return Err(Error::Interrupted {
+                    path: partial,
+                    done,
+                    total,
+                });
+            }
+            if let SimulatedData::Plain(block) = batch.data {
+                spare = block;
+            }
+        }
+        let Some(batch) = simulated_next else { break };
+        if opts.batch.is_none() {
+            // Wall-clock seconds per sample at this thread count, as this batch ran.
+            // At most an eighth of the run per batch: the last batch's write is the one thing
+            // the pipeline cannot overlap.
+            let eighth = pending.len().div_ceil(8).max(threads);
+            let per_sample = batch.seconds / batch.rows.len() as f64;
+            size = timed_batch(Some(per_sample), threads, f * s).min(eighth);
+        }
+        in_flight = Some(batch);
     }
     drop(file);
     std::fs::rename(&partial, out).map_err(|e| Error::Io {
@@ -303,7 +465,7 @@ fn simulate_targets(
 /// A pool of any [`Simulator`] built in memory, with the same sampling rule, random streams,
 /// and test and validation targets as [`generate`] writes to a file: the way to train a proxy
 /// for a simulator of your own without a config or an HDF5 file. `opts.shard`, `resume`,
-/// `batch`, `stop_after` and `overwrite` do not apply. A sample whose simulation fails is kept
+/// `batch`, `stop_after`, `overwrite` and `storage` do not apply. A sample whose simulation fails is kept
 /// with status [`status::FAILED`] and skipped by training, as in a file.
 ///
 /// ```
@@ -508,6 +670,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
     let params = ndarray::concatenate(ndarray::Axis(0), &views).expect("same width");
     let partial = partial_path(out);
     let p0 = &pools[0];
+    // The merged file is stored as the first shard was (every shard's data is in memory by now,
+    // so mixed shards merge all the same).
+    let storage = Storage::of(&format::open_file(&p0.path)?, &p0.path)?;
     let file = format::create(
         &partial,
         &NewPool {
@@ -520,19 +685,25 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
             target_trajectories: &p0.target_trajectories,
             validation_params: &p0.validation_params,
             validation_trajectories: &p0.validation_trajectories,
+            storage,
         },
     )?;
     for p in &pools {
-        let rows: Vec<(usize, Option<Vec<u8>>)> = (0..p.header.len())
-            .into_par_iter()
-            .map(|i| {
-                let y = (p.status[i] == status::DONE).then(|| {
-                    format::encode_chunk(&p.trajectories.index_axis(ndarray::Axis(0), i).to_owned())
-                });
-                (p.header.index_start + i, y)
-            })
-            .collect();
-        format::write_samples(&file, &partial, &rows)?;
+        let rows: Vec<usize> = (p.header.index_start..p.header.index_end).collect();
+        let ok: Vec<bool> = p.status.iter().map(|&c| c == status::DONE).collect();
+        let chunks: Vec<Option<Vec<u8>>> = match storage {
+            Storage::Plain => Vec::new(),
+            Storage::Compressed => (0..p.header.len())
+                .into_par_iter()
+                .map(|i| ok[i].then(|| format::encode_chunk(p.trajectories.index_axis(Axis(0), i))))
+                .collect(),
+        };
+        let batch = match storage {
+            // A failed sample's row reads back as zeros, so the block is the file as it is.
+            Storage::Plain => format::Batch::Plain(p.trajectories.view()),
+            Storage::Compressed => format::Batch::Compressed(&chunks),
+        };
+        format::write_batch(&file, &partial, &rows, &ok, &batch)?;
     }
     drop(file);
     std::fs::rename(&partial, out).map_err(|e| Error::Io {
@@ -585,6 +756,24 @@ mod tests {
             }
         }
         assert!(shard_range(10, Some((3, 3))).is_err());
+    }
+
+    #[test]
+    fn timed_batches_hold_half_a_second_within_their_bounds() {
+        // 1 ms per sample: half a second is 500 samples.
+        assert_eq!(timed_batch(Some(1e-3), 2, 100), 500);
+        // Before anything is measured: 64 samples per thread.
+        assert_eq!(timed_batch(None, 2, 100), 128);
+        // A clock that measured nothing is no reason for a huge batch either.
+        assert_eq!(timed_batch(Some(0.0), 1, 8), 64);
+        // Slow samples: never fewer than 4 per thread.
+        assert_eq!(timed_batch(Some(1.0), 2, 100), 8);
+        // Fast samples: at most 32 MiB of trajectories (8-byte values)...
+        assert_eq!(timed_batch(Some(1e-9), 1, 8), (32 << 20) / 64);
+        // ... which wins over the floors: 8 MiB samples come 4 at a time even before measuring,
+        assert_eq!(timed_batch(None, 4, 1 << 20), 4);
+        // and a sample larger than the cap still gives every thread one.
+        assert_eq!(timed_batch(None, 2, 1 << 23), 2);
     }
 
     #[test]

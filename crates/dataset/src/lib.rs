@@ -35,10 +35,10 @@ pub use config::{
     MAX_TRAJECTORY_VALUES, PhysicsConfig, ProfileSettings, ProxySettings, SPEC_VERSION,
 };
 pub use error::{Error, Result};
-pub use format::{Pool, PoolHeader, SCHEMA_VERSION, status};
+pub use format::{Pool, PoolHeader, SCHEMA_VERSION, Storage, status};
 pub use generate::{
-    GenerateOptions, GenerateReport, generate, generate_in_memory, merge, partial_path,
-    sample_params, shard_range, target_seed, validation_seed,
+    FLUSH_SECONDS, GenerateOptions, GenerateReport, generate, generate_in_memory, merge,
+    partial_path, sample_params, shard_range, target_seed, validation_seed,
 };
 pub use observations::{Observations, read_observations};
 pub use pairs::{PairBatch, PairSampler, Split};

@@ -1,8 +1,8 @@
 //! Configs, generation, the file format and training pairs, as a user relies on them.
 
 use proxyland_dataset::{
-    Error, ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, TrajectoryFile, generate,
-    merge, partial_path,
+    Error, ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, Storage, TrajectoryFile,
+    generate, merge, partial_path,
 };
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ fn tiny_burgers(dir: &Path) -> ExperimentConfig {
 
 fn opts(samples: usize) -> GenerateOptions {
     GenerateOptions {
-        batch: 4,
+        batch: Some(4),
         ..GenerateOptions::new(samples, 3, 42)
     }
 }
@@ -237,6 +237,93 @@ fn shards_merge_into_the_same_pool_and_mismatches_are_refused() {
     generate(&config, &other_seed, &o, &quiet).unwrap();
     let err = merge(&[shards[0].clone(), other_seed], &dir.path().join("bad.h5")).unwrap_err();
     assert!(err.to_string().contains("same run"), "{err}");
+}
+
+/// Whether a pool file's trajectories are stored compressed (chunked, shuffle + deflate).
+fn is_compressed(path: &Path) -> bool {
+    let ds = hdf5::File::open(path)
+        .unwrap()
+        .dataset("trajectories")
+        .unwrap();
+    let filters = ds.filters();
+    assert_eq!(ds.is_chunked(), !filters.is_empty(), "{filters:?}");
+    ds.is_chunked()
+}
+
+#[test]
+fn both_storages_hold_the_same_numbers_and_resume_and_merge_keep_the_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    // The reference: plain storage, batches sized by time (the default), so the pipeline runs
+    // with batches of its own choosing.
+    let plain = dir.path().join("plain.h5");
+    let auto = GenerateOptions::new(20, 3, 42);
+    assert_eq!((auto.batch, auto.storage), (None, Storage::Plain));
+    generate(&config, &plain, &auto, &quiet).unwrap();
+    assert!(!is_compressed(&plain));
+
+    // Chunks compressed by hand in the workers read back through HDF5's own filters unchanged.
+    let compressed_opts = GenerateOptions {
+        storage: Storage::Compressed,
+        ..opts(20)
+    };
+    let compressed = dir.path().join("compressed.h5");
+    generate(&config, &compressed, &compressed_opts, &quiet).unwrap();
+    assert!(is_compressed(&compressed));
+    assert_eq!(data_of(&compressed), data_of(&plain));
+
+    // A compressed run interrupted and resumed with default options stays compressed.
+    let resumed = dir.path().join("resumed.h5");
+    let stop = GenerateOptions {
+        stop_after: Some(8),
+        ..compressed_opts.clone()
+    };
+    assert!(generate(&config, &resumed, &stop, &quiet).is_err());
+    let resume = GenerateOptions {
+        resume: true,
+        ..opts(20)
+    };
+    assert_eq!(resume.storage, Storage::Plain);
+    generate(&config, &resumed, &resume, &quiet).unwrap();
+    assert!(is_compressed(&resumed));
+    assert_eq!(data_of(&resumed), data_of(&plain));
+
+    // Merged shards keep the shards' storage.
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let p = dir.path().join(format!("shard{i}.h5"));
+            let o = GenerateOptions {
+                shard: Some((i, 2)),
+                ..compressed_opts.clone()
+            };
+            generate(&config, &p, &o, &quiet).unwrap();
+            p
+        })
+        .collect();
+    let merged = dir.path().join("merged.h5");
+    merge(&shards, &merged).unwrap();
+    assert!(is_compressed(&merged));
+    assert_eq!(data_of(&merged), data_of(&plain));
+}
+
+#[test]
+fn batches_sized_by_time_write_the_same_pool_as_fixed_batches() {
+    // 300 cheap samples: a first batch of 64 per thread, then batches capped at an eighth of the
+    // run, so the reused block is written several times, the last time only in part.
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_burgers(dir.path());
+    let timed = dir.path().join("timed.h5");
+    generate(&config, &timed, &GenerateOptions::new(300, 3, 42), &quiet).unwrap();
+    let fixed = dir.path().join("fixed.h5");
+    let fixed_opts = GenerateOptions {
+        batch: Some(7),
+        storage: Storage::Compressed,
+        ..opts(300)
+    };
+    let report = generate(&config, &fixed, &fixed_opts, &quiet).unwrap();
+    assert_eq!((report.simulated, report.failed), (300, 0));
+    assert_eq!(data_of(&timed), data_of(&fixed));
+    assert_eq!(Pool::open(&timed).unwrap().valid().len(), 300);
 }
 
 #[test]
