@@ -219,6 +219,22 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
         }
         md.push('\n');
     }
+    let without_10x: Vec<&str> = members
+        .iter()
+        .filter(|m| {
+            find(&m.results, "strongest baseline @1×").is_some()
+                && find(&m.results, "strongest baseline @10×").is_none()
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    if !without_10x.is_empty() {
+        let _ = writeln!(
+            md,
+            "–: not run. The baselines of {} ran at 1× only, to keep the profile within its \
+             time (docs/experiments.md).\n",
+            without_10x.join(", ")
+        );
+    }
     md.push_str("![success against d](success-vs-d.png)\n\n![calls against d](calls-vs-d.png)\n\n");
     md.push_str(&one_off_costs(members));
     md.push_str(&verdict(members));
@@ -439,7 +455,9 @@ fn draw(path: &Path, members: &[Member], quantity: Quantity) -> Result<()> {
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(60);
-            let x_range = (1.5f64..max_d * 1.15).log_scale();
+            // Ticks at the members' own d (a log axis would otherwise label only 10).
+            let ticks: Vec<f64> = rows.iter().map(|m| m.d as f64).collect();
+            let x_range = (1.5f64..max_d * 1.15).log_scale().with_key_points(ticks);
             let series: Vec<Series> = METHODS
                 .iter()
                 .enumerate()
@@ -466,6 +484,7 @@ fn draw(path: &Path, members: &[Member], quantity: Quantity) -> Result<()> {
                     chart
                         .configure_mesh()
                         .x_desc("d (unknowns)")
+                        .x_label_formatter(&|d| format!("{d:.0}"))
                         .y_desc($y_desc)
                         .draw()?;
                     for (i, name, points) in &series {

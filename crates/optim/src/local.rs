@@ -7,7 +7,10 @@
 //! in proxyland (baseline, proxy stage, refinement, multi-start, polish):
 //!
 //! - the first trial point moves at most [`LocalSettings::first_step`] (0.1 in u, a tenth of the
-//!   box) along −∇: H0 = (0.1/‖∇‖) I;
+//!   box) along −∇: H0 = min(1, 0.1/‖∇‖) I. A steep gradient is capped at a step of 0.1; a
+//!   gentle one keeps its natural step ‖∇‖, so a start near a stationary point (a refinement
+//!   started at a minimum, a network's prediction) looks around it instead of jumping a tenth
+//!   of the box into a neighbouring well;
 //! - after the first step, the usual scaling (Nocedal & Wright §6.1, eq. 6.20): H0 = sᵀy/yᵀy · I
 //!   before the first update; L-BFGS uses the same γ = sᵀy/yᵀy from its newest pair.
 //!
@@ -240,10 +243,11 @@ impl Curvature {
     }
 
     /// The search direction p (the line search tries u + p first). Without curvature
-    /// information it is the spec's bounded first step: −(first_step/‖g‖) g.
+    /// information it is the spec's bounded first step: −min(1, first_step/‖g‖) g.
     fn direction(&self, g: &[f64], first_step: f64) -> Vec<f64> {
         let gn = norm(g);
-        let bounded = || g.iter().map(|v| -first_step / gn * v).collect();
+        let scale = (first_step / gn).min(1.0);
+        let bounded = || g.iter().map(|v| -scale * v).collect();
         match self {
             Curvature::Dense(None) | Curvature::Steepest(None) => bounded(),
             Curvature::Limited(pairs, _) if pairs.is_empty() => bounded(),
@@ -530,6 +534,35 @@ mod tests {
             }
             assert!(r.converged, "{method:?} did not converge: {r:?}");
             assert!((r.u[0] - 0.5).abs() < 1e-6 && (r.u[1] - 0.5).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn a_gentle_gradient_keeps_its_natural_first_step() {
+        // f = 0.01·((u0 − 0.5)² + (u1 − 0.5)²): at u0 = (0.6, 0.45), ‖∇‖ = 0.002236, far below
+        // 0.1. The first trial point is u0 − ∇ (H0 = I), not a jump of 0.1 along −∇/‖∇‖.
+        for method in [
+            LocalMethod::Bfgs,
+            LocalMethod::Lbfgs,
+            LocalMethod::SteepestDescent,
+        ] {
+            let points = RefCell::new(Vec::new());
+            let f = FnObjective::new(2, |u: &[f64]| {
+                points.borrow_mut().push(u.to_vec());
+                let (a, b) = (u[0] - 0.5, u[1] - 0.5);
+                (0.01 * (a * a + b * b), vec![0.02 * a, 0.02 * b])
+            });
+            let u0 = [0.6, 0.45];
+            let r = minimize(method, &f, &u0, LocalSettings::default());
+            let first = points.borrow()[1].clone();
+            let expected = [0.6 - 0.02 * 0.1, 0.45 + 0.02 * 0.05];
+            for j in 0..2 {
+                assert!(
+                    (first[j] - expected[j]).abs() < 1e-15,
+                    "{method:?}: first trial {first:?}, expected {expected:?}"
+                );
+            }
+            assert!(r.converged, "{method:?} did not converge: {r:?}");
         }
     }
 
