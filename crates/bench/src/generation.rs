@@ -109,8 +109,8 @@ pub fn compare(work: &Path, sizes: &Sizes) -> Result<Section> {
         "`generate` end to end in-process (simulate, write the HDF5 pool with one test and one \
          validation target), medians of 7 warm runs taken in turns with the other columns, beside the bare solver on the same samples \
          (\"of solver\": its throughput as a share of the solver's, both on 1 thread; \
-         \"solver's scaling\": the bare solver's own speed-up on all threads, the machine's \
-         ceiling for generation's). \
+         \"solver's scaling\": the bare solver's own speed-up on all threads, how much the \
+         machine's other cores gave in the same minutes, a guide rather than a bound). \
          \"compressed\" is `--compress` (byte-shuffle + deflate in the worker threads); the \
          default stores plain f64."
             .into(),
