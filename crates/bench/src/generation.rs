@@ -38,15 +38,21 @@ pub fn compare(work: &Path, sizes: &Sizes) -> Result<Section> {
         let all_threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()?;
-        // The floor: the same samples' parameters drawn and simulated, nothing kept.
+        // The floor: the same samples' parameters drawn and simulated into one scratch
+        // trajectory per worker, nothing kept: the fastest the solver alone runs.
+        let (f, s) = sim.trajectory_shape();
         let solve = |pool: &rayon::ThreadPool| {
             pool.install(|| {
-                (0..samples as u64).into_par_iter().for_each(|i| {
-                    let x = sample_params(sim.as_ref(), config.seed, i);
-                    // A sample that fails (billiards' cue overlapping a ball) costs what it costs,
-                    // as in `generate`.
-                    let _ = std::hint::black_box(sim.simulate(&x));
-                })
+                (0..samples as u64).into_par_iter().for_each_init(
+                    || vec![0.0; f * s],
+                    |scratch, i| {
+                        let x = sample_params(sim.as_ref(), config.seed, i);
+                        // A sample that fails (billiards' cue overlapping a ball) costs what it
+                        // costs, as in `generate`.
+                        let _ = sim.simulate_into(&x, scratch);
+                        std::hint::black_box(&scratch);
+                    },
+                )
             })
         };
         let write = |pool: &rayon::ThreadPool, storage: Storage| {
@@ -108,7 +114,8 @@ pub fn compare(work: &Path, sizes: &Sizes) -> Result<Section> {
     section.intro.push(
         "`generate` end to end in-process (simulate, write the HDF5 pool with one test and one \
          validation target), medians of 7 warm runs taken in turns with the other columns, beside the bare solver on the same samples \
-         (\"of solver\": its throughput as a share of the solver's, both on 1 thread; \
+         (each simulated into one scratch trajectory per thread, nothing kept; \
+         \"of solver\": its throughput as a share of the solver's, both on 1 thread; \
          \"solver's scaling\": the bare solver's own speed-up on all threads, how much the \
          machine's other cores gave in the same minutes, a guide rather than a bound). \
          \"compressed\" is `--compress` (byte-shuffle + deflate in the worker threads); the \

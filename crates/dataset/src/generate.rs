@@ -318,30 +318,22 @@ pub fn generate(
         .batch
         .unwrap_or_else(|| timed_batch(None, threads, f * s))
         .max(1);
-    let simulate_one = |i: usize| -> Option<proxyland_physics::Trajectory> {
+    // Simulates sample i straight into its row of a block (no trajectory allocated per
+    // sample: for billiards that costs as much as the physics). A failed sample leaves zeros.
+    let solve_into = |i: usize, row: &mut [f64]| -> bool {
         let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
-        match sim.simulate(&x) {
-            Ok(y) if y.dim() != (f, s) => {
-                tracing::warn!(sample = start + i, shape = ?y.dim(), "trajectory of the wrong shape");
-                None
-            }
-            Ok(y) if y.iter().any(|v| !v.is_finite()) => {
-                tracing::warn!(
-                    sample = start + i,
-                    "simulation returned NaN or infinite values"
-                );
-                None
-            }
-            Ok(y) => Some(y),
-            Err(e) => {
-                tracing::warn!(sample = start + i, "simulation failed: {e}");
-                None
-            }
-        }
+        let reason = match sim.simulate_into(&x, row) {
+            Ok(()) if row.iter().all(|v| v.is_finite()) => return true,
+            Ok(()) => "simulation returned NaN or infinite values".to_string(),
+            Err(e) => format!("simulation failed: {e}"),
+        };
+        tracing::warn!(sample = start + i, "{reason}");
+        row.fill(0.0);
+        false
     };
-    // Simulates `rows` into `block` (plain storage: the workers copy each trajectory into it,
-    // and it is reused batch after batch, since fresh pages for every batch cost more than
-    // simulating billiards) or into compressed chunks.
+    // Simulates `rows` into `block` (plain storage; the block is reused batch after batch,
+    // since fresh pages for every batch cost more than simulating billiards) or into
+    // compressed chunks.
     let simulate_batch = |rows: &[usize], mut block: Array3<f64>| -> Simulated {
         let started = Instant::now();
         let data = match storage {
@@ -353,23 +345,20 @@ pub fn generate(
                 let ok = values[..rows.len() * f * s]
                     .par_chunks_mut(f * s)
                     .zip(rows.par_iter())
-                    .map(|(row, &i)| match simulate_one(i) {
-                        Some(y) => {
-                            row.iter_mut().zip(y.iter()).for_each(|(r, v)| *r = *v);
-                            true
-                        }
-                        None => {
-                            row.fill(0.0);
-                            false
-                        }
-                    })
+                    .map(|(row, &i)| solve_into(i, row))
                     .collect();
                 (ok, SimulatedData::Plain(block))
             }
             Storage::Compressed => {
                 let chunks: Vec<Option<Vec<u8>>> = rows
                     .par_iter()
-                    .map(|&i| simulate_one(i).map(|y| format::encode_chunk(y.view())))
+                    .map_init(
+                        || Array2::zeros((f, s)),
+                        |y, &i| {
+                            let row = y.as_slice_mut().expect("a standard-layout trajectory");
+                            solve_into(i, row).then(|| format::encode_chunk(y.view()))
+                        },
+                    )
                     .collect();
                 let ok = chunks.iter().map(Option::is_some).collect();
                 (ok, SimulatedData::Compressed(chunks))

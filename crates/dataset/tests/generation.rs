@@ -2,7 +2,7 @@
 
 use proxyland_dataset::{
     Error, ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, Storage, TrajectoryFile,
-    generate, merge, partial_path,
+    generate, merge, partial_path, sample_params, status,
 };
 use std::path::{Path, PathBuf};
 
@@ -324,6 +324,55 @@ fn batches_sized_by_time_write_the_same_pool_as_fixed_batches() {
     assert_eq!((report.simulated, report.failed), (300, 0));
     assert_eq!(data_of(&timed), data_of(&fixed));
     assert_eq!(Pool::open(&timed).unwrap().valid().len(), 300);
+}
+
+#[test]
+fn samples_that_fail_are_zero_rows_marked_failed_and_the_rest_are_the_simulators() {
+    // billiards4d with an object ball inside the cue's box: some cue starts overlap it and the
+    // simulator refuses them. Which ones is decided by the simulator alone, called here directly.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("datasets/billiards4d.toml"))
+        .unwrap()
+        .replace(
+            "objects = [[0.6, 0.5], [0.75, 0.62]]",
+            "objects = [[0.2, 0.5], [0.75, 0.62]]",
+        );
+    let path = dir.path().join("overlap.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = ExperimentConfig::load(&path).unwrap();
+    let sim = config.simulator().unwrap();
+    let samples = 120;
+    let expected: Vec<Option<ndarray::Array2<f64>>> = (0..samples as u64)
+        .map(|i| sim.simulate(&sample_params(sim.as_ref(), 42, i)).ok())
+        .collect();
+    let failing = expected.iter().filter(|y| y.is_none()).count();
+    assert!(failing > 5 && failing < samples / 2, "{failing} failing draws");
+
+    for storage in [Storage::Plain, Storage::Compressed] {
+        let out = dir.path().join(format!("{storage:?}.h5"));
+        let opts = GenerateOptions {
+            storage,
+            validation_targets: 0,
+            ..GenerateOptions::new(samples, 0, 42)
+        };
+        let report = generate(&config, &out, &opts, &quiet).unwrap();
+        assert_eq!((report.simulated, report.failed), (samples, failing));
+        let pool = Pool::open(&out).unwrap();
+        for (i, y) in expected.iter().enumerate() {
+            let row = pool.trajectories.index_axis(ndarray::Axis(0), i);
+            match y {
+                Some(y) => {
+                    assert_eq!(pool.status[i], status::DONE, "{storage:?} sample {i}");
+                    assert_eq!(row, y.view(), "{storage:?} sample {i}");
+                }
+                None => {
+                    assert_eq!(pool.status[i], status::FAILED, "{storage:?} sample {i}");
+                    assert!(row.iter().all(|&v| v == 0.0), "{storage:?} sample {i}");
+                }
+            }
+        }
+        assert_eq!(pool.valid().len(), samples - failing);
+    }
 }
 
 #[test]

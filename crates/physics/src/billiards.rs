@@ -9,7 +9,7 @@
 use crate::dual::{Dual, Scalar};
 use crate::error::{Error, Result};
 use crate::params::{Boundary, ParamSpace};
-use crate::simulator::{Simulator, Tangents, Trajectory};
+use crate::simulator::{Simulator, Tangents, Trajectory, check_buffer};
 use ndarray::Array2;
 
 /// Which parameters the shot has.
@@ -225,9 +225,13 @@ impl Billiards {
         }
     }
 
-    /// Runs the event-driven simulation; returns frames × (2·balls) coordinates.
-    fn run<S: Scalar>(&self, x: &[S], x_report: &[f64]) -> Result<Vec<Vec<S>>> {
+    /// Runs the event-driven simulation, writing frame k's (2·balls) coordinates to
+    /// `out[k·2·balls ..]` (`out` holds frames × 2·balls values). Frames go straight into the
+    /// caller's storage: allocating them costs as much as the physics.
+    fn run<S: Scalar>(&self, x: &[S], x_report: &[f64], out: &mut [S]) -> Result<()> {
         let c = &self.config;
+        let cols = 2 * self.balls();
+        debug_assert_eq!(out.len(), c.frames * cols);
         let mu = c.friction;
         let r = c.radius;
         let (p0, v0) = self.shot(x);
@@ -252,7 +256,7 @@ impl Billiards {
             }
         }
         let t_end = (c.frames - 1) as f64 * c.frame_dt;
-        let mut frames: Vec<Vec<S>> = Vec::with_capacity(c.frames);
+        let mut filled = 0; // frames written so far
         let mut t = S::cst(0.0); // time of the last event
         let mut events = 0usize;
         loop {
@@ -264,21 +268,21 @@ impl Billiards {
                 Some((s, _)) => t - (S::cst(1.0) - *s * mu).ln() * (1.0 / mu),
                 None => S::cst(f64::INFINITY),
             };
-            while frames.len() < c.frames {
-                let tf = frames.len() as f64 * c.frame_dt;
+            while filled < c.frames {
+                let tf = filled as f64 * c.frame_dt;
                 if tf >= t_next.re() {
                     break;
                 }
                 let sf = (S::cst(1.0) - (-(S::cst(tf) - t) * mu).exp()) * (1.0 / mu);
-                frames.push(
-                    balls
-                        .iter()
-                        .flat_map(|b| [b.p[0] + b.v[0] * sf, b.p[1] + b.v[1] * sf])
-                        .collect(),
-                );
+                let frame = &mut out[filled * cols..(filled + 1) * cols];
+                for (xy, b) in frame.chunks_exact_mut(2).zip(&balls) {
+                    xy[0] = b.p[0] + b.v[0] * sf;
+                    xy[1] = b.p[1] + b.v[1] * sf;
+                }
+                filled += 1;
             }
             let Some((s, event)) = next else { break };
-            if frames.len() == c.frames {
+            if filled == c.frames {
                 break;
             }
             events += 1;
@@ -306,12 +310,9 @@ impl Billiards {
                 Event::Cushion(i, axis) => balls[i].v[axis] = -balls[i].v[axis],
             }
         }
-        Ok(frames)
-    }
-
-    fn to_array(frames: &[Vec<f64>]) -> Trajectory {
-        let cols = frames[0].len();
-        Array2::from_shape_fn((frames.len(), cols), |(f, c)| frames[f][c])
+        // With no event left, the loop above ran to the last frame.
+        debug_assert_eq!(filled, c.frames);
+        Ok(())
     }
 
     fn tangents_of<const D: usize>(&self, xf: &[f64], x: &[f64], sign: &[f64]) -> Result<Tangents> {
@@ -320,21 +321,16 @@ impl Billiards {
             .enumerate()
             .map(|(i, &v)| Dual::variable(v, i))
             .collect();
-        let frames = self.run(&xd, x)?;
-        let values: Vec<Vec<f64>> = frames
-            .iter()
-            .map(|f| f.iter().map(|d| d.re).collect())
-            .collect();
-        let tangents = (0..D)
-            .map(|j| {
-                Array2::from_shape_fn((frames.len(), frames[0].len()), |(f, c)| {
-                    frames[f][c].du[j] * sign[j]
-                })
-            })
-            .collect();
+        let shape = self.trajectory_shape();
+        let mut frames = vec![Dual::<D>::cst(0.0); shape.0 * shape.1];
+        self.run(&xd, x, &mut frames)?;
+        let dual_array = |part: &dyn Fn(&Dual<D>) -> f64| {
+            Array2::from_shape_vec(shape, frames.iter().map(part).collect())
+                .expect("frames × components values")
+        };
         Ok(Tangents {
-            trajectory: Self::to_array(&values),
-            tangents,
+            trajectory: dual_array(&|d| d.re),
+            tangents: (0..D).map(|j| dual_array(&|d| d.du[j] * sign[j])).collect(),
         })
     }
 }
@@ -434,9 +430,15 @@ impl Simulator for Billiards {
         (0..2 * self.balls()).map(|i| i as f64).collect()
     }
     fn simulate(&self, x: &[f64]) -> Result<Trajectory> {
+        let mut y = Trajectory::zeros(self.trajectory_shape());
+        self.simulate_into(x, y.as_slice_mut().expect("a fresh array is contiguous"))?;
+        Ok(y)
+    }
+    fn simulate_into(&self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        check_buffer(self.name, self.trajectory_shape(), out.len())?;
         self.space.check(self.name, x)?;
         let (xf, _) = self.space.fold(x);
-        Ok(Self::to_array(&self.run(&xf, x)?))
+        self.run(&xf, x, out)
     }
     fn simulate_with_tangents(&self, x: &[f64]) -> Result<Tangents> {
         self.space.check(self.name, x)?;

@@ -50,6 +50,21 @@ pub enum Error {
         /// The target's shape.
         got: (usize, usize),
     },
+    /// A trajectory handed back by a simulator, or a buffer handed to one to fill, does not hold
+    /// frames × components values.
+    #[error(
+        "{experiment}: a trajectory of {got} values where {} frames × {} components were expected",
+        expected.0,
+        expected.1
+    )]
+    TrajectorySize {
+        /// The experiment's name.
+        experiment: String,
+        /// The simulator's (F, S).
+        expected: (usize, usize),
+        /// The number of values found.
+        got: usize,
+    },
     /// A target trajectory holds NaN or infinite values.
     #[error("{experiment}: target trajectory holds a non-finite value at frame {frame}")]
     NonFiniteTarget {

@@ -52,6 +52,39 @@ pub trait Simulator: Send + Sync {
     fn state_axis(&self) -> Vec<f64>;
     /// Runs the simulation.
     fn simulate(&self, x: &[f64]) -> Result<Trajectory>;
+    /// Runs the simulation into `out`: the trajectory's frames × components, row after row
+    /// (`out.len()` must be frames · components).
+    ///
+    /// For callers that keep many trajectories in one block (dataset generation): a simulator
+    /// that builds its frames in place saves an allocation and a copy per run, which for a
+    /// microsecond-scale simulation like billiards is as much time as the physics. The default
+    /// runs [`Simulator::simulate`] and copies.
+    ///
+    /// ```
+    /// use proxyland_physics::experiment;
+    /// let sim = experiment("billiards2d")?;
+    /// let (frames, components) = sim.trajectory_shape();
+    /// let mut block = vec![0.0; 2 * frames * components]; // room for two trajectories
+    /// let (first, second) = block.split_at_mut(frames * components);
+    /// sim.simulate_into(&[1.2, 0.3], first)?;
+    /// sim.simulate_into(&[0.8, -0.2], second)?;
+    /// assert_eq!(first, sim.simulate(&[1.2, 0.3])?.as_slice().unwrap());
+    /// # Ok::<(), proxyland_physics::Error>(())
+    /// ```
+    fn simulate_into(&self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        let shape = self.trajectory_shape();
+        check_buffer(self.name(), shape, out.len())?;
+        let y = self.simulate(x)?;
+        if y.dim() != shape {
+            return Err(Error::TrajectorySize {
+                experiment: self.name().to_string(),
+                expected: shape,
+                got: y.len(),
+            });
+        }
+        out.iter_mut().zip(y.iter()).for_each(|(o, v)| *o = *v);
+        Ok(())
+    }
     /// The trajectory and its exact derivative w.r.t. each X_j (the Jacobian, one trajectory-shaped
     /// array per parameter), carried back through the fold into the box.
     fn simulate_with_tangents(&self, x: &[f64]) -> Result<Tangents>;
@@ -92,6 +125,19 @@ pub fn configuration_loss(y: &Trajectory, target: &Trajectory) -> f64 {
         .map(|(a, b)| (a - b) * (a - b))
         .sum::<f64>()
         / n
+}
+
+/// Rejects a buffer that cannot hold exactly one trajectory of `shape`, naming the experiment.
+pub(crate) fn check_buffer(name: &str, shape: (usize, usize), len: usize) -> Result<()> {
+    if len == shape.0 * shape.1 {
+        Ok(())
+    } else {
+        Err(Error::TrajectorySize {
+            experiment: name.to_string(),
+            expected: shape,
+            got: len,
+        })
+    }
 }
 
 /// Rejects a target of the wrong shape or with non-finite entries, naming the experiment.
