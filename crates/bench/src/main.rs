@@ -62,7 +62,7 @@ pub struct Sizes {
     pub batch: usize,
     /// Batch of billiards simulations.
     pub billiards_batch: usize,
-    /// Pool size for the generation-scaling runs (Burgers; billiards uses 20×).
+    /// Pool size for the generation runs of Burgers and KS (billiards uses 200×).
     pub generation_samples: usize,
     /// Pairs in the timed training epoch.
     pub epoch_pairs: usize,

@@ -24,6 +24,7 @@
 //! says to regenerate them.
 
 use crate::error::{Error, Result};
+use hdf5::dataset::{AllocTime, FillTime};
 use hdf5::types::VarLenUnicode;
 use ndarray::{Array1, Array2, Array3, s};
 use std::path::{Path, PathBuf};
@@ -526,6 +527,111 @@ pub(crate) enum Batch<'a> {
     Plain(ndarray::ArrayView3<'a, f64>),
     /// For [`Storage::Compressed`]: the on-disk chunk of sample `rows[k]`, `None` where it failed.
     Compressed(&'a [Option<Vec<u8>>]),
+    /// Already in the file, written by the workers through a [`RowWriter`]: only the status
+    /// codes are left.
+    Written,
+}
+
+/// Positioned writes straight into a plain pool's `/trajectories`, from every worker thread at
+/// once.
+///
+/// HDF5 runs all its calls behind one global lock, so with it one thread did all the writing;
+/// for billiards, where the kernel's copy of a 2 KB trajectory into the page cache costs more
+/// than simulating it, that thread was the ceiling of generation on any number of cores. A plain
+/// `/trajectories` is one contiguous block of little-endian f64 at a fixed offset in the file,
+/// so sample i's row can be written there with `pwrite` by the thread that simulated it. HDF5
+/// itself never touches that block's bytes in a process that writes it this way (no sieve
+/// buffer can go stale), and its metadata lies outside the block.
+pub(crate) struct RowWriter {
+    file: std::fs::File,
+    path: PathBuf,
+    /// Byte offset of row 0.
+    offset: u64,
+    /// f64 values per row (F · S).
+    row_values: usize,
+    rows: usize,
+}
+
+impl RowWriter {
+    /// A writer for `/trajectories` of the pool at `path`, or `None` where HDF5 must write: a
+    /// compressed (chunked) file, a plain file whose space is not allocated yet (created before
+    /// allocation at creation), a type other than little-endian f64, or a big-endian or non-Unix
+    /// machine.
+    pub(crate) fn open(file: &hdf5::File, path: &Path) -> Result<Option<Self>> {
+        if cfg!(not(all(unix, target_endian = "little"))) {
+            return Ok(None);
+        }
+        let traj = file
+            .dataset("trajectories")
+            .map_err(h5(path, "trajectories"))?;
+        let Some(offset) = traj.offset() else {
+            return Ok(None);
+        };
+        let dtype = traj.dtype().map_err(h5(path, "trajectories"))?;
+        let is_f64_le = matches!(
+            dtype.to_descriptor(),
+            Ok(hdf5::types::TypeDescriptor::Float(
+                hdf5::types::FloatSize::U8
+            ))
+        ) && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian;
+        let shape = traj.shape();
+        if traj.is_chunked() || !is_f64_le || shape.len() != 3 {
+            return Ok(None);
+        }
+        let handle = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                message: format!("cannot open it to write trajectories: {e}"),
+            })?;
+        Ok(Some(RowWriter {
+            file: handle,
+            path: path.to_path_buf(),
+            offset,
+            row_values: shape[1] * shape[2],
+            rows: shape[0],
+        }))
+    }
+
+    /// Values per row (frames × components).
+    pub(crate) fn row_values(&self) -> usize {
+        self.row_values
+    }
+
+    /// Writes `values`, whole rows of consecutive samples, as rows `first..` of the file.
+    pub(crate) fn write_rows(&self, first: usize, values: &[f64]) -> Result<()> {
+        let count = values.len() / self.row_values.max(1);
+        assert!(
+            values.len() == count * self.row_values && first + count <= self.rows,
+            "rows {first}..{} of {} values each, in a file of {} rows",
+            first + count,
+            self.row_values,
+            self.rows
+        );
+        self.write_bytes(first, values)
+    }
+
+    #[cfg(all(unix, target_endian = "little"))]
+    fn write_bytes(&self, first: usize, values: &[f64]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        // SAFETY: any f64 is 8 initialised bytes, u8 has no alignment requirement, and the
+        // slice covers exactly the values' memory. On a little-endian machine these are the
+        // bytes of the file's little-endian f64 type.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+        };
+        let at = self.offset + (first * self.row_values * 8) as u64;
+        self.file.write_all_at(bytes, at).map_err(|e| Error::Io {
+            path: self.path.clone(),
+            message: format!("writing trajectories of samples from {first} failed: {e}"),
+        })
+    }
+
+    #[cfg(not(all(unix, target_endian = "little")))]
+    fn write_bytes(&self, _first: usize, _values: &[f64]) -> Result<()> {
+        unreachable!("RowWriter::open returns None on this platform")
+    }
 }
 
 impl Storage {
@@ -587,7 +693,12 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         .map_err(h5(path, "param_box"))?;
     let trajectories = file.new_dataset_builder();
     let trajectories = match new.storage {
-        Storage::Plain => trajectories,
+        // Allocated at creation, so that its place in the file is known and the workers can
+        // write their rows there directly (`RowWriter`). No fill: every row is written, failed
+        // ones as zeros.
+        Storage::Plain => trajectories
+            .alloc_time(Some(AllocTime::Early))
+            .fill_time(FillTime::Never),
         // One chunk per sample: resume touches whole samples only. The filters must stay what
         // `encode_chunk` applies by hand (shuffle, then deflate at DEFLATE_LEVEL).
         Storage::Compressed => trajectories
@@ -733,6 +844,7 @@ pub(crate) fn write_batch(
                 }
             }
         }
+        (Batch::Written, false) => {}
         _ => {
             return Err(Error::Io {
                 path: path.to_path_buf(),
@@ -778,4 +890,76 @@ pub(crate) fn read_status(file: &hdf5::File, path: &Path) -> Result<Array1<u8>> 
             field: "status".into(),
             message: format!("cannot read: {e}"),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    /// A file with one `/trajectories` of 5 samples × 3 frames × 2 components.
+    fn file_with(path: &Path, layout: &str) -> hdf5::File {
+        let file = hdf5::File::create(path).unwrap();
+        let builder = file.new_dataset_builder();
+        let builder = match layout {
+            "allocated" => builder
+                .alloc_time(Some(AllocTime::Early))
+                .fill_time(FillTime::Never),
+            "chunked" => builder.chunk((1, 3, 2)),
+            _ => builder,
+        };
+        builder
+            .empty::<f64>()
+            .shape((5, 3, 2))
+            .create("trajectories")
+            .unwrap();
+        file
+    }
+
+    #[test]
+    fn rows_written_past_hdf5_read_back_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.h5");
+        let file = file_with(&path, "allocated");
+        let writer = RowWriter::open(&file, &path).unwrap().expect("a writer");
+        assert_eq!(writer.row_values(), 6);
+        // Values whose bytes a wrong byte order or offset could not reproduce.
+        let two_rows: Vec<f64> = (0..12)
+            .map(|k| (-1.0f64).powi(k) * (1.0 + k as f64) * 10f64.powi(3 * k - 20))
+            .collect();
+        let last_row = [f64::MIN_POSITIVE / 4.0, -0.0, 1e308, -1e-300, 0.5, 7.0];
+        writer.write_rows(1, &two_rows).unwrap();
+        writer.write_rows(4, &last_row).unwrap();
+        drop(writer);
+        let read: Array3<f64> = file.dataset("trajectories").unwrap().read().unwrap();
+        let flat = |i: usize| {
+            read.index_axis(ndarray::Axis(0), i)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!([flat(1), flat(2)].concat(), two_rows);
+        assert_eq!(flat(4), last_row);
+        assert_eq!(flat(4)[1].to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn hdf5_keeps_the_writing_where_rows_have_no_fixed_place() {
+        let dir = tempfile::tempdir().unwrap();
+        for layout in ["chunked", "late"] {
+            let path = dir.path().join(format!("{layout}.h5"));
+            let file = file_with(&path, layout);
+            assert!(RowWriter::open(&file, &path).unwrap().is_none(), "{layout}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "in a file of 5 rows")]
+    fn rows_past_the_end_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.h5");
+        let file = file_with(&path, "allocated");
+        let writer = RowWriter::open(&file, &path).unwrap().unwrap();
+        let _ = writer.write_rows(4, &[0.0; 12]);
+    }
 }

@@ -93,6 +93,8 @@ enum SimulatedData {
     Plain(Array3<f64>),
     /// The on-disk chunk of each sample.
     Compressed(Vec<Option<Vec<u8>>>),
+    /// Already in the file (written by the workers).
+    Written,
 }
 
 impl SimulatedData {
@@ -100,6 +102,7 @@ impl SimulatedData {
         match self {
             SimulatedData::Plain(block) => format::Batch::Plain(block.view()),
             SimulatedData::Compressed(chunks) => format::Batch::Compressed(chunks.as_slice()),
+            SimulatedData::Written => format::Batch::Written,
         }
     }
 }
@@ -252,11 +255,14 @@ pub fn generate(
             }
         }
         let d = space.dim();
-        let mut params = Array2::zeros((end - start, d));
-        for (i, mut row) in params.outer_iter_mut().enumerate() {
-            let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
-            row.assign(&ndarray::ArrayView1::from(&x));
-        }
+        // In parallel: for a microsecond-scale simulation, drawing a large pool's parameters
+        // on one thread is a visible share of the whole run.
+        let drawn: Vec<f64> = (start..end)
+            .into_par_iter()
+            .flat_map_iter(|i| sample_params(sim.as_ref(), opts.seed, i as u64))
+            .collect();
+        let params =
+            Array2::from_shape_vec((end - start, d), drawn).expect("d parameters per sample");
         let param_box =
             Array2::from_shape_fn(
                 (2, d),
@@ -264,13 +270,17 @@ pub fn generate(
                     if r == 0 { space.lo[j] } else { space.hi[j] }
                 },
             );
-        let (targets_x, targets_y) =
-            simulate_targets(sim.as_ref(), header.target_seed, opts.targets)?;
-        let (validation_x, validation_y) = simulate_targets(
-            sim.as_ref(),
-            header.validation_seed,
-            opts.validation_targets,
-        )?;
+        let (test, validation) = rayon::join(
+            || simulate_targets(sim.as_ref(), header.target_seed, opts.targets),
+            || {
+                simulate_targets(
+                    sim.as_ref(),
+                    header.validation_seed,
+                    opts.validation_targets,
+                )
+            },
+        );
+        let ((targets_x, targets_y), (validation_x, validation_y)) = (test?, validation?);
         format::create(
             &partial,
             &NewPool {
@@ -296,6 +306,13 @@ pub fn generate(
             "a resumed file keeps the storage it was started with"
         );
     }
+
+    // Plain files the workers write themselves; HDF5 writes the rest (compressed chunks, and
+    // plain files from before /trajectories was allocated at creation).
+    let row_writer = match storage {
+        Storage::Plain => format::RowWriter::open(&file, &partial)?,
+        Storage::Compressed => None,
+    };
 
     let done_before = format::read_status(&file, &partial)?;
     let pending: Vec<usize> = (0..end - start)
@@ -331,13 +348,47 @@ pub fn generate(
         row.fill(0.0);
         false
     };
-    // Simulates `rows` into `block` (plain storage; the block is reused batch after batch,
-    // since fresh pages for every batch cost more than simulating billiards) or into
-    // compressed chunks.
-    let simulate_batch = |rows: &[usize], mut block: Array3<f64>| -> Simulated {
+    // Simulates `rows` and stores each sample's trajectory: written straight to the file by the
+    // workers (plain storage, `row_writer`), or into `block` for HDF5 to write (the block is
+    // reused batch after batch, since fresh pages for every batch cost more than simulating
+    // billiards), or as compressed chunks.
+    let simulate_batch = |rows: &[usize], mut block: Array3<f64>| -> Result<Simulated> {
         let started = Instant::now();
-        let data = match storage {
-            Storage::Plain => {
+        let (ok, data) = match (storage, &row_writer) {
+            (Storage::Plain, Some(writer)) => {
+                // Runs of consecutive rows, each simulated into a worker's scratch block and
+                // written in one call: up to 256 KiB, so that a microsecond-scale simulation does
+                // not pay a system call per row, and at least 16 per thread, so that the threads
+                // run out of work together (the batch ends when its last run is written).
+                let per_row = writer.row_values();
+                let by_size = ((256 << 10) / (8 * per_row.max(1))).max(1);
+                let even = rows.len().div_ceil(16 * rayon::current_num_threads());
+                let ok: Vec<Vec<bool>> = rows
+                    .par_chunks(by_size.min(even).max(1))
+                    .map_init(Vec::new, |scratch: &mut Vec<f64>, chunk| {
+                        scratch.resize(chunk.len() * per_row, 0.0);
+                        let ok: Vec<bool> = chunk
+                            .iter()
+                            .zip(scratch.chunks_mut(per_row))
+                            .map(|(&i, row)| solve_into(i, row))
+                            .collect();
+                        let mut k = 0;
+                        while k < chunk.len() {
+                            let run = chunk[k..]
+                                .windows(2)
+                                .take_while(|w| w[1] == w[0] + 1)
+                                .count()
+                                + 1;
+                            writer
+                                .write_rows(chunk[k], &scratch[k * per_row..(k + run) * per_row])?;
+                            k += run;
+                        }
+                        Ok(ok)
+                    })
+                    .collect::<Result<_>>()?;
+                (ok.concat(), SimulatedData::Written)
+            }
+            (Storage::Plain, None) => {
                 if block.len_of(Axis(0)) < rows.len() {
                     block = Array3::zeros((rows.len(), f, s));
                 }
@@ -349,7 +400,7 @@ pub fn generate(
                     .collect();
                 (ok, SimulatedData::Plain(block))
             }
-            Storage::Compressed => {
+            (Storage::Compressed, _) => {
                 let chunks: Vec<Option<Vec<u8>>> = rows
                     .par_iter()
                     .map_init(
@@ -364,12 +415,12 @@ pub fn generate(
                 (ok, SimulatedData::Compressed(chunks))
             }
         };
-        Simulated {
+        Ok(Simulated {
             rows: rows.to_vec(),
-            ok: data.0,
-            data: data.1,
+            ok,
+            data,
             seconds: started.elapsed().as_secs_f64(),
-        }
+        })
     };
     // A pipeline: batch k is written while batch k + 1 is simulated, so the single writing
     // thread never holds the simulating ones up.
@@ -410,7 +461,9 @@ pub fn generate(
                 spare = block;
             }
         }
-        let Some(batch) = simulated_next else { break };
+        let Some(batch) = simulated_next.transpose()? else {
+            break;
+        };
         if opts.batch.is_none() {
             // Wall-clock seconds per sample at this thread count, as this batch ran.
             // At most an eighth of the run per batch: the last batch's write is the one thing

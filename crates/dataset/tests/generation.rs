@@ -346,7 +346,10 @@ fn samples_that_fail_are_zero_rows_marked_failed_and_the_rest_are_the_simulators
         .map(|i| sim.simulate(&sample_params(sim.as_ref(), 42, i)).ok())
         .collect();
     let failing = expected.iter().filter(|y| y.is_none()).count();
-    assert!(failing > 5 && failing < samples / 2, "{failing} failing draws");
+    assert!(
+        failing > 5 && failing < samples / 2,
+        "{failing} failing draws"
+    );
 
     for storage in [Storage::Plain, Storage::Compressed] {
         let out = dir.path().join(format!("{storage:?}.h5"));

@@ -5,8 +5,7 @@ mod common;
 
 use common::random_point;
 use proxyland_physics::{
-    EXPERIMENTS, Error, GramacyLee, ParamSpace, Result, Simulator, Tangents, Trajectory,
-    experiment,
+    EXPERIMENTS, Error, GramacyLee, ParamSpace, Result, Simulator, Tangents, Trajectory, experiment,
 };
 
 #[test]
@@ -26,7 +25,10 @@ fn every_value_of_the_buffer_is_the_trajectorys() {
             let tangent_run = sim.simulate_with_tangents(&x).unwrap().trajectory;
             let scale = y.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
             for (a, b) in out.iter().zip(tangent_run.iter()) {
-                assert!((a - b).abs() <= 1e-12 * scale, "{name} sample {i}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-12 * scale,
+                    "{name} sample {i}: {a} vs {b}"
+                );
             }
         }
     }
@@ -74,7 +76,9 @@ impl Simulator for OneFrameTooMany {
     fn simulate(&self, x: &[f64]) -> Result<Trajectory> {
         let (f, s) = self.trajectory_shape();
         let y = self.0.simulate(x)?;
-        Ok(Trajectory::from_shape_fn((f + 1, s), |(i, j)| y[[i.min(f - 1), j]]))
+        Ok(Trajectory::from_shape_fn((f + 1, s), |(i, j)| {
+            y[[i.min(f - 1), j]]
+        }))
     }
     fn simulate_with_tangents(&self, x: &[f64]) -> Result<Tangents> {
         self.0.simulate_with_tangents(x)
