@@ -62,7 +62,7 @@ pub struct Sizes {
     pub batch: usize,
     /// Batch of billiards simulations.
     pub billiards_batch: usize,
-    /// Pool size for the generation runs of Burgers and KS (billiards uses 200×).
+    /// Pool size for the Burgers generation runs (KS uses 8×, billiards 200×).
     pub generation_samples: usize,
     /// Pairs in the timed training epoch.
     pub epoch_pairs: usize,

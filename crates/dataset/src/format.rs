@@ -542,6 +542,7 @@ pub(crate) enum Batch<'a> {
 /// so sample i's row can be written there with `pwrite` by the thread that simulated it. HDF5
 /// itself never touches that block's bytes in a process that writes it this way (no sieve
 /// buffer can go stale), and its metadata lies outside the block.
+#[cfg_attr(not(all(unix, target_endian = "little")), allow(dead_code))]
 pub(crate) struct RowWriter {
     file: std::fs::File,
     path: PathBuf,
@@ -575,7 +576,10 @@ impl RowWriter {
             ))
         ) && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian;
         let shape = traj.shape();
-        if traj.is_chunked() || !is_f64_le || shape.len() != 3 {
+        // The whole block allocated, as one piece of the file (the offset alone could be
+        // defined and wrong for an unallocated dataset behind a user block).
+        let whole = shape.iter().product::<usize>() as u64 * 8;
+        if traj.is_chunked() || !is_f64_le || shape.len() != 3 || traj.storage_size() != whole {
             return Ok(None);
         }
         let handle = std::fs::OpenOptions::new()
@@ -621,7 +625,7 @@ impl RowWriter {
         let bytes = unsafe {
             std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
         };
-        let at = self.offset + (first * self.row_values * 8) as u64;
+        let at = self.offset + first as u64 * self.row_values as u64 * 8;
         self.file.write_all_at(bytes, at).map_err(|e| Error::Io {
             path: self.path.clone(),
             message: format!("writing trajectories of samples from {first} failed: {e}"),
@@ -696,6 +700,7 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         // Allocated at creation, so that its place in the file is known and the workers can
         // write their rows there directly (`RowWriter`). No fill: every row is written, failed
         // ones as zeros.
+        Storage::Plain if allocate_late() => trajectories,
         Storage::Plain => trajectories
             .alloc_time(Some(AllocTime::Early))
             .fill_time(FillTime::Never),
@@ -756,6 +761,19 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
     Ok(file)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests create plain files as versions before allocation at creation did.
+    pub(crate) static LATE_ALLOCATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn allocate_late() -> bool {
+    #[cfg(test)]
+    return LATE_ALLOCATION.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
+}
+
 fn write_str(file: &hdf5::File, path: &Path, name: &str, value: &str) -> Result<()> {
     let v: VarLenUnicode = value.parse().map_err(|e| Error::Io {
         path: path.to_path_buf(),
@@ -794,7 +812,8 @@ pub(crate) fn encode_chunk(y: ndarray::ArrayView2<f64>) -> Vec<u8> {
 /// Writes a batch of samples (`rows`: their ascending indices in this file; `ok`: whether each
 /// simulated) and their status codes, then flushes. Failed samples read back as zeros. Plain
 /// storage writes each run of consecutive rows in one call; compressed chunks go to disk as they
-/// are (H5Dwrite_chunk), so HDF5's single-threaded filter pipeline never runs.
+/// are (H5Dwrite_chunk), so HDF5's single-threaded filter pipeline never runs; a
+/// [`Batch::Written`] batch is already in the file and gets its status codes only.
 pub(crate) fn write_batch(
     file: &hdf5::File,
     path: &Path,

@@ -42,7 +42,8 @@ pub struct GenerateOptions {
 impl GenerateOptions {
     /// K samples, T test and 30 validation targets from `seed`, the whole pool, plain storage,
     /// batches sized by time: about [`FLUSH_SECONDS`] of simulation, at least 4 samples per
-    /// thread, within 32 MiB of trajectories and an eighth of the run.
+    /// thread, within 32 MiB of trajectories (and an eighth of the run where HDF5 writes the
+    /// trajectories: compressed files, and plain files from before allocation at creation).
     pub fn new(samples: usize, targets: usize, seed: u64) -> Self {
         GenerateOptions {
             samples,
@@ -313,6 +314,16 @@ pub fn generate(
         Storage::Plain => format::RowWriter::open(&file, &partial)?,
         Storage::Compressed => None,
     };
+    if let Some(writer) = row_writer.as_ref().filter(|w| w.row_values() != f * s) {
+        return Err(Error::Format {
+            path: partial,
+            field: "trajectories".into(),
+            message: format!(
+                "rows of {} values, where the simulator's trajectories have {f} × {s}",
+                writer.row_values()
+            ),
+        });
+    }
 
     let done_before = format::read_status(&file, &partial)?;
     let pending: Vec<usize> = (0..end - start)
@@ -466,11 +477,15 @@ pub fn generate(
         };
         if opts.batch.is_none() {
             // Wall-clock seconds per sample at this thread count, as this batch ran.
-            // At most an eighth of the run per batch: the last batch's write is the one thing
-            // the pipeline cannot overlap.
-            let eighth = pending.len().div_ceil(8).max(threads);
             let per_sample = batch.seconds / batch.rows.len() as f64;
-            size = timed_batch(Some(per_sample), threads, f * s).min(eighth);
+            size = timed_batch(Some(per_sample), threads, f * s);
+            if row_writer.is_none() {
+                // At most an eighth of the run per batch: the last batch's write through HDF5
+                // is the one thing the pipeline cannot overlap. (Workers that write their own
+                // rows leave nothing to overlap, and every batch ends with all threads waiting
+                // for its last row, so there batches are as long as the flush interval allows.)
+                size = size.min(pending.len().div_ceil(8).max(threads));
+            }
         }
         in_flight = Some(batch);
     }
@@ -783,6 +798,57 @@ fn utc_now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_file_from_before_allocation_at_creation_resumes_to_the_same_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(repo.join("datasets/burgers.toml"))
+            .unwrap()
+            .replace("n = 128", "n = 32")
+            .replace("steps = 400", "steps = 40");
+        let path = dir.path().join("tiny.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = ExperimentConfig::load(&path).unwrap();
+        let opts = GenerateOptions {
+            batch: Some(4),
+            ..GenerateOptions::new(24, 3, 42)
+        };
+        let quiet = |_: usize, _: usize| {};
+        let fresh = dir.path().join("fresh.h5");
+        generate(&config, &fresh, &opts, &quiet).unwrap();
+
+        // A file laid out as before: /trajectories gets its place in the file only when HDF5
+        // first writes to it, so the interrupted run writes through HDF5 ...
+        let old = dir.path().join("old.h5");
+        format::LATE_ALLOCATION.with(|late| late.set(true));
+        let stop = GenerateOptions {
+            stop_after: Some(8),
+            ..opts.clone()
+        };
+        let interrupted = generate(&config, &old, &stop, &quiet);
+        format::LATE_ALLOCATION.with(|late| late.set(false));
+        assert!(matches!(interrupted, Err(Error::Interrupted { .. })));
+        let partial = format::open_file(&partial_path(&old)).unwrap();
+        let traj = partial.dataset("trajectories").unwrap();
+        assert_eq!(
+            traj.dcpl().unwrap().alloc_time(),
+            hdf5::dataset::AllocTime::Late
+        );
+        // ... and the resumed run writes straight into the place HDF5 gave it.
+        let writer = format::RowWriter::open(&partial, &partial_path(&old)).unwrap();
+        assert!(writer.is_some());
+        drop((writer, traj, partial));
+        let resume = GenerateOptions {
+            resume: true,
+            ..opts
+        };
+        generate(&config, &old, &resume, &quiet).unwrap();
+        let (a, b) = (Pool::open(&old).unwrap(), Pool::open(&fresh).unwrap());
+        assert_eq!(a.status, b.status);
+        assert_eq!(a.params, b.params);
+        assert_eq!(a.trajectories, b.trajectories);
+    }
 
     #[test]
     fn shards_partition_the_index_range() {
