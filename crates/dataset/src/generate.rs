@@ -42,8 +42,8 @@ pub struct GenerateOptions {
 impl GenerateOptions {
     /// K samples, T test and 30 validation targets from `seed`, the whole pool, plain storage,
     /// batches sized by time: about [`FLUSH_SECONDS`] of simulation, at least 4 samples per
-    /// thread, within 32 MiB of trajectories (and an eighth of the run where HDF5 writes the
-    /// trajectories: compressed files, and plain files from before allocation at creation).
+    /// thread; where HDF5 writes the trajectories (compressed files, and plain files from before
+    /// allocation at creation), also within 32 MiB of them and an eighth of the run.
     pub fn new(samples: usize, targets: usize, seed: u64) -> Self {
         GenerateOptions {
             samples,
@@ -65,12 +65,16 @@ pub const FLUSH_SECONDS: f64 = 0.5;
 
 /// The next batch size when batches are sized by time: `per_sample` wall-clock seconds each as
 /// last measured (`None` before the first batch: 64 samples per thread), at least 4 per thread
-/// so that uneven samples still keep every thread busy, and within 32 MiB of trajectories, which
-/// wins over that floor down to one sample per thread (two batches are in memory at once: one
-/// written while the next is simulated).
-fn timed_batch(per_sample: Option<f64>, threads: usize, values_per_sample: usize) -> usize {
+/// so that uneven samples still keep every thread busy, and within 32 MiB of the values a batch
+/// holds in memory until HDF5 writes it (`held_per_sample`; two such batches exist at once, one
+/// written while the next is simulated), which wins over that floor down to one sample per
+/// thread. Workers that write their own rows hold nothing (0): no memory bound.
+fn timed_batch(per_sample: Option<f64>, threads: usize, held_per_sample: usize) -> usize {
     let threads = threads.max(1);
-    let by_memory = (32usize << 20) / (8 * values_per_sample.max(1));
+    let by_memory = match held_per_sample {
+        0 => usize::MAX,
+        values => (32usize << 20) / (8 * values),
+    };
     let by_time = match per_sample {
         Some(t) if t > 0.0 && t.is_finite() => (FLUSH_SECONDS / t) as usize,
         _ => 64 * threads,
@@ -223,6 +227,14 @@ pub fn generate(
         proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
         created: utc_now_rfc3339(),
     };
+    // Every sample's X, drawn once and in parallel: for a microsecond-scale simulation, drawing
+    // them on one thread, or again for each simulation, is a visible share of the run.
+    let d = space.dim();
+    let drawn: Vec<f64> = (start..end)
+        .into_par_iter()
+        .flat_map_iter(|i| sample_params(sim.as_ref(), opts.seed, i as u64))
+        .collect();
+    let params = Array2::from_shape_vec((end - start, d), drawn).expect("d parameters per sample");
     let file = if partial.exists() {
         if !opts.resume {
             return Err(Error::Io {
@@ -255,15 +267,6 @@ pub fn generate(
                 });
             }
         }
-        let d = space.dim();
-        // In parallel: for a microsecond-scale simulation, drawing a large pool's parameters
-        // on one thread is a visible share of the whole run.
-        let drawn: Vec<f64> = (start..end)
-            .into_par_iter()
-            .flat_map_iter(|i| sample_params(sim.as_ref(), opts.seed, i as u64))
-            .collect();
-        let params =
-            Array2::from_shape_vec((end - start, d), drawn).expect("d parameters per sample");
         let param_box =
             Array2::from_shape_fn(
                 (2, d),
@@ -298,6 +301,24 @@ pub fn generate(
             },
         )?
     };
+    let on_disk = file
+        .dataset("trajectories")
+        .map_err(|e| Error::Format {
+            path: partial.clone(),
+            field: "trajectories".into(),
+            message: e.to_string(),
+        })?
+        .shape();
+    if on_disk != [end - start, f, s] {
+        return Err(Error::Format {
+            path: partial,
+            field: "trajectories".into(),
+            message: format!(
+                "is {on_disk:?}, where this run needs {} samples × {f} frames × {s} components",
+                end - start
+            ),
+        });
+    }
     let storage = Storage::of(&file, &partial)?;
     if storage != opts.storage {
         tracing::warn!(
@@ -314,16 +335,8 @@ pub fn generate(
         Storage::Plain => format::RowWriter::open(&file, &partial)?,
         Storage::Compressed => None,
     };
-    if let Some(writer) = row_writer.as_ref().filter(|w| w.row_values() != f * s) {
-        return Err(Error::Format {
-            path: partial,
-            field: "trajectories".into(),
-            message: format!(
-                "rows of {} values, where the simulator's trajectories have {f} × {s}",
-                writer.row_values()
-            ),
-        });
-    }
+    // Values a batch holds in memory until HDF5 writes it.
+    let held_per_sample = if row_writer.is_some() { 0 } else { f * s };
 
     let done_before = format::read_status(&file, &partial)?;
     let pending: Vec<usize> = (0..end - start)
@@ -344,13 +357,14 @@ pub fn generate(
     let threads = rayon::current_num_threads();
     let mut size = opts
         .batch
-        .unwrap_or_else(|| timed_batch(None, threads, f * s))
+        .unwrap_or_else(|| timed_batch(None, threads, held_per_sample))
         .max(1);
     // Simulates sample i straight into its row of a block (no trajectory allocated per
     // sample: for billiards that costs as much as the physics). A failed sample leaves zeros.
     let solve_into = |i: usize, row: &mut [f64]| -> bool {
-        let x = sample_params(sim.as_ref(), opts.seed, (start + i) as u64);
-        let reason = match sim.simulate_into(&x, row) {
+        let x = params.row(i);
+        let x = x.as_slice().expect("a standard-layout row");
+        let reason = match sim.simulate_into(x, row) {
             Ok(()) if row.iter().all(|v| v.is_finite()) => return true,
             Ok(()) => "simulation returned NaN or infinite values".to_string(),
             Err(e) => format!("simulation failed: {e}"),
@@ -478,7 +492,7 @@ pub fn generate(
         if opts.batch.is_none() {
             // Wall-clock seconds per sample at this thread count, as this batch ran.
             let per_sample = batch.seconds / batch.rows.len() as f64;
-            size = timed_batch(Some(per_sample), threads, f * s);
+            size = timed_batch(Some(per_sample), threads, held_per_sample);
             if row_writer.is_none() {
                 // At most an eighth of the run per batch: the last batch's write through HDF5
                 // is the one thing the pipeline cannot overlap. (Workers that write their own
@@ -851,6 +865,40 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_file_whose_trajectories_have_another_shape_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExperimentConfig::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/gramacy-lee.toml"),
+        )
+        .unwrap();
+        let out = dir.path().join("pool.h5");
+        let stop = GenerateOptions {
+            batch: Some(4),
+            stop_after: Some(4),
+            ..GenerateOptions::new(24, 3, 42)
+        };
+        assert!(generate(&config, &out, &stop, &|_, _| {}).is_err());
+        {
+            let file = format::open_file_rw(&partial_path(&out)).unwrap();
+            file.unlink("trajectories").unwrap();
+            file.new_dataset::<f64>()
+                .shape((24, 2, 1))
+                .create("trajectories")
+                .unwrap();
+        }
+        let resume = GenerateOptions {
+            resume: true,
+            ..stop
+        };
+        let err = generate(&config, &out, &resume, &|_, _| {}).unwrap_err();
+        assert!(
+            matches!(&err, Error::Format { field, .. } if field == "trajectories"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("[24, 2, 1]"), "{err}");
+    }
+
+    #[test]
     fn shards_partition_the_index_range() {
         for k in [2usize, 7, 100, 101] {
             for n in 1..6 {
@@ -882,6 +930,8 @@ mod tests {
         assert_eq!(timed_batch(None, 4, 1 << 20), 4);
         // and a sample larger than the cap still gives every thread one.
         assert_eq!(timed_batch(None, 2, 1 << 23), 2);
+        // Nothing held in memory (workers write their own rows): time alone decides.
+        assert_eq!(timed_batch(Some(2f64.powi(-30)), 1, 0), 1 << 29);
     }
 
     #[test]
