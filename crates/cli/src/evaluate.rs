@@ -71,7 +71,7 @@ fn load_models(paths: &[PathBuf], sim: &dyn Simulator) -> Result<Vec<Proxy>> {
         .iter()
         .map(|p| {
             let proxy = Proxy::load(p)?;
-            proxy.check_compatible(sim.name(), sim.param_space().dim(), sim.trajectory_shape())?;
+            proxy.check_compatible(sim)?;
             Ok(proxy)
         })
         .collect()
@@ -335,7 +335,7 @@ fn inverse_guesses(
         .map(|p| {
             let net = InverseModel::load(p)
                 .with_context(|| format!("--inverse-models {}", p.display()))?;
-            net.check_compatible(sim.name(), sim.param_space().dim(), sim.trajectory_shape())?;
+            net.check_compatible(sim)?;
             let meta = net.meta();
             Ok(InverseGuesses {
                 variant: meta.variant.name().to_string(),

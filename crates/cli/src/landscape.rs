@@ -107,7 +107,7 @@ pub fn run(args: Args) -> Result<()> {
     let (land, title) = match &args.model {
         Some(path) => {
             let proxy = Proxy::load(path)?;
-            proxy.check_compatible(sim.name(), x.len(), sim.trajectory_shape())?;
+            proxy.check_compatible(sim.as_ref())?;
             let m = proxy.meta();
             (
                 surrogate_landscape(&proxy, sim.as_ref(), &x, &y, args.grid)?,

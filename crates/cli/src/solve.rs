@@ -209,7 +209,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     let proxy = match (&args.model, method.needs_surrogate()) {
         (Some(p), _) => {
             let proxy = Proxy::load(p)?;
-            proxy.check_compatible(sim.name(), space.dim(), sim.trajectory_shape())?;
+            proxy.check_compatible(sim.as_ref())?;
             Some(proxy)
         }
         (None, true) => bail!("--method {method_name} needs --model (a trained proxy)"),

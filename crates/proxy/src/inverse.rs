@@ -779,18 +779,20 @@ impl InverseModel {
         &self.path
     }
 
-    /// Refuses use on another experiment, dimension or trajectory shape.
-    pub fn check_compatible(
-        &self,
-        experiment: &str,
-        params: usize,
-        shape: (usize, usize),
-    ) -> Result<()> {
-        let a = &self.meta.architecture;
+    /// Refuses use on another experiment, dimension, parameter box or trajectory shape than
+    /// `sim`'s.
+    pub fn check_compatible(&self, sim: &dyn Simulator) -> Result<()> {
+        let m = &self.meta;
+        let a = &m.architecture;
         crate::predict::check_fit(
             &self.path,
-            (&self.meta.experiment, a.params, (a.frames, a.components)),
-            (experiment, params, shape),
+            crate::predict::Fit {
+                experiment: &m.experiment,
+                lo: &m.lo,
+                hi: &m.hi,
+                shape: (a.frames, a.components),
+            },
+            sim,
         )
     }
 

@@ -116,18 +116,20 @@ impl Proxy {
         &self.path
     }
 
-    /// Refuses a checkpoint trained for another experiment, parameter count or trajectory shape.
-    pub fn check_compatible(
-        &self,
-        experiment: &str,
-        params: usize,
-        shape: (usize, usize),
-    ) -> Result<()> {
-        let a = &self.meta.architecture;
+    /// Refuses a checkpoint trained for another experiment, parameter count or box, or
+    /// trajectory shape than `sim`'s.
+    pub fn check_compatible(&self, sim: &dyn proxyland_physics::Simulator) -> Result<()> {
+        let m = &self.meta;
+        let a = &m.architecture;
         check_fit(
             &self.path,
-            (&self.meta.experiment, a.params, (a.frames, a.components)),
-            (experiment, params, shape),
+            Fit {
+                experiment: &m.experiment,
+                lo: &m.lo,
+                hi: &m.hi,
+                shape: (a.frames, a.components),
+            },
+            sim,
         )
     }
 
@@ -294,21 +296,53 @@ impl SurrogateModel for Proxy {
     }
 }
 
-/// Refuses a network trained for (experiment, d, trajectory shape) `found` where `expected` is
-/// needed, naming both: shared by the proxy and the inverse network.
+/// What a network was trained for: experiment, parameter box (lo, hi) and trajectory shape.
+pub(crate) struct Fit<'a> {
+    pub experiment: &'a str,
+    pub lo: &'a [f64],
+    pub hi: &'a [f64],
+    pub shape: (usize, usize),
+}
+
+/// Refuses a network trained for `found` where `sim` is asked of it, naming both: another
+/// experiment, parameter count, trajectory shape, or parameter box (the network works in
+/// u ∈ [0, 1]^d, and the same u is another X in another box, so a user's config with edited
+/// ranges must not silently reuse a checkpoint trained on the shipped ones). Shared by the
+/// proxy and the inverse network.
 pub(crate) fn check_fit(
     path: &Path,
-    found: (&str, usize, (usize, usize)),
-    expected: (&str, usize, (usize, usize)),
+    found: Fit<'_>,
+    sim: &dyn proxyland_physics::Simulator,
 ) -> Result<()> {
-    let words = |(e, d, (f, s)): (&str, usize, (usize, usize))| {
-        format!("{e} (d = {d}, trajectories {f} × {s})")
+    let space = sim.param_space();
+    let (f, s) = sim.trajectory_shape();
+    let same_box = |a: &[f64], b: &[f64]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + x.abs().max(y.abs())))
     };
-    if found != expected {
+    let words = |e: &str, lo: &[f64], hi: &[f64], (f, s): (usize, usize)| {
+        let ranges: Vec<String> = lo
+            .iter()
+            .zip(hi)
+            .map(|(l, h)| format!("[{l}, {h}]"))
+            .collect();
+        format!(
+            "{e} (d = {}, box {}, trajectories {f} × {s})",
+            lo.len(),
+            ranges.join(" × ")
+        )
+    };
+    if found.experiment != sim.name()
+        || found.shape != (f, s)
+        || !same_box(found.lo, &space.lo)
+        || !same_box(found.hi, &space.hi)
+    {
         return Err(Error::Incompatible {
             path: path.to_path_buf(),
-            expected: words(expected),
-            found: words(found),
+            expected: words(sim.name(), &space.lo, &space.hi, (f, s)),
+            found: words(found.experiment, found.lo, found.hi, found.shape),
         });
     }
     Ok(())

@@ -92,13 +92,34 @@ fn wrong_experiment_or_damaged_checkpoints_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = trained(dir.path(), 0.0, 0.0, "p.safetensors");
     let proxy = Proxy::load(&out).unwrap();
-    let err = proxy.check_compatible("ks", 2, (41, 64)).unwrap_err();
+    let ks = proxyland_physics::experiment("ks").unwrap();
+    let err = proxy.check_compatible(ks.as_ref()).unwrap_err();
     assert!(matches!(err, Error::Incompatible { .. }));
     assert!(
         err.to_string().contains("burgers") && err.to_string().contains("ks"),
         "{err}"
     );
-    assert!(proxy.check_compatible("burgers", 2, (5, 32)).is_ok());
+    let (config, _) = common::pool(dir.path(), "burgers", 48, &tiny);
+    assert!(
+        proxy
+            .check_compatible(config.simulator().unwrap().as_ref())
+            .is_ok()
+    );
+    // The same experiment with another ω range: the network's u would mean other X.
+    let narrower = dir.path().join("narrower");
+    std::fs::create_dir(&narrower).unwrap();
+    let text = tiny(std::fs::read_to_string(&config.path).unwrap())
+        .replace("omega_range = [2.0, 12.0]", "omega_range = [2.0, 10.0]");
+    std::fs::write(narrower.join("burgers.toml"), text).unwrap();
+    let edited = proxyland_dataset::ExperimentConfig::load(&narrower.join("burgers.toml"))
+        .unwrap()
+        .simulator()
+        .unwrap();
+    let err = proxy.check_compatible(edited.as_ref()).unwrap_err();
+    assert!(
+        err.to_string().contains("[2, 12]") && err.to_string().contains("[2, 10]"),
+        "{err}"
+    );
     let e = proxy
         .predict(&ndarray::Array2::zeros((3, 3)), &[vec![0.5, 0.5]])
         .unwrap_err();

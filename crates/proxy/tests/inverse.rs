@@ -65,8 +65,10 @@ fn a_supervised_inverse_network_predicts_held_out_parameters() {
     );
 
     // Bad uses are refused with the reason.
+    assert!(net.check_compatible(sim.as_ref()).is_ok());
+    let ks_m8 = proxyland_physics::experiment("ks-m8").unwrap();
     let wrong = net
-        .check_compatible("ks-m8", 8, (41, 64))
+        .check_compatible(ks_m8.as_ref())
         .unwrap_err()
         .to_string();
     assert!(wrong.contains("ks-m4"), "{wrong}");
