@@ -889,7 +889,7 @@ pub(crate) fn write_batch(
 }
 
 /// Positions in `rows` (ascending) grouped into runs of consecutive values.
-fn consecutive_runs(rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn consecutive_runs(rows: &[usize]) -> Vec<std::ops::Range<usize>> {
     let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
     for k in 0..rows.len() {
         match runs.last_mut() {

@@ -397,16 +397,9 @@ pub fn generate(
                             .zip(scratch.chunks_mut(per_row))
                             .map(|(&i, row)| solve_into(i, row))
                             .collect();
-                        let mut k = 0;
-                        while k < chunk.len() {
-                            let run = chunk[k..]
-                                .windows(2)
-                                .take_while(|w| w[1] == w[0] + 1)
-                                .count()
-                                + 1;
-                            writer
-                                .write_rows(chunk[k], &scratch[k * per_row..(k + run) * per_row])?;
-                            k += run;
+                        for run in format::consecutive_runs(chunk) {
+                            let values = &scratch[run.start * per_row..run.end * per_row];
+                            writer.write_rows(chunk[run.start], values)?;
                         }
                         Ok(ok)
                     })
