@@ -2,7 +2,7 @@
 
 use crate::progress;
 use anyhow::{Context, Result, bail};
-use proxyland_dataset::{ExperimentConfig, GenerateOptions, generate, merge};
+use proxyland_dataset::{ExperimentConfig, GenerateOptions, OutputLock, generate, merge};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -31,10 +31,10 @@ pub struct Args {
     /// Generate only shard i of n (0-based), e.g. `--shard 3/16`, for array jobs.
     #[arg(long)]
     shard: Option<String>,
-    /// Finish `<out>.partial` left by an interrupted run.
+    /// Finish `<out>.partial` left by an interrupted run (not with --force).
     #[arg(long)]
     resume: bool,
-    /// Replace --out if it exists (once the new pool is complete).
+    /// Replace --out if it exists (once the new pool is complete; not with --resume).
     #[arg(long)]
     force: bool,
     /// Store trajectories byte-shuffled and deflated: 11–25% smaller on our experiments, and
@@ -57,6 +57,10 @@ pub struct MergeArgs {
     force: bool,
 }
 
+/// The refusal of `--resume --force` (generate and train).
+pub const RESUME_AND_FORCE: &str = "--resume and --force contradict each other: --resume continues the file, --force replaces \
+     it; give one of them";
+
 /// Parses `i/n`.
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
     let (i, n) = s
@@ -77,12 +81,9 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    crate::output::check_output(
-        "--out",
-        &args.out,
-        &[("--config", &args.config)],
-        args.force,
-    )?;
+    if args.resume && args.force {
+        bail!(RESUME_AND_FORCE);
+    }
     let config = ExperimentConfig::load(&args.config)?;
     let profile = config.profile(&args.profile)?;
     let mut opts = GenerateOptions::new(
@@ -99,6 +100,53 @@ pub fn run(args: Args) -> Result<()> {
     if args.compress {
         opts.storage = proxyland_dataset::Storage::Compressed;
     }
+    // Absurd counts are refused first, naming the flag (or the profile's field) that set them:
+    // before any file is created and before anything is drawn.
+    let source = |flag: &str, given: bool, field: &str| {
+        if given {
+            flag.to_string()
+        } else {
+            format!("profile.{}.{field}", args.profile)
+        }
+    };
+    let counts = [
+        (
+            source("--samples", args.samples.is_some(), "samples"),
+            opts.samples,
+        ),
+        (
+            source("--targets", args.targets.is_some(), "targets"),
+            opts.targets,
+        ),
+        (
+            source(
+                "--validation-targets",
+                args.validation_targets.is_some(),
+                "validation_targets",
+            ),
+            opts.validation_targets,
+        ),
+    ];
+    for (name, value) in &counts {
+        proxyland_dataset::sizes::check_count(&args.config, name, *value)?;
+    }
+    let (start, end) = proxyland_dataset::shard_range(opts.samples, opts.shard)?;
+    let (frames, components) = config.simulator()?.trajectory_shape();
+    let shard_counts = [
+        (counts[0].0.as_str(), end - start),
+        (counts[1].0.as_str(), counts[1].1),
+        (counts[2].0.as_str(), counts[2].1),
+    ];
+    proxyland_dataset::sizes::pool_size(&args.config, &shard_counts, frames, components)?;
+    crate::output::check_output(
+        "--out",
+        &args.out,
+        &[("--config", &args.config)],
+        args.force,
+    )?;
+    // One writer per output, for the whole run: taken before `<out>.partial` is looked at, so a
+    // second run on the same output is told who writes it, not that a run was interrupted.
+    let _lock = OutputLock::acquire(&args.out)?;
     let bar = progress::bar(0, "simulating");
     let report = generate(&config, &args.out, &opts, &|done, total| {
         bar.set_length(total as u64);
@@ -112,7 +160,7 @@ pub fn run(args: Args) -> Result<()> {
         seconds = report.seconds,
         "pool complete"
     );
-    println!(
+    say!(
         "wrote {} ({} samples, {} failed) in {:.1} s",
         report.path.display(),
         report.samples,
@@ -132,7 +180,7 @@ pub fn run_merge(args: MergeArgs) -> Result<()> {
         let header = merge(&args.inputs, &merged)?;
         std::fs::rename(&merged, &args.out)
             .with_context(|| format!("cannot move the merged pool to {}", args.out.display()))?;
-        println!(
+        say!(
             "merged {} shards into {} ({} samples)",
             args.inputs.len(),
             args.out.display(),
@@ -141,7 +189,7 @@ pub fn run_merge(args: MergeArgs) -> Result<()> {
         return Ok(());
     }
     let header = merge(&args.inputs, &args.out)?;
-    println!(
+    say!(
         "merged {} shards into {} ({} samples)",
         args.inputs.len(),
         args.out.display(),

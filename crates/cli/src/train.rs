@@ -2,7 +2,7 @@
 
 use crate::progress;
 use anyhow::{Context, Result};
-use proxyland_dataset::{ExperimentConfig, Pool};
+use proxyland_dataset::{ExperimentConfig, OutputLock, Pool};
 use proxyland_proxy::{
     EncoderKind, InverseOptions, InverseVariant, TrainOptions, TrainSpec, device, train,
     train_inverse,
@@ -40,7 +40,7 @@ pub struct Args {
     /// Train without Fourier features (to see spectral bias).
     #[arg(long)]
     no_fourier: bool,
-    /// Continue an interrupted run from `<out>.resume`.
+    /// Continue an interrupted run from `<out>.resume` (not with --force).
     #[arg(long)]
     resume: bool,
     /// Override the config's encoder: conv2d, periodic-conv, temporal or mlp.
@@ -49,13 +49,20 @@ pub struct Args {
     /// Override the config's share of near-neighbour training pairs (0..1).
     #[arg(long)]
     near_share: Option<f64>,
-    /// Replace --out if it exists, and discard an interrupted run's `.resume` state.
+    /// Replace --out if it exists, and discard an interrupted run's `.resume` state (not with
+    /// --resume).
     #[arg(long)]
     force: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.resume && args.force {
+        anyhow::bail!(crate::generate::RESUME_AND_FORCE);
+    }
     crate::output::check_output("--out", &args.out, &[("--data", &args.data)], args.force)?;
+    // One writer per output, for the whole run: taken before `<out>.resume` is looked at, so a
+    // second run on the same output is told who writes it, not that a run was interrupted.
+    let _lock = OutputLock::acquire(&args.out)?;
     let pool = Pool::open(&args.data)?;
     // The pool carries the config it was generated from.
     let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
@@ -96,23 +103,31 @@ pub fn run(args: Args) -> Result<()> {
             epoch,
             train_loss = r.train_loss,
             val_loss = r.validation_loss,
-            argmin_error = r.validation_argmin_error,
+            argmin_error = ?r.validation_argmin_error,
             lr = r.learning_rate,
             "epoch"
         );
     })?;
     bar.finish_and_clear();
-    println!(
-        "wrote {} (best epoch {} of {}: validation loss {:.4e}, argmin error {:.4}; {:.1} s on {})",
+    say!(
+        "wrote {} (best epoch {} of {}: validation loss {:.4e}, {}; {:.1} s on {})",
         args.out.display(),
         meta.training.best_epoch,
         meta.training.epochs_run,
         meta.training.best_validation,
-        meta.training.best_validation_argmin_error,
+        describe_argmin_error(meta.training.best_validation_argmin_error),
         meta.training.seconds,
         meta.training.device
     );
     Ok(())
+}
+
+/// A checkpoint's argmin error in words: the number, or that there was nothing to measure it on.
+pub fn describe_argmin_error(error: Option<f64>) -> String {
+    match error {
+        Some(e) => format!("argmin error {e:.4}"),
+        None => "no validation targets: argmin error not measured".to_string(),
+    }
 }
 
 /// `proxyland train-inverse`: the amortized direct inverse Y* → u on the same pool.
@@ -162,6 +177,7 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         inputs.push(("--from", f));
     }
     crate::output::check_output("--out", &args.out, &inputs, args.force)?;
+    let _lock = OutputLock::acquire(&args.out)?;
     let variant = match args.variant.as_str() {
         "supervised" => InverseVariant::Supervised,
         "physics" => InverseVariant::Physics,
@@ -201,7 +217,7 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "wrote {} ({}: {}, median validation error {:.4}; {} simulator calls, {:.1} s on {})",
         args.out.display(),
         variant.name(),

@@ -176,7 +176,13 @@ impl Pool {
             file.dataset("trajectories"),
             crate::sizes::available_memory(),
         ) {
-            let needed = ds.shape().iter().product::<usize>() as u64 * 8;
+            // Checked: a shape whose bytes pass 2^64 needs more than any memory, not a wrapped
+            // few bytes.
+            let needed = ds
+                .shape()
+                .iter()
+                .try_fold(8u64, |bytes, &n| bytes.checked_mul(n as u64))
+                .unwrap_or(u64::MAX);
             if needed > mem {
                 return Err(r.bad(
                     "trajectories",
@@ -578,8 +584,15 @@ impl RowWriter {
         let shape = traj.shape();
         // The whole block allocated, as one piece of the file (the offset alone could be
         // defined and wrong for an unallocated dataset behind a user block).
-        let whole = shape.iter().product::<usize>() as u64 * 8;
-        if traj.is_chunked() || !is_f64_le || shape.len() != 3 || traj.storage_size() != whole {
+        // (A shape whose bytes pass 2^64 is no block of any file: HDF5 keeps the writing.)
+        let whole = shape
+            .iter()
+            .try_fold(8u64, |bytes, &n| bytes.checked_mul(n as u64));
+        if traj.is_chunked()
+            || !is_f64_le
+            || shape.len() != 3
+            || whole.is_none_or(|whole| traj.storage_size() != whole)
+        {
             return Ok(None);
         }
         let handle = std::fs::OpenOptions::new()
@@ -607,9 +620,10 @@ impl RowWriter {
     pub(crate) fn write_rows(&self, first: usize, values: &[f64]) -> Result<()> {
         let count = values.len() / self.row_values.max(1);
         assert!(
-            values.len() == count * self.row_values && first + count <= self.rows,
+            values.len() == count * self.row_values
+                && first.checked_add(count).is_some_and(|end| end <= self.rows),
             "rows {first}..{} of {} values each, in a file of {} rows",
-            first + count,
+            first.saturating_add(count),
             self.row_values,
             self.rows
         );
@@ -625,7 +639,19 @@ impl RowWriter {
         let bytes = unsafe {
             std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
         };
-        let at = self.offset + first as u64 * self.row_values as u64 * 8;
+        // Rows within the file's block (checked by the caller), so this fits unless the file
+        // itself lies about its offset: then an error, never a wrapped-around position.
+        let at = (first as u64)
+            .checked_mul(self.row_values as u64)
+            .and_then(|v| v.checked_mul(8))
+            .and_then(|v| v.checked_add(self.offset))
+            .ok_or_else(|| Error::Io {
+                path: self.path.clone(),
+                message: format!(
+                    "row {first} of {} values lies past 2^64 bytes into the file",
+                    self.row_values
+                ),
+            })?;
         self.file.write_all_at(bytes, at).map_err(|e| Error::Io {
             path: self.path.clone(),
             message: format!("writing trajectories of samples from {first} failed: {e}"),

@@ -73,7 +73,7 @@ fn timed_batch(per_sample: Option<f64>, threads: usize, held_per_sample: usize) 
     let threads = threads.max(1);
     let by_memory = match held_per_sample {
         0 => usize::MAX,
-        values => (32usize << 20) / (8 * values),
+        values => (32usize << 20) / values.saturating_mul(8),
     };
     let by_time = match per_sample {
         Some(t) if t > 0.0 && t.is_finite() => (FLUSH_SECONDS / t) as usize,
@@ -156,11 +156,16 @@ pub fn sample_params(sim: &dyn Simulator, seed: u64, index: u64) -> Vec<f64> {
     sim.param_space().from_unit(&u)
 }
 
-/// The index range of shard i of n over K samples.
+/// The index range of shard i of n over K samples. Computed in 128 bits, so no K or n wraps
+/// around: each bound is at most K.
 pub fn shard_range(samples: usize, shard: Option<(usize, usize)>) -> Result<(usize, usize)> {
+    // (i · K) / n ≤ K for i ≤ n: the quotient always fits back into a usize.
+    let bound = |i: usize, n: usize| {
+        usize::try_from(i as u128 * samples as u128 / n as u128).expect("at most `samples`")
+    };
     match shard {
         None => Ok((0, samples)),
-        Some((i, n)) if n > 0 && i < n => Ok((i * samples / n, (i + 1) * samples / n)),
+        Some((i, n)) if n > 0 && i < n => Ok((bound(i, n), bound(i + 1, n))),
         Some((i, n)) => Err(Error::Config {
             path: PathBuf::from("--shard"),
             message: format!("shard {i}/{n}: need 0 <= i < n"),
@@ -185,6 +190,8 @@ pub fn generate(
             message: format!("samples = {}: a pool needs at least 2", opts.samples),
         });
     }
+    // Absurd counts are refused before anything is drawn, simulated or created.
+    crate::sizes::check_count(&config.path, "samples", opts.samples)?;
     let (start, end) = shard_range(opts.samples, opts.shard)?;
     if out.exists() && !opts.overwrite {
         return Err(Error::Io {
@@ -194,22 +201,23 @@ pub fn generate(
         });
     }
     let (f, s) = sim.trajectory_shape();
-    if f * s == 0 {
+    if f == 0 || s == 0 {
         return Err(Error::Config {
             path: config.path.clone(),
             message: format!("the simulator's trajectories are {f} × {s}: nothing to store"),
         });
     }
-    let values = (end - start + opts.targets + opts.validation_targets)
-        .saturating_mul(f)
-        .saturating_mul(s);
-    crate::sizes::check_room(
+    let size = crate::sizes::pool_size(
         &config.path,
-        "samples",
-        end - start,
-        (values as u64).saturating_mul(8),
-        out,
+        &[
+            ("samples", end - start),
+            ("targets", opts.targets),
+            ("validation_targets", opts.validation_targets),
+        ],
+        f,
+        s,
     )?;
+    crate::sizes::check_room(&config.path, "samples", end - start, size.bytes, out)?;
     let partial = partial_path(out);
     let space = sim.param_space();
     let header = PoolHeader {
@@ -244,20 +252,11 @@ pub fn generate(
                         .into(),
             });
         }
-        let file = format::open_file_rw(&partial)?;
-        let on_disk = format::read_header(&partial, &file)?;
-        if !on_disk.same_run(&header) || (on_disk.index_start, on_disk.index_end) != (start, end) {
-            return Err(Error::Format {
-                path: partial,
-                field: "config/seed/samples".into(),
-                message:
-                    "belongs to a different run (config, seed, sample count or shard differ); \
-                          delete it or rerun with the original settings"
-                        .into(),
-            });
-        }
+        // Every check on a read-only handle: a refused resume leaves the file byte for byte as
+        // it was (opening HDF5 for writing alone rewrites its superblock).
+        check_resumable(&partial, &header, (start, end), (f, s))?;
         tracing::info!(path = %partial.display(), "resuming");
-        file
+        format::open_file_rw(&partial)?
     } else {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
@@ -510,6 +509,59 @@ pub fn generate(
     })
 }
 
+/// Whether `partial` can be finished by this run (the same run's header and index range, and
+/// `/trajectories` and `/status` of the run's shape), checked through a read-only handle that is
+/// closed again before the caller opens the file for writing.
+fn check_resumable(
+    partial: &Path,
+    header: &PoolHeader,
+    (start, end): (usize, usize),
+    (f, s): (usize, usize),
+) -> Result<()> {
+    let file = format::open_file(partial)?;
+    let on_disk = format::read_header(partial, &file)?;
+    if !on_disk.same_run(header) || (on_disk.index_start, on_disk.index_end) != (start, end) {
+        return Err(Error::Format {
+            path: partial.to_path_buf(),
+            field: "config/seed/samples".into(),
+            message: "belongs to a different run (config, seed, sample count or shard differ); \
+                      delete it or rerun with the original settings"
+                .into(),
+        });
+    }
+    let shape = file
+        .dataset("trajectories")
+        .map_err(|e| Error::Format {
+            path: partial.to_path_buf(),
+            field: "trajectories".into(),
+            message: e.to_string(),
+        })?
+        .shape();
+    if shape != [end - start, f, s] {
+        return Err(Error::Format {
+            path: partial.to_path_buf(),
+            field: "trajectories".into(),
+            message: format!(
+                "is {shape:?}, where this run needs {} samples × {f} frames × {s} components",
+                end - start
+            ),
+        });
+    }
+    let status = format::read_status(&file, partial)?;
+    if status.len() != end - start {
+        return Err(Error::Format {
+            path: partial.to_path_buf(),
+            field: "status".into(),
+            message: format!(
+                "holds {} entries, where this run has {} samples",
+                status.len(),
+                end - start
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn simulate_targets(
     sim: &dyn Simulator,
     seed: u64,
@@ -551,11 +603,18 @@ pub fn generate_in_memory(sim: &dyn Simulator, opts: &GenerateOptions) -> Result
     let space = sim.param_space();
     let (d, (f, s)) = (space.dim(), sim.trajectory_shape());
     let k = opts.samples;
-    let values = (k + opts.targets + opts.validation_targets)
-        .saturating_mul(f)
-        .saturating_mul(s);
+    let needed = crate::sizes::pool_size(
+        &path,
+        &[
+            ("samples", k),
+            ("targets", opts.targets),
+            ("validation_targets", opts.validation_targets),
+        ],
+        f,
+        s,
+    )?
+    .bytes;
     if let Some(mem) = crate::sizes::available_memory() {
-        let needed = (values as u64).saturating_mul(8);
         if needed > mem {
             return Err(Error::Config {
                 path,
@@ -905,6 +964,136 @@ mod tests {
             }
         }
         assert!(shard_range(10, Some((3, 3))).is_err());
+    }
+
+    #[test]
+    fn shard_ranges_of_the_largest_counts_do_not_wrap_around() {
+        let k = usize::MAX;
+        let mut next = 0;
+        for i in 0..4 {
+            let (a, b) = shard_range(k, Some((i, 4))).unwrap();
+            assert_eq!(a, next);
+            assert!(a <= b);
+            next = b;
+        }
+        assert_eq!(next, k);
+        assert_eq!(shard_range(k, Some((1, 2))).unwrap(), (k / 2, k));
+    }
+
+    #[test]
+    fn absurd_counts_are_refused_at_once_naming_the_field_and_creating_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExperimentConfig::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/gramacy-lee.toml"),
+        )
+        .unwrap();
+        let out = dir.path().join("pool.h5");
+        let quiet = |_: usize, _: usize| {};
+        let cases = [
+            (
+                GenerateOptions::new(usize::MAX, 3, 42),
+                "samples = 18446744073709551615",
+            ),
+            (
+                GenerateOptions::new((1 << 40) + 1, 3, 42),
+                "samples = 1099511627777",
+            ),
+            (
+                GenerateOptions::new(100, usize::MAX, 42),
+                "targets = 18446744073709551615",
+            ),
+            (
+                GenerateOptions {
+                    validation_targets: usize::MAX - 1,
+                    ..GenerateOptions::new(100, 3, 42)
+                },
+                "validation_targets = 18446744073709551614",
+            ),
+            (
+                GenerateOptions {
+                    shard: Some((3, 4)),
+                    ..GenerateOptions::new(usize::MAX, 3, 42)
+                },
+                "samples = 18446744073709551615",
+            ),
+        ];
+        for (opts, needle) in cases {
+            let started = Instant::now();
+            let err = generate(&config, &out, &opts, &quiet).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config { path, .. } if *path == config.path),
+                "{err}"
+            );
+            let text = err.to_string();
+            assert!(text.contains(needle), "expected `{needle}` in: {text}");
+            assert!(text.contains("2^40"), "{text}");
+            assert!(started.elapsed().as_secs_f64() < 1.0, "{needle}: too slow");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "{needle}: a file was created"
+            );
+        }
+        // The in-memory pool applies the same caps.
+        let sim = proxyland_physics::experiment("gramacy-lee").unwrap();
+        let err =
+            generate_in_memory(sim.as_ref(), &GenerateOptions::new(usize::MAX, 3, 42)).unwrap_err();
+        assert!(
+            err.to_string().contains("samples = 18446744073709551615"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_refused_resume_leaves_the_partial_file_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExperimentConfig::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/gramacy-lee.toml"),
+        )
+        .unwrap();
+        let out = dir.path().join("pool.h5");
+        let stop = GenerateOptions {
+            batch: Some(4),
+            stop_after: Some(4),
+            ..GenerateOptions::new(24, 3, 42)
+        };
+        assert!(matches!(
+            generate(&config, &out, &stop, &|_, _| {}),
+            Err(Error::Interrupted { .. })
+        ));
+        let partial = partial_path(&out);
+        let before = std::fs::read(&partial).unwrap();
+        for changed in [
+            GenerateOptions::new(25, 3, 42),
+            GenerateOptions::new(24, 3, 43),
+            GenerateOptions {
+                shard: Some((0, 2)),
+                ..GenerateOptions::new(24, 3, 42)
+            },
+        ] {
+            let resume = GenerateOptions {
+                resume: true,
+                ..changed
+            };
+            let err = generate(&config, &out, &resume, &|_, _| {}).unwrap_err();
+            assert!(
+                matches!(&err, Error::Format { field, .. } if field == "config/seed/samples"),
+                "{err}"
+            );
+            assert!(
+                std::fs::read(&partial).unwrap() == before,
+                "a refused resume changed {}",
+                partial.display()
+            );
+        }
+        // The original settings still finish it.
+        let resume = GenerateOptions {
+            resume: true,
+            stop_after: None,
+            ..stop
+        };
+        generate(&config, &out, &resume, &|_, _| {}).unwrap();
+        assert!(Pool::open(&out).unwrap().is_complete());
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod config;
 mod error;
 mod format;
 mod generate;
+mod lock;
 mod observations;
 mod pairs;
 pub mod sizes;
@@ -40,6 +41,7 @@ pub use generate::{
     FLUSH_SECONDS, GenerateOptions, GenerateReport, generate, generate_in_memory, merge,
     partial_path, sample_params, shard_range, target_seed, validation_seed,
 };
+pub use lock::{OutputLock, lock_path};
 pub use observations::{Observations, read_observations};
 pub use pairs::{PairBatch, PairSampler, Split};
 pub use trajectory_file::TrajectoryFile;

@@ -74,8 +74,9 @@ pub struct TrainingSummary {
     /// Validation MSE of the normalized log-loss at the best epoch.
     pub best_validation: f64,
     /// Median worst-coordinate error of the network's own argmin on validation targets at the
-    /// best epoch (the early-stopping metric).
-    pub best_validation_argmin_error: f64,
+    /// best epoch (the early-stopping metric); `None` (JSON `null`) when the pool has no
+    /// validation targets, so nothing was measured.
+    pub best_validation_argmin_error: Option<f64>,
     /// Wall-clock seconds of training, summed over resumed runs.
     pub seconds: f64,
     /// The device it trained on (e.g. `cpu (8 threads)`, `cuda:0`).
@@ -109,8 +110,9 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Validation MSE of the normalized log-loss.
     pub validation_loss: f64,
-    /// Median worst-coordinate error of the network's own argmin on validation targets.
-    pub validation_argmin_error: f64,
+    /// Median worst-coordinate error of the network's own argmin on validation targets; `None`
+    /// (JSON `null`) when there were none to measure it on.
+    pub validation_argmin_error: Option<f64>,
     /// The learning rate the epoch ran with.
     pub learning_rate: f64,
 }

@@ -507,7 +507,7 @@ pub fn train_with(
             epochs_run: 0,
             best_epoch: 0,
             best_validation: f64::INFINITY,
-            best_validation_argmin_error: f64::INFINITY,
+            best_validation_argmin_error: None,
             seconds: 0.0,
             device: crate::device::describe(opts.device),
             seed: opts.seed,
@@ -636,11 +636,9 @@ pub fn train_with(
                 loss: train_loss,
             });
         }
-        let argmin_error = if argmin_set.is_empty() {
-            0.0
-        } else {
-            validation_argmin_error(&net, &vs, &norm, &space, &argmin_set, opts.seed)
-        };
+        // No validation targets, no argmin error: `None`, never a number that looks measured.
+        let argmin_error = (!argmin_set.is_empty())
+            .then(|| validation_argmin_error(&net, &vs, &norm, &space, &argmin_set, opts.seed));
         let record = EpochRecord {
             train_loss,
             validation_loss: val_loss,
@@ -652,10 +650,16 @@ pub fn train_with(
         // The checkpoint kept is the one whose network puts its minimum nearest the validation
         // targets' parameters; the regression loss breaks ties (argmin errors are medians over
         // a few targets and often equal).
+        // Without validation targets, the regression loss alone decides.
         let best = &meta.training;
-        let improved = argmin_error < best.best_validation_argmin_error - 1e-3
-            || (argmin_error <= best.best_validation_argmin_error + 1e-3
-                && val_loss < best.best_validation);
+        let improved = match argmin_error {
+            Some(error) => {
+                let best_error = best.best_validation_argmin_error.unwrap_or(f64::INFINITY);
+                error < best_error - 1e-3
+                    || (error <= best_error + 1e-3 && val_loss < best.best_validation)
+            }
+            None => val_loss < best.best_validation,
+        };
         // Patience runs out only when neither metric improves: the argmin error is a median over
         // a few targets and moves in steps, while the regression loss still says whether the
         // network is learning.
@@ -688,7 +692,7 @@ pub fn train_with(
             epoch = epoch + 1,
             train_loss,
             val_loss,
-            argmin_error,
+            argmin_error = ?argmin_error,
             lr = record.learning_rate,
             "epoch"
         );
