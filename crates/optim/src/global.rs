@@ -35,6 +35,9 @@ pub struct GlobalResult {
     pub restarts: usize,
     /// Why the last phase stopped, if not by its own rule (normally the budget).
     pub stopped: Option<StopReason>,
+    /// Where each completed local run ended, as (true loss, u): the distinct minima a
+    /// multi-start search found, so a verdict can see a second answer as good as the first.
+    pub local_minima: Vec<(f64, Vec<f64>)>,
 }
 
 /// DE runs at least this many generations after its initial population.
@@ -56,6 +59,7 @@ fn best_of(objective: &TrueLoss, fallback: &[f64], rounds: usize) -> GlobalResul
         rounds,
         restarts: 0,
         stopped: None,
+        local_minima: Vec::new(),
     }
 }
 
@@ -108,6 +112,7 @@ pub fn multistart_bfgs(
     let first = uniform_point(stream, d);
     let mut start = first.clone();
     let mut stopped = None;
+    let mut local_minima = Vec::new();
     while objective.remaining() > 0 {
         let r = minimize(LocalMethod::Bfgs, objective, &start, settings);
         rounds += 1;
@@ -115,10 +120,14 @@ pub fn multistart_bfgs(
             stopped = r.stopped;
             break;
         }
+        if r.value.is_finite() {
+            local_minima.push((r.value, r.u));
+        }
         start = uniform_point(stream, d);
     }
     Ok(GlobalResult {
         stopped,
+        local_minima,
         ..best_of(objective, &first, rounds)
     })
 }

@@ -38,6 +38,7 @@ mod methods;
 mod objective;
 pub mod stats;
 mod uncertainty;
+mod verdict;
 
 pub use error::{Error, Result};
 pub use evaluate::{
@@ -54,11 +55,14 @@ pub use landscape::{Landscape, surrogate_landscape, true_landscape};
 pub use library::SampleLibrary;
 pub use local::{LocalMethod, LocalResult, LocalSettings, StopReason, minimize};
 pub use methods::{
-    Answer, BUDGET_REFERENCES, METHOD_NAMES, Method, Problem, SUCCESS_TOLERANCE, is_success, run,
-    surrogate_minima,
+    Answer, BUDGET_REFERENCES, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
+    SUCCESS_TOLERANCE, is_success, run, surrogate_minima,
 };
 pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
-pub use uncertainty::{Trust, Uncertainty, gauss_newton, verdict};
+pub use uncertainty::{EXACT_FIT, Noise, NoiseSource, Uncertainty, gauss_newton};
+pub use verdict::{
+    AMBIGUITY_SE, Alternative, BOUNDARY_TOLERANCE, Judgement, MIN_P_VALUE, Trust, judge,
+};

@@ -127,6 +127,12 @@ impl Method {
         matches!(self, Method::InverseNet)
     }
 
+    /// Whether the method starts from the problem's start u0 (single-start methods, and the
+    /// surrogate searches, whose first candidate it is); the others draw their own starts.
+    pub fn uses_start(&self) -> bool {
+        !(self.is_budgeted() || self.needs_library())
+    }
+
     /// Whether the method runs until a simulator budget is spent.
     pub fn is_budgeted(&self) -> bool {
         matches!(
@@ -172,7 +178,24 @@ pub struct Answer {
     /// Global methods: generations (DE, CMA-ES over all restarts) or local runs
     /// (multi-start BFGS) completed.
     pub rounds: Option<usize>,
+    /// The distinct local minima the method's refinements ended in (the answer's own first),
+    /// best first, at most [`MAX_MINIMA`]: a multi-start method that found two equally good
+    /// answers says so, and the verdict calls the answer ambiguous.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub minima: Vec<Minimum>,
 }
+
+/// A local minimum of the true loss that a method's refinement ended in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Minimum {
+    /// Where, folded into the box (units of X).
+    pub x: Vec<f64>,
+    /// L(Y*, X) there.
+    pub loss: f64,
+}
+
+/// The most local minima an [`Answer`] keeps.
+pub const MAX_MINIMA: usize = 8;
 
 impl Answer {
     /// Whether the answer rests on a failed evaluation (or its resimulation failed).
@@ -221,7 +244,8 @@ pub fn run(
     let space = problem.sim.param_space();
     let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
     let mut surrogate_evals = 0;
-    let (u_hat, stopped) = match method {
+    // Each arm gives the answer, why it stopped early, and where its local refinements ended.
+    let (u_hat, stopped, local_minima) = match method {
         Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam | Method::InverseNet => {
             let local = match method {
                 Method::Bfgs | Method::InverseNet => LocalMethod::Bfgs,
@@ -230,7 +254,8 @@ pub fn run(
                 _ => LocalMethod::Adam,
             };
             let r = minimize(local, &truth, &problem.u0, settings);
-            (r.u, r.stopped)
+            let ends = vec![(r.value, r.u.clone())];
+            (r.u, r.stopped, ends)
         }
         Method::Proxy | Method::ProxyBfgs | Method::ProxyMultistart { .. } => {
             let model = surrogate.ok_or_else(|| Error::Missing {
@@ -257,7 +282,11 @@ pub fn run(
                         }
                         // A surrogate that fails is this method's failure, recorded like a
                         // blown-up simulation, not the whole evaluation's.
-                        Err(e) => (problem.u0.clone(), Some(StopReason::from_error(&e))),
+                        Err(e) => (
+                            problem.u0.clone(),
+                            Some(StopReason::from_error(&e)),
+                            Vec::new(),
+                        ),
                     }
                 }
                 _ => {
@@ -265,11 +294,13 @@ pub fn run(
                     if stage1.stopped.as_ref().is_some_and(StopReason::is_failure)
                         || *method == Method::Proxy
                     {
-                        (stage1.u, stage1.stopped)
+                        // The surrogate's minimum is no minimum of the true loss.
+                        (stage1.u, stage1.stopped, Vec::new())
                     } else {
                         let (inside, _) = space.fold_unit(&stage1.u);
                         let stage2 = minimize(LocalMethod::Bfgs, &truth, &inside, settings);
-                        (stage2.u, stage2.stopped)
+                        let ends = vec![(stage2.value, stage2.u.clone())];
+                        (stage2.u, stage2.stopped, ends)
                     }
                 }
             };
@@ -302,17 +333,58 @@ pub fn run(
                 .filter(|s| !matches!(s, StopReason::Budget { .. }));
             let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
             a.rounds = Some(r.rounds);
+            a.minima = distinct_minima(space, r.local_minima, &a);
             return Ok(a);
         }
     };
-    Ok(answer(
+    let mut a = answer(
         problem,
         u_hat,
         truth.calls(),
         surrogate_evals,
         started,
         stopped,
-    ))
+    );
+    a.minima = distinct_minima(space, local_minima, &a);
+    Ok(a)
+}
+
+/// The distinct minima among the local runs' ends `(loss, u)`: folded into the box, best first,
+/// one per basin (points closer than half the success tolerance in every coordinate are one),
+/// at most [`MAX_MINIMA`]. The answer itself always leads the list.
+fn distinct_minima(
+    space: &proxyland_physics::ParamSpace,
+    ends: Vec<(f64, Vec<f64>)>,
+    answer: &Answer,
+) -> Vec<Minimum> {
+    let mut all: Vec<Minimum> = ends
+        .into_iter()
+        .filter(|(loss, _)| loss.is_finite())
+        .map(|(loss, u)| Minimum {
+            x: space.fold(&space.from_unit(&u)).0,
+            loss,
+        })
+        .collect();
+    all.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+    let mut kept = vec![Minimum {
+        x: answer.x_hat.clone(),
+        loss: answer.resim_loss,
+    }];
+    for m in all {
+        let same_basin = kept.iter().any(|k| {
+            space
+                .normalized_distance(&k.x, &m.x)
+                .iter()
+                .all(|&d| d <= SUCCESS_TOLERANCE / 2.0)
+        });
+        if !same_basin {
+            kept.push(m);
+        }
+        if kept.len() == MAX_MINIMA {
+            break;
+        }
+    }
+    kept
 }
 
 /// The first `n` points of `minima` (best first) that lie at least half the success tolerance
@@ -372,26 +444,31 @@ fn landscape_point(landscape: &SurrogateLoss, u: &[f64]) -> Vec<f64> {
     landscape.space().fold_unit(u).0
 }
 
+/// Where local runs ended, as (true loss, u).
+type LocalEnds = Vec<(f64, Vec<f64>)>;
+
 /// BFGS on the true loss from each start; the answer is the lowest true loss reached (the
-/// problem's own start when there are none).
+/// problem's own start when there are none), beside every refinement's end as (loss, u).
 fn refine_on_truth(
     truth: &TrueLoss,
     starts: impl Iterator<Item = Vec<f64>>,
     problem: &Problem,
     settings: LocalSettings,
-) -> (Vec<f64>, Option<StopReason>) {
+) -> (Vec<f64>, Option<StopReason>, LocalEnds) {
     // The answer's stop reason is that of the refinement it comes from: a blow-up in another
     // start does not make a sound answer untrustworthy.
     let mut best: Option<(f64, Vec<f64>, Option<StopReason>)> = None;
+    let mut ends = Vec::new();
     for u in starts {
         let r = minimize(LocalMethod::Bfgs, truth, &u, settings);
+        ends.push((r.value, r.u.clone()));
         if best.as_ref().is_none_or(|(b, _, _)| r.value < *b) {
             best = Some((r.value, r.u, r.stopped));
         }
     }
     match best {
-        Some((_, u, stopped)) => (u, stopped),
-        None => (problem.u0.clone(), None),
+        Some((_, u, stopped)) => (u, stopped, ends),
+        None => (problem.u0.clone(), None, ends),
     }
 }
 
@@ -418,5 +495,6 @@ fn answer(
         wall_s,
         stopped,
         rounds: None,
+        minima: Vec::new(),
     }
 }

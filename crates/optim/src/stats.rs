@@ -183,6 +183,129 @@ pub fn format_p(p: f64) -> String {
     format!("{p:.digits$}")
 }
 
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error below 1e-14).
+pub fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + G + 0.5;
+    let series = C[1..]
+        .iter()
+        .enumerate()
+        .fold(C[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
+}
+
+/// The regularized upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a), for a > 0, x ≥ 0:
+/// the series of P below a + 1, Lentz's continued fraction above (Numerical Recipes §6.2).
+pub fn gamma_q(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 1.0;
+    }
+    if !x.is_finite() {
+        return 0.0;
+    }
+    let prefactor = (a * x.ln() - x - ln_gamma(a)).exp();
+    if x < a + 1.0 {
+        let (mut term, mut sum, mut n) = (1.0 / a, 1.0 / a, a);
+        for _ in 0..100_000 {
+            n += 1.0;
+            term *= x / n;
+            sum += term;
+            if term.abs() < sum.abs() * 1e-16 {
+                break;
+            }
+        }
+        (1.0 - sum * prefactor).clamp(0.0, 1.0)
+    } else {
+        let tiny = 1e-300;
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / tiny;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..100_000 {
+            let an = -(i as f64) * (i as f64 - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = b + an / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            let step = d * c;
+            h *= step;
+            if (step - 1.0).abs() < 1e-16 {
+                break;
+            }
+        }
+        (prefactor * h).clamp(0.0, 1.0)
+    }
+}
+
+/// P(χ²_k ≥ x): the upper tail of the χ² distribution with `k` degrees of freedom, the p-value of
+/// a goodness-of-fit statistic.
+///
+/// ```
+/// use proxyland_optim::stats::chi2_upper_tail;
+/// // Tables: χ²_1 = 3.841 and χ²_10 = 18.307 are the 95% points.
+/// assert!((chi2_upper_tail(3.841_458_820_694_124, 1) - 0.05).abs() < 1e-12);
+/// assert!((chi2_upper_tail(18.307_038_053_275_146, 10) - 0.05).abs() < 1e-12);
+/// ```
+pub fn chi2_upper_tail(x: f64, k: usize) -> f64 {
+    if k == 0 {
+        return if x > 0.0 { 0.0 } else { 1.0 };
+    }
+    gamma_q(k as f64 / 2.0, x / 2.0)
+}
+
+/// P(Z ≥ z) for a standard normal Z (erfc by its continued fraction through [`gamma_q`]:
+/// erfc(t) = Q(½, t²) for t ≥ 0).
+///
+/// ```
+/// use proxyland_optim::stats::normal_upper_tail;
+/// assert!((normal_upper_tail(1.959_963_984_540_054) - 0.025).abs() < 1e-12);
+/// assert!((normal_upper_tail(0.0) - 0.5).abs() < 1e-15);
+/// ```
+pub fn normal_upper_tail(z: f64) -> f64 {
+    let tail = 0.5 * gamma_q(0.5, z * z / 2.0);
+    if z >= 0.0 { tail } else { 1.0 - tail }
+}
+
+/// The Kolmogorov–Smirnov statistic D = sup |F_n(p) − p| of a sample against the uniform
+/// distribution on [0, 1]: how far p-values are from what a correct test gives. At the 5% level
+/// D is too large above ≈ 1.358 / √n.
+pub fn ks_uniform_statistic(sample: &[f64]) -> f64 {
+    let mut sorted = sample.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    sorted
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let below = p - i as f64 / n;
+            let above = (i + 1) as f64 / n - p;
+            below.max(above)
+        })
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +388,39 @@ mod tests {
         assert_eq!(c.verdict, Verdict::LosesTo);
         let same = PairedComparison::new(&a, &a);
         assert_eq!(same.verdict, Verdict::Ties);
+    }
+
+    #[test]
+    fn gamma_and_tails_match_tables_and_identities() {
+        // Γ(n) = (n − 1)!, Γ(½) = √π.
+        for (n, fact) in [(1.0, 1.0), (5.0, 24.0), (11.0, 3_628_800.0)] {
+            assert!((ln_gamma(n) - f64::ln(fact)).abs() < 1e-12, "Γ({n})");
+        }
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-13);
+        // χ²_2 is exponential: P(χ²_2 ≥ x) = e^{−x/2}, on both sides of the series/fraction switch.
+        for x in [0.1, 1.0, 3.0, 7.0, 40.0] {
+            assert!(
+                (chi2_upper_tail(x, 2) - (-x / 2.0).exp()).abs() < 1e-13,
+                "x = {x}"
+            );
+        }
+        // Large k: χ²_k is nearly normal with mean k, variance 2k (Wilson–Hilferty is exact to
+        // ~1e-3 here); the tail at the mean is close to ½ and the 1e-3 point lies 3.09 sd above.
+        let k = 5000;
+        let at_mean = chi2_upper_tail(k as f64, k);
+        assert!((at_mean - 0.5).abs() < 0.01, "{at_mean}");
+        let far = chi2_upper_tail(k as f64 + 3.09 * (2.0 * k as f64).sqrt(), k);
+        assert!((far - 1e-3).abs() < 3e-4, "{far}");
+        assert_eq!(chi2_upper_tail(f64::INFINITY, 3), 0.0);
+        assert!((normal_upper_tail(-1.0) - 0.841_344_746_068_542_9).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ks_statistic_rejects_a_skewed_sample_and_accepts_a_uniform_grid() {
+        let n = 200;
+        let grid: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
+        assert!(ks_uniform_statistic(&grid) <= 0.5 / n as f64 + 1e-12);
+        let skewed: Vec<f64> = grid.iter().map(|p| p * p).collect();
+        assert!(ks_uniform_statistic(&skewed) > 1.358 / (n as f64).sqrt());
     }
 }

@@ -7,19 +7,9 @@
 //! linearized model); the standard errors are the roots of its diagonal, in the units of X.
 
 use crate::error::{Error, Result};
+use crate::stats;
 use proxyland_physics::{Simulator, Trajectory};
 use serde::{Deserialize, Serialize};
-
-/// The uncertainty of an answer X̂.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Uncertainty {
-    /// L(Y*, X̂) = mean squared residual.
-    pub resim_loss: f64,
-    /// √(mean squared residual): in the units of the observation, comparable to its noise.
-    pub residual_rms: f64,
-    /// Per-parameter standard errors (units of X); ∞ where the data do not determine it.
-    pub std_err: Vec<f64>,
-}
 
 /// Inverse of a small symmetric positive-definite matrix; None if it is not, or if it is too
 /// ill-conditioned for its inverse to mean anything. The matrix is Jacobi-scaled first
@@ -82,25 +72,171 @@ fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     )
 }
 
-/// Gauss–Newton standard errors of `x_hat` for the observation `target`: one simulation with
-/// tangents (not charged to any method: it is the report on the answer, like the resimulation).
-/// With the observation's noise level `noise_std` = σ the covariance is σ² (JᵀJ)⁻¹; without it
-/// σ² is estimated from the residual, rᵀr / (n − d).
+/// The noise of an observation, as the χ² test and the standard errors use it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Noise {
+    /// One standard deviation σ for every value (`--noise-std 0.01`).
+    Given(f64),
+    /// A standard deviation per value, shaped like the observation (a file of weights).
+    PerPoint(Trajectory),
+    /// Unknown: estimated from the residual's frame-to-frame differences (see [`fit_statistics`]).
+    Estimate,
+}
+
+/// Where the σ of a fit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseSource {
+    /// Given by the user, one σ for all values.
+    Given,
+    /// Given by the user, one σ per value.
+    PerPoint,
+    /// Estimated from the residual's differences between consecutive frames: they cancel a
+    /// smooth misfit but keep white noise (von Neumann's ratio).
+    FrameDifferences,
+    /// Not known and not estimable: the fit is judged as an exact fit, or not at all.
+    Unknown,
+}
+
+/// A relative residual below this (residual RMS / data RMS) is an exact fit: noise-free data
+/// are fit to the solver's rounding at the right answer, many orders below any misfit.
+pub const EXACT_FIT: f64 = 1e-6;
+
+/// How well an answer X̂ explains the observation, and how well it is determined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uncertainty {
+    /// L(Y*, X̂) = mean squared residual.
+    pub resim_loss: f64,
+    /// √(mean squared residual): in the units of the observation, comparable to its noise.
+    pub residual_rms: f64,
+    /// √(mean squared observation), the scale an exact fit is measured against.
+    pub data_rms: f64,
+    /// N, the observed values.
+    pub values: usize,
+    /// N − d, the χ² test's degrees of freedom (0 when the data cannot test the fit).
+    pub dof: usize,
+    /// The noise σ the fit is judged with (one value; None for a per-point σ, or where there
+    /// is none).
+    pub noise_std: Option<f64>,
+    /// Where σ came from.
+    pub noise_source: NoiseSource,
+    /// χ² = Σ r² / σ² (None without a σ).
+    pub chi2: Option<f64>,
+    /// χ² / (N − d): ≈ 1 for a fit to the noise.
+    pub chi2_per_dof: Option<f64>,
+    /// The probability of a misfit at least this large if the model and σ are right.
+    pub p_value: Option<f64>,
+    /// Per-parameter standard errors (units of X); ∞ where the data do not determine it.
+    pub std_err: Vec<f64>,
+    /// The Gauss–Newton covariance σ² (JᵀJ)⁻¹ (JᵀWJ)⁻¹ per point) in units of X, correlations
+    /// included; None where JᵀJ is singular.
+    pub covariance: Option<Vec<Vec<f64>>>,
+}
+
+impl Uncertainty {
+    /// Whether the residual is at the solver's rounding level (noise-free data fit exactly).
+    pub fn is_exact_fit(&self) -> bool {
+        self.residual_rms <= EXACT_FIT * self.data_rms
+    }
+}
+
+/// σ² estimated from the frame-to-frame differences of a residual (frames × components): for
+/// white noise E (r_{t+1} − r_t)² = 2σ², and a misfit that varies smoothly from frame to frame
+/// nearly cancels. Returns (σ², number of differences); None with fewer than two frames.
+fn difference_variance(residual: &Trajectory) -> Option<(f64, usize)> {
+    let (frames, components) = residual.dim();
+    if frames < 2 {
+        return None;
+    }
+    let mut sum = 0.0;
+    for t in 0..frames - 1 {
+        for c in 0..components {
+            let d = residual[[t + 1, c]] - residual[[t, c]];
+            sum += d * d;
+        }
+    }
+    let count = (frames - 1) * components;
+    Some((sum / (2.0 * count as f64), count))
+}
+
+/// The χ² statistics of a residual under `noise`, for d fitted parameters: (σ used, its
+/// source, χ², p-value).
+///
+/// - σ given (one, or per value): χ² = Σ (r/σ)² against χ² with N − d degrees of freedom
+///   (N when N ≤ d: nothing is left to test the fit with, so only the values' own spread counts).
+/// - σ estimated: σ̂² from the residual's frame differences, and the p-value of the ratio
+///   R = (Σ r² / (N − d)) / σ̂², which is von Neumann's ratio test of whiteness. For white noise
+///   R ≈ 1 with variance 2/N + 3/N_Δ − 4/N (N_Δ differences; the two sums are correlated), and a
+///   smooth misfit inflates it. The p-value is the normal tail of R.
+fn chi2_statistics(
+    residual: &Trajectory,
+    noise: &Noise,
+    d: usize,
+) -> (Option<f64>, NoiseSource, Option<f64>, Option<f64>) {
+    let n = residual.len();
+    let dof = if n > d { n - d } else { n };
+    match noise {
+        Noise::Given(sigma) => {
+            let chi2 = residual.iter().map(|r| (r / sigma).powi(2)).sum::<f64>();
+            (
+                Some(*sigma),
+                NoiseSource::Given,
+                Some(chi2),
+                Some(stats::chi2_upper_tail(chi2, dof)),
+            )
+        }
+        Noise::PerPoint(sigmas) => {
+            let chi2 = residual
+                .iter()
+                .zip(sigmas.iter())
+                .map(|(r, s)| (r / s).powi(2))
+                .sum::<f64>();
+            (
+                None,
+                NoiseSource::PerPoint,
+                Some(chi2),
+                Some(stats::chi2_upper_tail(chi2, dof)),
+            )
+        }
+        Noise::Estimate => match difference_variance(residual) {
+            Some((s2, differences)) if s2 > 0.0 && s2.is_finite() => {
+                let rss = residual.iter().map(|r| r * r).sum::<f64>();
+                let chi2 = rss / s2;
+                let ratio = chi2 / dof as f64;
+                let (n, nd) = (n as f64, differences as f64);
+                let variance = (2.0 / n + 3.0 / nd - 4.0 / n).max(0.25 / n);
+                let p = stats::normal_upper_tail((ratio - 1.0) / variance.sqrt());
+                (
+                    Some(s2.sqrt()),
+                    NoiseSource::FrameDifferences,
+                    Some(chi2),
+                    Some(p),
+                )
+            }
+            _ => (None, NoiseSource::Unknown, None, None),
+        },
+    }
+}
+
+/// Gauss–Newton standard errors and the goodness of fit of `x_hat` for the observation
+/// `target`: one simulation with tangents (not charged to any method: it is the report on the
+/// answer, like the resimulation). The covariance is σ² (JᵀJ)⁻¹ with the σ of `noise` (given, or
+/// estimated from the residual's frame differences, so a misfit does not inflate it).
 ///
 /// ```
-/// use proxyland_optim::gauss_newton;
+/// use proxyland_optim::{gauss_newton, Noise};
 /// use proxyland_physics::{experiment, Simulator};
 /// let sim = experiment("burgers")?;
 /// let y = sim.simulate(&[2.0, 7.0])?;
-/// let u = gauss_newton(sim.as_ref(), &[2.0, 7.0], &y, None)?;
-/// assert!(u.residual_rms < 1e-12 && u.std_err.iter().all(|e| *e < 1e-9));
+/// let u = gauss_newton(sim.as_ref(), &[2.0, 7.0], &y, &Noise::Estimate)?;
+/// assert!(u.is_exact_fit() && u.std_err.iter().all(|e| *e < 1e-9));
 /// # Ok::<(), proxyland_optim::Error>(())
 /// ```
 pub fn gauss_newton(
     sim: &dyn Simulator,
     x_hat: &[f64],
     target: &Trajectory,
-    noise_std: Option<f64>,
+    noise: &Noise,
 ) -> Result<Uncertainty> {
     let run = sim.simulate_with_tangents(x_hat)?;
     if run.trajectory.dim() != target.dim() {
@@ -113,150 +249,73 @@ pub fn gauss_newton(
             ),
         ));
     }
-    let residual: Vec<f64> = run
-        .trajectory
-        .iter()
-        .zip(target.iter())
-        .map(|(a, b)| a - b)
-        .collect();
+    if let Noise::PerPoint(s) = noise {
+        if s.dim() != target.dim() || s.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(Error::invalid(
+                "noise",
+                format!(
+                    "a per-point σ must be positive and finite, shaped like the observation \
+                     {:?} (got {:?})",
+                    target.dim(),
+                    s.dim()
+                ),
+            ));
+        }
+    }
+    let residual = &run.trajectory - target;
     let n = residual.len();
     let d = x_hat.len();
     let rss: f64 = residual.iter().map(|r| r * r).sum();
+    let data_rms = (target.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+    let (noise_std, noise_source, chi2, p_value) = chi2_statistics(&residual, noise, d);
+    // JᵀWJ with W = 1/σ² per point (1 for a common σ, which multiplies the inverse instead).
+    let tangents: Vec<Vec<f64>> = run
+        .tangents
+        .iter()
+        .map(|t| t.iter().copied().collect())
+        .collect();
+    let sigmas_flat: Option<Vec<f64>> = match noise {
+        Noise::PerPoint(s) => Some(s.iter().copied().collect()),
+        _ => None,
+    };
+    let w = |k: usize| sigmas_flat.as_ref().map_or(1.0, |s| 1.0 / (s[k] * s[k]));
     let jtj: Vec<Vec<f64>> = (0..d)
         .map(|i| {
             (0..d)
-                .map(|j| {
-                    run.tangents[i]
-                        .iter()
-                        .zip(run.tangents[j].iter())
-                        .map(|(a, b)| a * b)
-                        .sum()
-                })
+                .map(|j| (0..n).map(|k| tangents[i][k] * tangents[j][k] * w(k)).sum())
                 .collect()
         })
         .collect();
-    let s2 = match noise_std {
-        Some(sigma) => sigma * sigma,
-        None if n > d => rss / (n - d) as f64,
-        None => f64::INFINITY,
+    let s2 = match (noise, noise_std) {
+        (Noise::PerPoint(_), _) => 1.0,
+        (_, Some(sigma)) => sigma * sigma,
+        // No σ: an exact fit is determined to rounding; otherwise the residual's own scale.
+        (_, None) if n > d => rss / (n - d) as f64,
+        (_, None) => 0.0,
     };
-    let std_err = match spd_inverse(&jtj) {
-        Some(inv) => (0..d).map(|j| (s2 * inv[j][j]).max(0.0).sqrt()).collect(),
+    let covariance = spd_inverse(&jtj).map(|inv| {
+        inv.iter()
+            .map(|row| row.iter().map(|v| v * s2).collect::<Vec<f64>>())
+            .collect::<Vec<_>>()
+    });
+    let std_err = match &covariance {
+        Some(c) => (0..d).map(|j| c[j][j].max(0.0).sqrt()).collect(),
         None => vec![f64::INFINITY; d],
     };
     Ok(Uncertainty {
         resim_loss: rss / n as f64,
         residual_rms: (rss / n as f64).sqrt(),
+        data_rms,
+        values: n,
+        dof: n.saturating_sub(d),
+        noise_std,
+        noise_source,
+        chi2,
+        chi2_per_dof: chi2.map(|c| c / n.saturating_sub(d).max(1) as f64),
+        p_value,
         std_err,
+        covariance,
     })
-}
-
-/// Whether to trust an answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "kebab-case")]
-pub enum Trust {
-    /// The answer explains the observation (to its noise, or to numerical precision).
-    Ok {
-        /// Why.
-        reason: String,
-    },
-    /// The residual is too large: probably a local minimum (or a model that does not fit).
-    Suspect {
-        /// Why.
-        reason: String,
-    },
-    /// The method ended on a failed simulation or a non-finite value.
-    Failed {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Trust {
-    /// Whether the answer may be used as a solve.
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Trust::Ok { .. })
-    }
-}
-
-/// The verdict on an answer with residual RMS `rms` for an observation whose own RMS is
-/// `data_rms`:
-///
-/// - with a noise level σ (the standard deviation of the observation's noise), the residual
-///   must be within 1.5 σ: at the true parameters it is ≈ σ;
-/// - without one, an exact fit (residual within 1e-3 of the data's RMS: exact data are fit to
-///   rounding level at the right answer) is ok; otherwise, in a batch, the residual must be
-///   within 10× `batch_best` (the caller's reference: `solve` passes the batch's lower-quartile
-///   residual), and alone it is suspect.
-///
-/// ```
-/// use proxyland_optim::{verdict, Trust};
-/// assert!(verdict(0.011, 1.0, Some(0.01), None, None).is_ok());
-/// assert!(!verdict(0.05, 1.0, Some(0.01), None, None).is_ok());
-/// assert!(!verdict(0.2, 1.0, None, None, Some("simulation blew up")).is_ok());
-/// ```
-pub fn verdict(
-    rms: f64,
-    data_rms: f64,
-    noise_std: Option<f64>,
-    batch_best: Option<f64>,
-    failure: Option<&str>,
-) -> Trust {
-    if let Some(why) = failure {
-        return Trust::Failed {
-            reason: why.to_string(),
-        };
-    }
-    if !rms.is_finite() {
-        return Trust::Failed {
-            reason: "the answer's resimulation is not finite".into(),
-        };
-    }
-    if let Some(sigma) = noise_std {
-        return if rms <= 1.5 * sigma {
-            Trust::Ok {
-                reason: format!(
-                    "residual RMS {rms:.3e} is within 1.5 × the noise level {sigma:.3e}"
-                ),
-            }
-        } else {
-            Trust::Suspect {
-                reason: format!(
-                    "residual RMS {rms:.3e} is {:.1} × the noise level {sigma:.3e}: probably a local minimum",
-                    rms / sigma
-                ),
-            }
-        };
-    }
-    let relative = rms / data_rms.max(1e-300);
-    if relative <= 1e-3 {
-        return Trust::Ok {
-            reason: format!("residual RMS is {relative:.1e} of the data's: an exact fit"),
-        };
-    }
-    if let Some(best) = batch_best {
-        let floor = best.max(1e-12 * data_rms);
-        return if rms <= 10.0 * floor {
-            Trust::Ok {
-                reason: format!(
-                    "residual RMS {rms:.3e} is within 10 × the batch's reference {best:.3e}"
-                ),
-            }
-        } else {
-            Trust::Suspect {
-                reason: format!(
-                    "residual RMS {rms:.3e} is {:.0} × the batch's reference {best:.3e}: probably a local minimum",
-                    rms / floor
-                ),
-            }
-        };
-    }
-    Trust::Suspect {
-        reason: format!(
-            "residual RMS is {relative:.1e} of the data's; if the data are noisy, give their \
-             noise level for a fair verdict"
-        ),
-    }
 }
 
 #[cfg(test)]
@@ -342,7 +401,7 @@ mod tests {
             let sty: f64 = t.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
             let b = (n * sty - st * sy) / (n * stt - st * st);
             let a = (sy - b * st) / n;
-            let u = gauss_newton(&sim, &[a, b], &y, None).unwrap();
+            let u = gauss_newton(&sim, &[a, b], &y, &Noise::Estimate).unwrap();
             predicted[0] += u.std_err[0] / trials as f64;
             predicted[1] += u.std_err[1] / trials as f64;
             fits.push([a, b]);
@@ -358,19 +417,5 @@ mod tests {
                 predicted[j]
             );
         }
-    }
-
-    #[test]
-    fn verdicts_follow_the_noise_level_the_batch_and_failures() {
-        assert!(verdict(1e-9, 1.0, None, None, None).is_ok());
-        assert!(!verdict(0.01, 1.0, None, None, None).is_ok());
-        assert!(verdict(0.02, 1.0, None, Some(0.01), None).is_ok());
-        assert!(!verdict(0.5, 1.0, None, Some(0.01), None).is_ok());
-        // An exact fit is ok even next to an even more exact one in the same batch.
-        assert!(verdict(1e-9, 1.0, None, Some(1e-14), None).is_ok());
-        assert!(matches!(
-            verdict(f64::INFINITY, 1.0, None, None, None),
-            Trust::Failed { .. }
-        ));
     }
 }

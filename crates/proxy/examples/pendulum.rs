@@ -17,7 +17,7 @@
 use openblas_src as _;
 use proxyland_dataset::{GenerateOptions, ProxySettings, generate_in_memory};
 use proxyland_optim::{
-    LocalSettings, Method, Problem, SurrogateModel, gauss_newton, is_success, run, verdict,
+    LocalSettings, Method, Noise, Problem, SurrogateModel, is_success, judge, run,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Boundary, ParamSpace, Simulator, Tangents, Trajectory};
@@ -221,11 +221,14 @@ pub fn run_pipeline(sizes: &Sizes, dir: &std::path::Path) -> Vec<(bool, Vec<f64>
                 &mut Stream::new(seed, k as u64),
             )
             .expect("a solve");
-            let u = gauss_newton(&sim, &answer.x_hat, &y_star, None).expect("its uncertainty");
-            let data_rms = (y_star.iter().map(|v| v * v).sum::<f64>() / y_star.len() as f64).sqrt();
-            let trust = verdict(u.residual_rms, data_rms, None, None, None);
+            // The verdict judges the answer by itself: exact fit, inside the box, unambiguous.
+            let judged = judge(&sim, &answer, &y_star, &Noise::Estimate);
+            let std_err = judged
+                .fit
+                .as_ref()
+                .map_or(vec![f64::INFINITY; 2], |f| f.std_err.clone());
             let (success, _) = is_success(&sim, &answer.x_hat, &x_star);
-            (success, answer.x_hat, u.std_err, trust.is_ok())
+            (success, answer.x_hat, std_err, judged.trust.is_ok())
         })
         .collect()
 }
