@@ -393,6 +393,8 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
                 "1,5",
                 "--init",
                 "1",
+                "--method",
+                "bfgs",
             ],
             "expected 2 parameters",
         ),
@@ -530,7 +532,7 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
         ),
         (
             vec!["solve", "--experiment", "ks", "--observed", &inf_csv],
-            "frame 7 holds NaN or infinite",
+            "line 8, column 3: inf; expected a finite number",
         ),
         (
             vec!["solve", "--experiment", "ks", "--observed", &short_npy],
@@ -577,6 +579,8 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
                 "1,5",
                 "--init",
                 "nan,3",
+                "--method",
+                "bfgs",
             ],
             "--init entry 1",
         ),
@@ -589,6 +593,101 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
                 "0,0",
                 "--noise-std",
                 "-1",
+            ],
+            "--noise-std",
+        ),
+        // --- impossible or unused settings are errors, never silently changed or ignored ----
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--budget",
+                "0",
+            ],
+            "--budget 0: give 1 to",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--budget",
+                "100000000000",
+            ],
+            "--budget 100000000000: give 1 to",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--method",
+                "bfgs",
+                "--budget",
+                "50",
+            ],
+            "--budget is not used by --method bfgs",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--method",
+                "de",
+                "--init",
+                "0,0",
+            ],
+            "--init is not used by --method de",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "billiards2d",
+                "--target",
+                "1.0,0.1",
+                "--method",
+                "bfgs",
+                "--model",
+                &ckpt,
+            ],
+            "--model is not used by --method bfgs",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "billiards2d",
+                "--observed",
+                &traj,
+                "--delimiter",
+                ";",
+            ],
+            "--delimiter is for CSV",
+        ),
+        (
+            vec!["solve", "--experiment", "billiards4d", "--observed", &traj],
+            "says it holds billiards2d",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--noise-std",
+                &missing,
             ],
             "--noise-std",
         ),
@@ -753,4 +852,453 @@ fn a_closed_stdout_ends_quietly_and_logs_carry_no_colour_codes() {
         !err.contains('\u{1b}'),
         "colour codes in a log file: {err:?}"
     );
+}
+
+#[test]
+fn no_wrap_around_one_writer_per_output_and_refused_resumes_change_nothing() {
+    let f = Fixture::new();
+    let (b2, pool) = (f.s("b2.toml"), f.s("pool.h5"));
+    let (busy_h5, busy_st, r_h5) = (f.s("busy.h5"), f.s("busy.safetensors"), f.s("r.h5"));
+    // Fails with status 1 (or 2: clap), says `needles`, and leaves every file byte-identical.
+    let refused = |args: &[&str], needles: &[&str]| {
+        let before = snapshot(f.dir.path());
+        let started = std::time::Instant::now();
+        let (code, err) = run_code(args);
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(
+            matches!(code, Some(1 | 2)),
+            "{args:?} should fail with status 1 or 2, got {code:?}:\n{err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "{args:?}: expected `{needle}` in:\n{err}"
+            );
+        }
+        let after = snapshot(f.dir.path());
+        assert!(
+            before == after,
+            "{args:?} changed files: {:?}",
+            after
+                .keys()
+                .filter(|k| before.get(*k) != after.get(*k))
+                .chain(before.keys().filter(|k| !after.contains_key(*k)))
+                .collect::<Vec<_>>()
+        );
+        (code, seconds)
+    };
+
+    // (a) A count that would wrap around is refused at once, naming the flag, creating nothing.
+    let (code, seconds) = refused(
+        &[
+            "generate",
+            "--config",
+            &b2,
+            "--out",
+            &f.s("wrap.h5"),
+            "--samples",
+            "18446744073709551615",
+        ],
+        &["--samples 18446744073709551615"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(seconds < 5.0, "refusing took {seconds:.1} s");
+    for name in ["wrap.h5", "wrap.h5.partial", "wrap.h5.lock"] {
+        assert!(!f.path(name).exists(), "{name} was created");
+    }
+
+    // (b) An output another process is writing: refused with that process's id, before the
+    // command looks at the interrupted state the other run is making.
+    let hold = |out: &str| -> std::fs::File {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let mut lock = std::fs::File::create(f.path(&format!("{out}.lock"))).unwrap();
+        writeln!(lock, "4242").unwrap();
+        // SAFETY: flock on a descriptor this test owns and keeps open.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        lock
+    };
+    let pool_lock = hold("busy.h5");
+    std::fs::copy(f.path("pool.h5"), f.path("busy.h5.partial")).unwrap();
+    for extra in [&[][..], &["--resume"][..]] {
+        let mut args: Vec<&str> = vec![
+            "generate",
+            "--config",
+            &b2,
+            "--out",
+            &busy_h5,
+            "--samples",
+            "16",
+            "--targets",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _) = refused(&args, &["being written by process 4242", "busy.h5"]);
+        assert_eq!(code, Some(1));
+    }
+    drop(pool_lock);
+    let checkpoint_lock = hold("busy.safetensors");
+    std::fs::copy(f.path("b2.safetensors"), f.path("busy.safetensors.resume")).unwrap();
+    for extra in [&[][..], &["--resume"][..]] {
+        let mut args: Vec<&str> = vec![
+            "train", "--data", &pool, "--out", &busy_st, "--epochs", "1", "--device", "cpu",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _) = refused(
+            &args,
+            &["being written by process 4242", "busy.safetensors"],
+        );
+        assert_eq!(code, Some(1));
+    }
+    let (code, _) = refused(
+        &[
+            "train-inverse",
+            "--data",
+            &pool,
+            "--out",
+            &busy_st,
+            "--device",
+            "cpu",
+        ],
+        &["being written by process 4242"],
+    );
+    assert_eq!(code, Some(1));
+    drop(checkpoint_lock);
+
+    // (c) --resume with --force says which it would be.
+    refused(
+        &[
+            "generate",
+            "--config",
+            &b2,
+            "--out",
+            &f.s("both.h5"),
+            "--resume",
+            "--force",
+        ],
+        &["--resume", "--force"],
+    );
+    refused(
+        &[
+            "train",
+            "--data",
+            &pool,
+            "--out",
+            &f.s("both.safetensors"),
+            "--resume",
+            "--force",
+        ],
+        &["--resume", "--force"],
+    );
+
+    // (d) A resume refused for other settings leaves every byte of the `.partial` as it was
+    // (checked on a read-only handle; the file is opened for writing only once it fits).
+    std::fs::copy(f.path("pool.h5"), f.path("r.h5.partial")).unwrap();
+    // Another pool size; another seed (the fixture's pool has 16 samples and the config's 3).
+    for other in [
+        &["--samples", "20"][..],
+        &["--samples", "16", "--seed", "99"][..],
+    ] {
+        let mut args: Vec<&str> = vec![
+            "generate",
+            "--config",
+            &b2,
+            "--out",
+            &r_h5,
+            "--targets",
+            "2",
+            "--resume",
+        ];
+        args.extend_from_slice(other);
+        let (code, _) = refused(&args, &["r.h5.partial", "different run"]);
+        assert_eq!(code, Some(1));
+    }
+}
+
+/// A Burgers simulator whose ω box is wider than the experiment's, to make observations whose
+/// truth lies outside the box `solve` searches.
+fn wide_burgers() -> Box<dyn proxyland_physics::Simulator> {
+    let text = std::fs::read_to_string(repo().join("datasets/burgers.toml")).unwrap();
+    let wide = text.replace("omega_range = [2.0, 12.0]", "omega_range = [0.5, 20.0]");
+    assert_ne!(wide, text, "the config's ω range moved: update this test");
+    proxyland_dataset::ExperimentConfig::parse(Path::new("wide.toml"), &wide)
+        .unwrap()
+        .simulator()
+        .unwrap()
+}
+
+/// `observation + relative · RMS(observation) · N(0, 1)`, and the σ that is.
+fn noisy(y: &proxyland_physics::Trajectory, relative: f64, seed: u64) -> (Vec<f64>, f64) {
+    let rms = (y.iter().map(|v| v * v).sum::<f64>() / y.len() as f64).sqrt();
+    let sigma = relative * rms;
+    let mut stream = proxyland_physics::rng::Stream::new(seed, 0);
+    (
+        y.iter().map(|v| v + sigma * stream.normal()).collect(),
+        sigma,
+    )
+}
+
+/// Runs `solve` with `args` and --json; returns (exit code, the answers, stderr).
+fn solve_json(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .arg("solve")
+        .args(args)
+        .arg("--json")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: no JSON ({e}): {err}"));
+    assert_eq!(doc["schema_version"], 1);
+    (
+        o.status.code(),
+        doc["answers"].as_array().unwrap().clone(),
+        err,
+    )
+}
+
+#[test]
+fn wrong_answers_are_never_ok_and_a_verdict_depends_on_its_own_observation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let wide = wide_burgers();
+    let budget = ["--method", "multistart-bfgs", "--budget", "120"];
+    let observe =
+        |x: &[f64], relative: f64, seed: u64| noisy(&wide.simulate(x).unwrap(), relative, seed);
+
+    // ω just outside the box (3% noise, the right σ) and far outside (5%): pinned on the face.
+    for (x, relative, name) in [
+        ([2.71, 12.35], 0.03, "edge.npy"),
+        ([2.0, 15.8], 0.05, "far.npy"),
+        ([4.0, 1.6], 0.03, "low.npy"),
+    ] {
+        let (values, sigma) = observe(&x, relative, 1);
+        std::fs::write(path(name), npy(&[41, 128], &values)).unwrap();
+        let before = snapshot(dir.path());
+        let (sigma_text, file) = (sigma.to_string(), path(name));
+        let mut args = vec!["--experiment", "burgers", "--observed", &file];
+        args.extend(["--noise-std", &sigma_text]);
+        args.extend(budget);
+        let (code, answers, err) = solve_json(&args);
+        assert_eq!(code, Some(1), "{x:?}: {err}");
+        // On the face (at-boundary), or stopped just short of it with a misfit (suspect) whose
+        // reason points at the face.
+        let verdict = answers[0]["verdict"].as_str().unwrap();
+        assert!(
+            verdict == "at-boundary" || verdict == "suspect",
+            "{x:?}: {}",
+            answers[0]
+        );
+        assert!(
+            answers[0]["reason"].as_str().unwrap().contains("edge"),
+            "{}",
+            answers[0]
+        );
+        assert_eq!(before, snapshot(dir.path()), "solve changed a file");
+    }
+
+    // The same three without a noise level, as one batch: none is ok (no batch reference).
+    let mut batch = Vec::new();
+    for (k, x) in [[2.71, 12.35], [2.0, 15.8], [4.0, 1.6]].iter().enumerate() {
+        batch.extend(observe(x, 0.03, 10 + k as u64).0);
+    }
+    std::fs::write(path("bad3.npy"), npy(&[3, 41, 128], &batch)).unwrap();
+    let bad3 = path("bad3.npy");
+    let mut args = vec!["--experiment", "burgers", "--observed", &bad3];
+    args.extend(budget);
+    let (code, answers, _) = solve_json(&args);
+    assert_eq!(code, Some(1));
+    assert_eq!(answers.len(), 3);
+    assert!(answers.iter().all(|a| a["verdict"] != "ok"), "{answers:?}");
+
+    // Good observations mixed into that batch keep `ok`, with and without σ: a verdict never
+    // depends on the rest of the batch.
+    let (good1, sigma) = observe(&[2.0, 7.5], 0.03, 20);
+    let (good2, _) = observe(&[4.5, 3.3], 0.03, 21);
+    let mut mixed = good1.clone();
+    mixed.extend(&batch);
+    mixed.extend(&good2);
+    std::fs::write(path("mixed.npy"), npy(&[5, 41, 128], &mixed)).unwrap();
+    let mut goods = good1;
+    goods.extend(good2);
+    std::fs::write(path("good2.npy"), npy(&[2, 41, 128], &goods)).unwrap();
+    let sigma_text = sigma.to_string();
+    for noise in [vec![], vec!["--noise-std", &sigma_text]] {
+        let mixed_path = path("mixed.npy");
+        let mut args = vec!["--experiment", "burgers", "--observed", &mixed_path];
+        args.extend(budget);
+        args.extend(noise.iter().copied());
+        let (code, answers, _) = solve_json(&args);
+        assert_eq!(code, Some(1), "three of five are bad");
+        let verdicts: Vec<&str> = answers
+            .iter()
+            .map(|a| a["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(verdicts[0], "ok", "{noise:?}: {answers:?}");
+        assert_eq!(verdicts[4], "ok", "{noise:?}: {answers:?}");
+        assert!(verdicts[1..4].iter().all(|v| *v != "ok"), "{verdicts:?}");
+        // The good ones alone get the same verdicts.
+        let goods_path = path("good2.npy");
+        let mut args = vec!["--experiment", "burgers", "--observed", &goods_path];
+        args.extend(budget);
+        args.extend(noise.iter().copied());
+        let (code, answers, err) = solve_json(&args);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(answers.iter().all(|a| a["verdict"] == "ok"));
+        // χ² statistics come with every answer, and the p-value of a good fit is not tiny.
+        for a in &answers {
+            assert!(a["p_value"].as_f64().unwrap() >= 1e-3, "{a}");
+            assert_eq!(a["parameters"], serde_json::json!(["x_c", "omega"]));
+            assert_eq!(a["experiment"], "burgers");
+            assert!(a["covariance"][0][1].is_number(), "{a}");
+        }
+    }
+
+    // A trajectory of another model (two forcing sources) is no exact fit of one source.
+    let k2 = proxyland_physics::experiment("burgers-k2").unwrap();
+    let y = k2.simulate(&[1.5, 4.0, 6.0, 9.0]).unwrap();
+    std::fs::write(path("k2.npy"), npy(&[41, 128], y.as_slice().unwrap())).unwrap();
+    let k2_path = path("k2.npy");
+    let mut args = vec!["--experiment", "burgers", "--observed", &k2_path];
+    args.extend(budget);
+    let (code, answers, _) = solve_json(&args);
+    assert_eq!(code, Some(1));
+    assert_eq!(answers[0]["verdict"], "suspect", "{}", answers[0]);
+
+    // One observed value of Gramacy–Lee has several answers: the multi-start finds more than
+    // one exact fit and says the data do not decide.
+    for seed in ["0", "1"] {
+        let (code, answers, _) = solve_json(&[
+            "--experiment",
+            "gramacy-lee",
+            "--target",
+            "1.2",
+            "--seed",
+            seed,
+        ]);
+        assert_eq!(code, Some(1));
+        assert_eq!(answers[0]["verdict"], "ambiguous", "{}", answers[0]);
+        let fitting = answers[0]["alternatives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["fits"] == true)
+            .count();
+        assert!(fitting >= 1, "{}", answers[0]);
+    }
+}
+
+#[test]
+fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let sim = proxyland_physics::experiment("burgers").unwrap();
+    let mut values = Vec::new();
+    for k in 0..3 {
+        values.extend(noisy(&sim.simulate(&[1.0 + k as f64, 5.0]).unwrap(), 0.02, k).0);
+    }
+    std::fs::write(path("b3.npy"), npy(&[3, 41, 128], &values)).unwrap();
+    let b3 = path("b3.npy");
+    // A batch without --out prints its answers: CSV when stdout is no terminal.
+    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args(["solve", "--experiment", "burgers", "--observed", &b3])
+        .args(["--method", "multistart-bfgs", "--budget", "60"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("observation,experiment,method,x_c,omega"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 4, "a header and 3 answers: {text}");
+
+    // A write error on stdout is a one-line error and status 1, never a panic.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        vec![
+            "solve",
+            "--experiment",
+            "gramacy-lee",
+            "--target",
+            "0.7",
+            "--json",
+        ],
+        vec!["simulate", "--experiment", "ks", "--params", "0,0"],
+        vec![
+            "solve",
+            "--experiment",
+            "burgers",
+            "--observed",
+            &b3,
+            "--method",
+            "bfgs",
+        ],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+            .args(&args)
+            .stdout(full.try_clone().unwrap())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+
+    // Ctrl-C during a batch: the answers finished so far are written, marked partial, and the
+    // complete run's name is left free.
+    let mut many = Vec::new();
+    for _ in 0..40 {
+        many.extend(&values);
+    }
+    std::fs::write(path("b120.npy"), npy(&[120, 41, 128], &many)).unwrap();
+    let answers = path("answers.csv");
+    let child = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args([
+            "solve",
+            "--experiment",
+            "burgers",
+            "--observed",
+            &path("b120.npy"),
+        ])
+        .args([
+            "--method",
+            "multistart-bfgs",
+            "--budget",
+            "200",
+            "--out",
+            &answers,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        !Path::new(&answers).exists(),
+        "a partial run took the complete run's name"
+    );
+    let partial = std::fs::read_to_string(path("answers.partial.csv")).unwrap();
+    let rows = partial.lines().count() - 1;
+    assert!(rows < 120, "{rows} answers: the run was not interrupted");
+    assert!(err.contains("answers.partial.csv"), "{err}");
 }

@@ -295,12 +295,17 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     }
     let json = serde_json::to_string_pretty(&results)?;
     output::write_atomically(&args.out, |w| Ok(w.write_all(json.as_bytes())?))?;
-    println!(
+    say!(
         "{:<44} {:>8} {:>15} {:>12} {:>12} {:>10}",
-        "method", "success", "95% interval", "resim loss", "param err", "sim calls"
+        "method",
+        "success",
+        "95% interval",
+        "resim loss",
+        "param err",
+        "sim calls"
     );
     for s in &results.methods {
-        println!(
+        say!(
             "{:<44} {:>8.2} {:>15} {:>12.3e} {:>12.3e} {:>10.1}",
             s.label,
             s.success_rate,
@@ -311,7 +316,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         )
     }
     if let Some(sel) = &results.selection {
-        println!(
+        say!(
             "chosen on the {} targets: σ = {}, λ = {} (proxy-multistart success {:.2})",
             args.split.name(),
             sel.noise,
@@ -319,7 +324,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             sel.validation_success
         );
     }
-    println!("wrote {}", args.out.display());
+    say!("wrote {}", args.out.display());
     Ok(())
 }
 
@@ -391,7 +396,7 @@ pub fn run_select(args: SelectArgs) -> Result<()> {
     let selection = select_configuration(&refs)?;
     let json = serde_json::to_string_pretty(&selection)?;
     output::write_atomically(&args.out, |w| Ok(w.write_all(json.as_bytes())?))?;
-    println!(
+    say!(
         "chosen on {} validation targets: σ = {}, λ = {} (proxy-multistart success {:.2}, argmin error {:.3})",
         selection.validation_targets,
         selection.noise,
@@ -399,6 +404,6 @@ pub fn run_select(args: SelectArgs) -> Result<()> {
         selection.validation_success,
         selection.validation_argmin_error
     );
-    println!("wrote {}", args.out.display());
+    say!("wrote {}", args.out.display());
     Ok(())
 }

@@ -18,7 +18,7 @@ pub fn run(path: &Path) -> Result<()> {
     }
     // A trajectory file says so in its `kind` attribute; everything else is tried as a pool.
     if let Ok(t) = TrajectoryFile::read(path) {
-        println!(
+        say!(
             "{}: trajectory of {} at {} = {:?}\nshape: {} frames × {} components (t = {} .. {})",
             path.display(),
             t.experiment,
@@ -36,7 +36,7 @@ pub fn run(path: &Path) -> Result<()> {
         if let Ok(net) = proxyland_proxy::InverseModel::load(path) {
             let m = net.meta();
             let t = &m.training;
-            println!(
+            say!(
                 "{}: inverse network ({}) for {} ({} = box lo {:?}, hi {:?})\n\
                  architecture:   {:?}\n\
                  training:       {} supervised epochs, {} physics epochs ({} simulator calls); \
@@ -68,11 +68,11 @@ pub fn run(path: &Path) -> Result<()> {
         }
         let proxy = Proxy::load(path)?;
         let m = proxy.meta();
-        println!(
+        say!(
             "{}: proxy for {} ({} = box lo {:?}, hi {:?})\n\
              regularization: noise σ = {}, penalty λ = {}\n\
              architecture:   {:?}\n\
-             training:       {} epochs (best {}: validation loss {:.4e}, argmin error {:.4}), {:.1} s on {}, seed {}\n\
+             training:       {} epochs (best {}: validation loss {:.4e}, {}), {:.1} s on {}, seed {}\n\
              pairs:          {:.0}% from each target's {} nearest pool neighbours\n\
              data:           {} (hash {}, {} samples, seed {})\n\
              written by:     proxyland {}",
@@ -87,7 +87,7 @@ pub fn run(path: &Path) -> Result<()> {
             m.training.epochs_run,
             m.training.best_epoch,
             m.training.best_validation,
-            m.training.best_validation_argmin_error,
+            crate::train::describe_argmin_error(m.training.best_validation_argmin_error),
             m.training.seconds,
             m.training.device,
             m.training.seed,
@@ -102,6 +102,6 @@ pub fn run(path: &Path) -> Result<()> {
         return Ok(());
     }
     let pool = Pool::open(path)?;
-    println!("{}", pool.describe());
+    say!("{}", pool.describe());
     Ok(())
 }

@@ -151,7 +151,7 @@ pub fn run(args: Args) -> Result<()> {
         &space.units,
         &markers,
     )?;
-    println!("wrote {}", args.out.display());
+    say!("wrote {}", args.out.display());
     Ok(())
 }
 

@@ -4,10 +4,20 @@
 // Link the BLAS/LAPACK backend that ndarray-linalg (in proxyland-optim) needs.
 use openblas_src as _;
 
+/// `println!` that returns an error instead of panicking when stdout cannot be written
+/// (`> /dev/full`): use inside functions returning `anyhow::Result`.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::stdout_text(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+mod answers;
 mod evaluate;
 mod figures;
 mod generate;
 mod info;
+mod interrupt;
 mod landscape;
 mod output;
 mod progress;

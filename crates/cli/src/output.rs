@@ -141,3 +141,12 @@ pub fn write_trajectory_csv(
         Ok(())
     })
 }
+
+/// Writes `text` to standard output and flushes it. A failure (a full disk, `> /dev/full`) is an
+/// error naming standard output, never a panic as from `println!`.
+pub fn stdout_text(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write to standard output: {}", describe_io(&e)))
+}

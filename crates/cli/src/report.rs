@@ -536,7 +536,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(readme) = &args.readme {
         update_readme(readme, &headline)?;
     }
-    println!("wrote {}", report.display());
+    say!("wrote {}", report.display());
     Ok(())
 }
 

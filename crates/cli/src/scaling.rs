@@ -142,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
     draw(&args.out.join("calls-vs-d.png"), &members, Quantity::Calls)?;
     proxyland_dataset::write_atomically(&report, md.as_bytes())
         .with_context(|| format!("cannot write {}", report.display()))?;
-    println!("wrote {}", report.display());
+    say!("wrote {}", report.display());
     Ok(())
 }
 

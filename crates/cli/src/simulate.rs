@@ -74,7 +74,7 @@ pub fn run(args: Args) -> Result<()> {
                     other.unwrap_or("")
                 ),
             }
-            println!(
+            say!(
                 "wrote {} ({} frames × {} components)",
                 path.display(),
                 y.nrows(),
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => {
             let (x_in, _) = sim.param_space().fold(&x);
-            println!(
+            say!(
                 "{} at X = {x_in:?}: {} frames × {} components",
                 sim.name(),
                 y.nrows(),
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> Result<()> {
             );
             let last = y.row(y.nrows() - 1);
             let max = last.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-            println!(
+            say!(
                 "last frame (t = {}): max |y| = {max:.6}",
                 sim.frame_times()[y.nrows() - 1]
             );

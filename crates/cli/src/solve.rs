@@ -1,26 +1,31 @@
 //! `proxyland solve`: the inverse problem for a user's observations: one, or many at once with
-//! one loaded model, each answer with standard errors and a verdict.
+//! one loaded model, each answer judged on its own (optim's `judge`) and written in one stable
+//! shape (see `answers`).
 
+use crate::answers::{self, AnswerRow};
 use crate::evaluate::library_of;
-use crate::output;
-use crate::progress;
 use crate::simulate::parse_params;
-use anyhow::{Result, bail};
+use crate::{interrupt, output, progress};
+use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool, read_observations};
 use proxyland_optim::{
-    LocalSettings, Method, Problem, StopReason, SurrogateModel, TargetSplit, Trust, gauss_newton,
-    is_success, run, start_of, verdict,
+    LocalSettings, Method, Noise, Problem, SurrogateModel, TargetSplit, is_success, judge, run,
+    start_of,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
 use proxyland_proxy::Proxy;
 use rayon::prelude::*;
-use serde::Serialize;
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The largest simulator budget `--budget` accepts: past it a solve runs for days.
+const MAX_BUDGET: usize = 1_000_000;
 
 #[derive(Debug, clap::Args)]
 pub struct SolveArgs {
-    /// Experiment (gramacy-lee, burgers, ks, billiards2d, billiards4d).
+    /// Experiment: gramacy-lee, burgers, ks, billiards2d, billiards4d, or a scaling family
+    /// member burgers-k{1,2,4,8}, ks-m{2,4,8,16}.
     #[arg(long)]
     experiment: String,
     /// Observations: CSV (frames × state), NumPy .npy (2-D, or 3-D for many) or HDF5 (see
@@ -30,6 +35,9 @@ pub struct SolveArgs {
     /// The HDF5 dataset holding the observations (default: /trajectory).
     #[arg(long, requires = "observed")]
     dataset: Option<String>,
+    /// The separator of CSV observations (default: detected among `,`, `;`, tab and spaces).
+    #[arg(long)]
+    delimiter: Option<char>,
     /// Synthetic test: simulate the observation from these true parameters, and report success.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     target: Vec<String>,
@@ -48,48 +56,29 @@ pub struct SolveArgs {
     /// Start point of single-start methods (default: a uniform draw from --seed).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     init: Vec<String>,
-    /// Simulator-call budget for multistart-bfgs, cmaes and de.
-    #[arg(long, default_value_t = 500)]
-    budget: usize,
+    /// Simulator-call budget of multistart-bfgs, cmaes and de (default 500).
+    #[arg(long)]
+    budget: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Standard deviation of the observations' noise: answers whose residual RMS exceeds 1.5 ×
-    /// it are flagged.
+    /// The observations' noise: a standard deviation, or a file (CSV, .npy, HDF5) of one per
+    /// value shaped like an observation. The fit is judged by χ² against it; without it σ is
+    /// estimated from the residual's frame-to-frame differences.
     #[arg(long, allow_hyphen_values = true)]
-    noise_std: Option<f64>,
+    noise_std: Option<String>,
     /// Write every objective evaluation (true loss and proxy) to this CSV (one observation).
     #[arg(long)]
     iterates: Option<PathBuf>,
-    /// Write the answers to this file (.csv or .json), one row per observation.
+    /// Write the answers to this file (.csv or .json).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Print the answers as JSON.
+    /// Print the answers as JSON (docs/answers.md).
     #[arg(long)]
     json: bool,
-    /// Replace --out and --iterates if they exist.
+    /// Replace --out and --iterates if they exist; accept observations whose file names
+    /// another experiment.
     #[arg(long)]
     force: bool,
-}
-
-/// An answer's uncertainty, and why it could not be computed if it could not.
-type Reported = (proxyland_optim::Uncertainty, Option<String>);
-
-/// One observation's answer, as printed and written.
-#[derive(Debug, Clone, Serialize)]
-struct SolvedRow {
-    observation: usize,
-    method: String,
-    x_hat: Vec<f64>,
-    std_err: Vec<f64>,
-    resim_loss: f64,
-    residual_rms: f64,
-    sim_calls: usize,
-    surrogate_evals: usize,
-    wall_s: f64,
-    verdict: Trust,
-    stopped: Option<StopReason>,
-    x_star: Option<Vec<f64>>,
-    success: Option<bool>,
 }
 
 /// The simulator: the pool's own config when one is given (its resolution and horizon), else
@@ -113,24 +102,151 @@ fn simulator(args: &SolveArgs) -> Result<(Box<dyn Simulator>, Option<Pool>)> {
     }
 }
 
-pub fn run_solve(args: SolveArgs) -> Result<()> {
-    let (sim, pool) = simulator(&args)?;
-    let space = sim.param_space().clone();
-    if let Some(sigma) = args.noise_std {
+/// The method, with every flag it would ignore refused by name.
+fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
+    let name = match (&args.method, &args.data) {
+        (Some(m), _) => m.clone(),
+        (None, Some(_)) => "pool-bfgs".into(),
+        (None, None) => "multistart-bfgs".into(),
+    };
+    let budget = args.budget.unwrap_or(500);
+    if budget == 0 || budget > MAX_BUDGET {
+        bail!("--budget {budget}: give 1 to {MAX_BUDGET} simulator calls");
+    }
+    let method = Method::parse(&name, budget)?;
+    if method.needs_inverse() {
+        bail!(
+            "--method {name}: `solve` takes no inverse network; evaluate one with \
+             `proxyland evaluate --methods inverse-net --inverse-models FILE`"
+        );
+    }
+    let unused = [
+        (args.budget.is_some() && !method.is_budgeted(), "--budget"),
+        (!args.init.is_empty() && !method.uses_start(), "--init"),
+        (args.model.is_some() && !method.needs_surrogate(), "--model"),
+    ];
+    if let Some((_, flag)) = unused.iter().find(|(unused, _)| *unused) {
+        bail!(
+            "{flag} is not used by --method {name}; leave it out or choose a method that uses it"
+        );
+    }
+    Ok((name, method))
+}
+
+/// The noise model of each observation (a file of σ per value: one for all, or one each).
+fn noise_of(args: &SolveArgs, sim: &dyn Simulator, k: usize) -> Result<Vec<Noise>> {
+    let Some(text) = &args.noise_std else {
+        return Ok(vec![Noise::Estimate; k]);
+    };
+    if let Ok(sigma) = text.trim().parse::<f64>() {
         if !(sigma > 0.0 && sigma.is_finite()) {
-            bail!("--noise-std {sigma}: must be a positive number");
+            bail!("--noise-std {text}: must be a positive number, or a file of them");
         }
+        return Ok(vec![Noise::Given(sigma); k]);
     }
-    // Outputs are checked before any work, against every input.
-    let mut inputs: Vec<(&str, &std::path::Path)> = Vec::new();
-    if let Some(p) = &args.observed {
-        inputs.push(("--observed", p));
+    let path = Path::new(text);
+    let sigmas = read_observations(
+        path,
+        None,
+        args.delimiter,
+        sim.trajectory_shape(),
+        &sim.frame_times(),
+    )
+    .with_context(|| format!("--noise-std {text}: neither a number nor a readable file of σ"))?;
+    if sigmas.len() != 1 && sigmas.len() != k {
+        bail!(
+            "--noise-std {text}: holds {} arrays of σ; give 1 (for every observation) or {k}",
+            sigmas.len()
+        );
     }
-    if let Some(p) = &args.model {
-        inputs.push(("--model", p));
+    if sigmas
+        .trajectories
+        .iter()
+        .any(|s| !(*s > 0.0 && s.is_finite()))
+    {
+        bail!("--noise-std {text}: every σ must be positive and finite");
     }
-    if let Some(p) = &args.data {
-        inputs.push(("--data", p));
+    Ok((0..k)
+        .map(|i| Noise::PerPoint(sigmas.get(if sigmas.len() == 1 { 0 } else { i })))
+        .collect())
+}
+
+/// The observations, and the truth where it is known.
+type Observed = (Vec<Trajectory>, Vec<Option<Vec<f64>>>);
+
+fn observations(args: &SolveArgs, sim: &dyn Simulator) -> Result<Observed> {
+    let space = sim.param_space();
+    match (&args.observed, args.target.is_empty()) {
+        (Some(f), _) => {
+            let is_hdf5 = matches!(f.extension().and_then(|e| e.to_str()), Some("h5" | "hdf5"));
+            let is_csv = f.extension().and_then(|e| e.to_str()) == Some("csv");
+            if args.dataset.is_some() && !is_hdf5 {
+                bail!(
+                    "--dataset names an HDF5 dataset; --observed {} is no HDF5 file",
+                    f.display()
+                );
+            }
+            if args.delimiter.is_some() && !is_csv {
+                bail!(
+                    "--delimiter is for CSV; --observed {} is no CSV file",
+                    f.display()
+                );
+            }
+            let obs = read_observations(
+                f,
+                args.dataset.as_deref(),
+                args.delimiter,
+                sim.trajectory_shape(),
+                &sim.frame_times(),
+            )?;
+            if let Some(theirs) = obs.experiment.as_deref() {
+                if theirs != args.experiment && !args.force {
+                    bail!(
+                        "--observed {} says it holds {theirs}, not --experiment {}; pass --force \
+                         to solve it as {} anyway",
+                        f.display(),
+                        args.experiment,
+                        args.experiment
+                    );
+                }
+            }
+            // The truth a file carries counts only if it is one row of d values per
+            // observation; anything else is not this experiment's truth.
+            let truth_rows = obs
+                .truth
+                .as_ref()
+                .filter(|t| t.nrows() == obs.len() && t.ncols() == space.dim());
+            let truth = (0..obs.len())
+                .map(|k| truth_rows.map(|t| t.row(k).to_vec()))
+                .collect();
+            Ok(((0..obs.len()).map(|k| obs.get(k)).collect(), truth))
+        }
+        (None, false) => {
+            let x = parse_params(&args.target, "--target")?;
+            if !args.fold {
+                crate::inside_box(sim, &x, "--target")?;
+            }
+            let y = sim.simulate(&x)?;
+            Ok((vec![y], vec![Some(space.fold(&x).0)]))
+        }
+        (None, true) => bail!(
+            "give --observed FILE (your data: .csv, .npy or .h5) or --target x1,x2,.. (a \
+             synthetic test)"
+        ),
+    }
+}
+
+/// Checks every output before any work, against every input.
+fn check_outputs(args: &SolveArgs) -> Result<()> {
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    for (flag, p) in [
+        ("--observed", &args.observed),
+        ("--model", &args.model),
+        ("--data", &args.data),
+    ] {
+        if let Some(p) = p {
+            inputs.push((flag, p));
+        }
     }
     if let Some(out) = &args.out {
         if !matches!(
@@ -140,48 +256,22 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             bail!("--out {}: use a .csv or .json file", out.display());
         }
         output::check_output("--out", out, &inputs, args.force)?;
+        inputs.push(("--out", out));
     }
     if let Some(it) = &args.iterates {
-        if let Some(out) = &args.out {
-            inputs.push(("--out", out));
-        }
         output::check_output("--iterates", it, &inputs, args.force)?;
     }
-    // The observations, and the truth where it is known.
-    let (observations, truth): (Vec<Trajectory>, Vec<Option<Vec<f64>>>) =
-        match (&args.observed, args.target.is_empty()) {
-            (Some(f), _) => {
-                let obs = read_observations(
-                    f,
-                    args.dataset.as_deref(),
-                    sim.trajectory_shape(),
-                    &sim.frame_times(),
-                )?;
-                // The truth a file carries counts only if it is one row of d values per
-                // observation; anything else is not this experiment's truth.
-                let truth_rows = obs
-                    .truth
-                    .as_ref()
-                    .filter(|t| t.nrows() == obs.len() && t.ncols() == space.dim());
-                let truth = (0..obs.len())
-                    .map(|k| truth_rows.map(|t| t.row(k).to_vec()))
-                    .collect();
-                ((0..obs.len()).map(|k| obs.get(k)).collect(), truth)
-            }
-            (None, false) => {
-                let x = parse_params(&args.target, "--target")?;
-                if !args.fold {
-                    crate::inside_box(sim.as_ref(), &x, "--target")?;
-                }
-                let y = sim.simulate(&x)?;
-                (vec![y], vec![Some(space.fold(&x).0)])
-            }
-            (None, true) => bail!(
-                "give --observed FILE (your data: .csv, .npy or .h5) or --target x1,x2,.. (a \
-                 synthetic test)"
-            ),
-        };
+    Ok(())
+}
+
+pub fn run_solve(args: SolveArgs) -> Result<()> {
+    let (sim, pool) = simulator(&args)?;
+    let space = sim.param_space().clone();
+    let (method_name, method) = method_of(&args)?;
+    check_outputs(&args)?;
+    let (observations, truth) = observations(&args, sim.as_ref())?;
     let k = observations.len();
+    let noise = noise_of(&args, sim.as_ref(), k)?;
     if args.iterates.is_some() && k > 1 {
         bail!("--iterates records one solve; --observed holds {k} observations");
     }
@@ -194,18 +284,6 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         }
         Some(space.to_unit(&space.fold(&x0).0))
     };
-    let method_name = match (&args.method, &args.data) {
-        (Some(m), _) => m.clone(),
-        (None, Some(_)) => "pool-bfgs".into(),
-        (None, None) => "multistart-bfgs".into(),
-    };
-    let method = Method::parse(&method_name, args.budget)?;
-    if method.needs_inverse() {
-        bail!(
-            "--method {method_name}: `solve` takes no inverse network; evaluate one with \
-             `proxyland evaluate --methods inverse-net --inverse-models FILE`"
-        );
-    }
     let proxy = match (&args.model, method.needs_surrogate()) {
         (Some(p), _) => {
             let proxy = Proxy::load(p)?;
@@ -222,171 +300,89 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     };
     proxyland_proxy::device::set_threads(1);
     let trace = proxyland_optim::Trace::default();
+    if k > 1 {
+        interrupt::catch();
+    }
     let bar = progress::bar(k as u64, "solving");
     let done = std::sync::atomic::AtomicUsize::new(0);
     let started = std::time::Instant::now();
-    // The answer's resimulation with tangents; if it fails (a blow-up at X̂), the answer is kept
-    // with infinite errors and a failed verdict instead of aborting the batch.
-    let uncertainty_of = |answer: &proxyland_optim::Answer, y: &Trajectory| -> Reported {
-        match gauss_newton(sim.as_ref(), &answer.x_hat, y, args.noise_std) {
-            Ok(u) => (u, None),
-            Err(e) => (
-                proxyland_optim::Uncertainty {
-                    resim_loss: f64::INFINITY,
-                    residual_rms: f64::INFINITY,
-                    std_err: vec![f64::INFINITY; space.dim()],
-                },
-                Some(format!("the answer's resimulation failed: {e}")),
-            ),
-        }
-    };
-    let solve_one = |i: usize| -> Result<(proxyland_optim::Answer, Reported)> {
-        let problem = Problem {
-            sim: sim.as_ref(),
-            target: &observations[i],
-            u0: init
-                .clone()
-                .unwrap_or_else(|| start_of(args.seed, TargetSplit::Test, i, space.dim())),
-            trace: None,
-            library: library.as_ref(),
+    // One observation, judged on its own: its verdict never depends on the rest of a batch.
+    let solve_one =
+        |i: usize, trace: Option<&proxyland_optim::Trace>| -> Result<Option<AnswerRow>> {
+            if interrupt::interrupted() {
+                return Ok(None);
+            }
+            let problem = Problem {
+                sim: sim.as_ref(),
+                target: &observations[i],
+                u0: init
+                    .clone()
+                    .unwrap_or_else(|| start_of(args.seed, TargetSplit::Test, i, space.dim())),
+                trace,
+                library: library.as_ref(),
+            };
+            let answer = run(
+                &method,
+                &problem,
+                proxy.as_ref().map(|p| p as &dyn SurrogateModel),
+                LocalSettings::default(),
+                &mut Stream::new(args.seed, 1 + i as u64),
+            )?;
+            let judged = judge(sim.as_ref(), &answer, &observations[i], &noise[i]);
+            let truth = truth[i].as_ref().map(|x| {
+                let (ok, _) = is_success(sim.as_ref(), &answer.x_hat, x);
+                (x.clone(), ok)
+            });
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            bar.set_position(n as u64);
+            Ok(Some(AnswerRow::new(
+                i,
+                &args.experiment,
+                &method_name,
+                &space.names,
+                answer,
+                judged,
+                truth,
+            )))
         };
-        let mut stream = Stream::new(args.seed, 1 + i as u64);
-        let answer = run(
-            &method,
-            &problem,
-            proxy.as_ref().map(|p| p as &dyn SurrogateModel),
-            LocalSettings::default(),
-            &mut stream,
-        )?;
-        let uncertainty = uncertainty_of(&answer, &observations[i]);
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        bar.set_position(n as u64);
-        Ok((answer, uncertainty))
-    };
-    let solved: Vec<(proxyland_optim::Answer, Reported)> = if k == 1 {
-        // One observation: record the iterates if asked (the trace is not shared across threads).
-        let problem = Problem {
-            sim: sim.as_ref(),
-            target: &observations[0],
-            u0: init
-                .clone()
-                .unwrap_or_else(|| start_of(args.seed, TargetSplit::Test, 0, space.dim())),
-            trace: args.iterates.as_ref().map(|_| &trace),
-            library: library.as_ref(),
-        };
-        let answer = run(
-            &method,
-            &problem,
-            proxy.as_ref().map(|p| p as &dyn SurrogateModel),
-            LocalSettings::default(),
-            &mut Stream::new(args.seed, 1),
-        )?;
-        let uncertainty = uncertainty_of(&answer, &observations[0]);
-        vec![(answer, uncertainty)]
+    // One observation records its iterates if asked (a trace is not shared across threads).
+    let rows: Vec<AnswerRow> = if k == 1 {
+        solve_one(0, args.iterates.as_ref().map(|_| &trace))?
+            .into_iter()
+            .collect()
     } else {
         (0..k)
             .into_par_iter()
-            .map(solve_one)
+            .map(|i| solve_one(i, None))
             .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect()
     };
     bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    // Verdicts: against the noise level if given, else against the batch's best residuals.
-    let mut residuals: Vec<f64> = solved.iter().map(|(_, (u, _))| u.residual_rms).collect();
-    residuals.sort_by(f64::total_cmp);
-    let batch_best = (k >= 3).then(|| residuals[k / 4]);
-    let rows: Vec<SolvedRow> = solved
-        .into_iter()
-        .enumerate()
-        .map(|(i, (a, (u, resim_failure)))| {
-            let data_rms = (observations[i].iter().map(|v| v * v).sum::<f64>()
-                / observations[i].len() as f64)
-                .sqrt();
-            let failure = resim_failure.or_else(|| {
-                a.stopped
-                    .as_ref()
-                    .filter(|s| s.is_failure())
-                    .map(|s| s.to_string())
-            });
-            let trust = verdict(
-                u.residual_rms,
-                data_rms,
-                args.noise_std,
-                batch_best,
-                failure.as_deref(),
-            );
-            let (success, x_star) = match &truth[i] {
-                Some(x) => (
-                    Some(is_success(sim.as_ref(), &a.x_hat, x).0),
-                    Some(x.clone()),
-                ),
-                None => (None, None),
-            };
-            SolvedRow {
-                observation: i,
-                method: method_name.clone(),
-                x_hat: a.x_hat,
-                std_err: u.std_err,
-                resim_loss: u.resim_loss,
-                residual_rms: u.residual_rms,
-                sim_calls: a.sim_calls,
-                surrogate_evals: a.surrogate_evals,
-                wall_s: a.wall_s,
-                verdict: trust,
-                stopped: a.stopped,
-                x_star,
-                success,
-            }
-        })
-        .collect();
-    if let Some(out) = &args.out {
-        write_rows(out, &rows, &space.names)?;
-    }
-    if args.json {
-        let json = if k == 1 {
-            serde_json::to_string_pretty(&rows[0])?
-        } else {
-            serde_json::to_string_pretty(&rows)?
-        };
-        println!("{json}");
-    } else if k == 1 {
-        print_one(&rows[0], &space.names);
-    } else {
-        println!(
-            "solved {k} observations with {method_name} in {seconds:.2} s ({:.1} per second)",
-            k as f64 / seconds
-        );
-        // The answers are in --out; the ones not to trust are named here.
-        for r in rows.iter().filter(|r| !r.verdict.is_ok()) {
-            let (word, reason) = verdict_words(&r.verdict);
-            println!("observation {}: {word}: {reason}", r.observation);
-        }
-    }
-    if let Some(out) = &args.out {
-        println!("wrote {} ({} answers)", out.display(), rows.len());
-    }
+    let complete = rows.len() == k;
+    present(
+        &args,
+        &rows,
+        k,
+        complete,
+        &space.names,
+        started.elapsed().as_secs_f64(),
+    )?;
     if let Some(path) = &args.iterates {
-        let points = trace.into_inner();
-        output::write_atomically(path, |w| {
-            writeln!(w, "evaluation,objective,{},value", space.names.join(","))?;
-            for (i, p) in points.iter().enumerate() {
-                let (x, _) = space.fold(&space.from_unit(&p.u));
-                let x: Vec<String> = x.iter().map(|v| format!("{v:.17e}")).collect();
-                writeln!(w, "{i},{},{},{:.17e}", p.objective, x.join(","), p.value)?;
-            }
-            Ok(())
-        })?;
-        println!(
-            "iterates:        {} evaluations in {}",
-            points.len(),
-            path.display()
+        write_iterates(path, trace, &space)?;
+    }
+    if !complete {
+        bail!(
+            "interrupted: {} of {k} observations solved; their answers are written above",
+            rows.len()
         );
     }
     let untrusted = rows.iter().filter(|r| !r.verdict.is_ok()).count();
     if untrusted > 0 {
         bail!(
-            "{untrusted} of {k} answers did not pass their verdict (failed or suspect): see the \
-             verdicts above{}",
+            "{untrusted} of {k} answers did not pass their verdict (failed, suspect, at the box's \
+             edge or ambiguous): see the verdicts above{}",
             if args.noise_std.is_none() {
                 "; for noisy data, give --noise-std"
             } else {
@@ -397,74 +393,111 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     Ok(())
 }
 
-/// The verdict as printed: a word (upper case when it is a warning) and its reason.
-fn verdict_words(t: &Trust) -> (&'static str, &str) {
-    match t {
-        Trust::Ok { reason } => ("ok", reason),
-        Trust::Suspect { reason } => ("SUSPECT", reason),
-        Trust::Failed { reason } => ("FAILED", reason),
+/// Writes and prints the answers: --out (a `.partial` sibling when interrupted), JSON on
+/// stdout with --json, else a report (one), a table (a batch on a terminal) or CSV (a batch
+/// into a pipe or file), so nothing computed is thrown away.
+fn present(
+    args: &SolveArgs,
+    rows: &[AnswerRow],
+    k: usize,
+    complete: bool,
+    names: &[String],
+    seconds: f64,
+) -> Result<()> {
+    let out = args.out.as_ref().map(|out| {
+        if complete {
+            out.clone()
+        } else {
+            partial_sibling(out)
+        }
+    });
+    if let Some(out) = &out {
+        if out.extension().and_then(|e| e.to_str()) == Some("json") {
+            let json = answers::to_json(rows, k, complete)?;
+            output::write_atomically(out, |w| Ok(w.write_all(json.as_bytes())?))?;
+        } else {
+            output::write_atomically(out, |w| answers::write_csv(w, rows, names))?;
+        }
     }
-}
-
-fn print_one(r: &SolvedRow, names: &[String]) {
-    println!("method:          {}", r.method);
-    println!("X̂:               {:?}  ({})", r.x_hat, names.join(", "));
-    println!(
-        "std. errors:     {:?}  (Gauss–Newton, exact Jacobian)",
-        r.std_err
-    );
-    println!(
-        "resim loss:      {:.6e}  (residual RMS {:.3e})",
-        r.resim_loss, r.residual_rms
-    );
-    println!(
-        "simulator calls: {} (proxy evaluations: {})",
-        r.sim_calls, r.surrogate_evals
-    );
-    println!("wall time:       {:.3} s", r.wall_s);
-    let (word, reason) = verdict_words(&r.verdict);
-    println!("verdict:         {word}: {reason}");
-    if let (Some(x), Some(ok)) = (&r.x_star, r.success) {
-        println!("X*:              {x:?}; success: {ok}");
-    }
-    if let Some(reason) = &r.stopped {
-        println!("stopped early:   {reason}");
-    }
-}
-
-fn write_rows(path: &std::path::Path, rows: &[SolvedRow], names: &[String]) -> Result<()> {
-    if path.extension().and_then(|e| e.to_str()) == Some("json") {
-        let json = serde_json::to_string_pretty(rows)?;
-        return output::write_atomically(path, |w| Ok(w.write_all(json.as_bytes())?));
-    }
-    output::write_atomically(path, |w| {
-        let se: Vec<String> = names.iter().map(|n| format!("std_err_{n}")).collect();
-        writeln!(
-            w,
-            "observation,{},{},resim_loss,residual_rms,sim_calls,verdict,success",
-            names.join(","),
-            se.join(",")
-        )?;
-        for r in rows {
-            let x: Vec<String> = r.x_hat.iter().map(|v| format!("{v:.17e}")).collect();
-            let e: Vec<String> = r.std_err.iter().map(|v| format!("{v:.6e}")).collect();
-            let verdict = match r.verdict {
-                Trust::Ok { .. } => "ok",
-                Trust::Suspect { .. } => "suspect",
-                Trust::Failed { .. } => "failed",
-            };
+    let mut text: Vec<u8> = Vec::new();
+    if args.json {
+        text.extend(answers::to_json(rows, k, complete)?.as_bytes());
+        text.push(b'\n');
+    } else if k == 1 && complete {
+        answers::write_one(&mut text, &rows[0])?;
+    } else {
+        use std::io::Write;
+        if out.is_none() {
+            if std::io::stdout().is_terminal() {
+                answers::write_table(&mut text, rows, names)?;
+            } else {
+                answers::write_csv(&mut text, rows, names)?;
+            }
+        }
+        if std::io::stdout().is_terminal() || out.is_some() {
             writeln!(
-                w,
-                "{},{},{},{:.6e},{:.6e},{},{verdict},{}",
-                r.observation,
-                x.join(","),
-                e.join(","),
-                r.resim_loss,
-                r.residual_rms,
-                r.sim_calls,
-                r.success.map_or(String::new(), |s| s.to_string())
+                text,
+                "solved {} of {k} observations with {} in {seconds:.2} s",
+                rows.len(),
+                rows.first().map_or("-", |r| r.method.as_str())
             )?;
+            for r in rows.iter().filter(|r| !r.verdict.is_ok()) {
+                writeln!(
+                    text,
+                    "observation {}: {}: {}",
+                    r.observation,
+                    r.verdict.word(),
+                    r.verdict.reason()
+                )?;
+            }
+        }
+    }
+    output::stdout_text(&String::from_utf8_lossy(&text))?;
+    if let Some(out) = &out {
+        eprintln!(
+            "wrote {} ({} answers{})",
+            out.display(),
+            rows.len(),
+            if complete {
+                ""
+            } else {
+                ", partial: interrupted"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `answers.csv` → `answers.partial.csv`: an interrupted batch's answers never take the name
+/// of a complete run's.
+fn partial_sibling(out: &Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("answers");
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("csv");
+    out.with_file_name(format!("{stem}.partial.{ext}"))
+}
+
+fn write_iterates(
+    path: &Path,
+    trace: proxyland_optim::Trace,
+    space: &proxyland_physics::ParamSpace,
+) -> Result<()> {
+    let points = trace.into_inner();
+    output::write_atomically(path, |w| {
+        writeln!(w, "evaluation,objective,{},value", space.names.join(","))?;
+        for (i, p) in points.iter().enumerate() {
+            let (x, _) = space.fold(&space.from_unit(&p.u));
+            let x: Vec<String> = x.iter().map(|v| format!("{v:.17e}")).collect();
+            writeln!(w, "{i},{},{},{:.17e}", p.objective, x.join(","), p.value)?;
         }
         Ok(())
-    })
+    })?;
+    eprintln!(
+        "iterates:        {} evaluations in {}",
+        points.len(),
+        path.display()
+    );
+    Ok(())
 }
