@@ -18,6 +18,7 @@
 use crate::error::{Error, Result};
 use crate::local::{LocalMethod, LocalSettings, StopReason, minimize};
 use crate::objective::{Objective, TrueLoss};
+use crate::refine::{Refinement, refine};
 use ndarray::{Array1, Array2};
 use ndarray_linalg::{Eigh, UPLO};
 use proxyland_physics::rng::Stream;
@@ -38,6 +39,8 @@ pub struct GlobalResult {
     /// Where each completed local run ended, as (true loss, u): the distinct minima a
     /// multi-start search found, so a verdict can see a second answer as good as the first.
     pub local_minima: Vec<(f64, Vec<f64>)>,
+    /// How the final polish ended (DE, CMA-ES).
+    pub refinement: Option<Refinement>,
 }
 
 /// DE runs at least this many generations after its initial population.
@@ -60,6 +63,7 @@ fn best_of(objective: &TrueLoss, fallback: &[f64], rounds: usize) -> GlobalResul
         restarts: 0,
         stopped: None,
         local_minima: Vec::new(),
+        refinement: None,
     }
 }
 
@@ -89,12 +93,13 @@ fn budget_of(objective: &TrueLoss) -> Result<usize> {
     }
 }
 
-/// BFGS from the best point seen (the method's start if the budget allowed no search at all),
-/// on whatever budget is left.
+/// The refinement rule (BFGS by default) from the best point seen (the method's start if the
+/// budget allowed no search at all), on whatever budget is left.
 fn polish(objective: &TrueLoss, settings: LocalSettings, mut result: GlobalResult) -> GlobalResult {
     if objective.remaining() > 0 && !result.value.is_nan() {
-        let r = minimize(LocalMethod::Bfgs, objective, &result.u, settings);
+        let (r, report) = refine(objective, &result.u, settings);
         result.stopped = r.stopped;
+        result.refinement = Some(report);
     }
     let (value, u) = objective.best().unwrap_or((result.value, result.u.clone()));
     GlobalResult { u, value, ..result }

@@ -33,9 +33,11 @@ mod evaluate;
 mod global;
 mod landscape;
 mod library;
+mod lm;
 mod local;
 mod methods;
 mod objective;
+mod refine;
 pub mod stats;
 mod uncertainty;
 mod verdict;
@@ -53,7 +55,8 @@ pub use global::{
 };
 pub use landscape::{Landscape, surrogate_landscape, true_landscape};
 pub use library::SampleLibrary;
-pub use local::{LocalMethod, LocalResult, LocalSettings, StopReason, minimize};
+pub use lm::{FnResiduals, LmResult, LmStop, Residuals, levenberg_marquardt};
+pub use local::{LocalMethod, LocalResult, LocalSettings, Refine, StopReason, minimize};
 pub use methods::{
     Answer, BUDGET_REFERENCES, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
     SUCCESS_TOLERANCE, is_success, run, surrogate_minima,
@@ -62,6 +65,7 @@ pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
+pub use refine::{Refinement, refine};
 pub use uncertainty::{EXACT_FIT, Noise, NoiseSource, Uncertainty, gauss_newton};
 pub use verdict::{
     AMBIGUITY_SE, Alternative, BOUNDARY_TOLERANCE, Judgement, MIN_P_VALUE, Trust, judge,

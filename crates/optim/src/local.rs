@@ -35,15 +35,66 @@ pub struct LocalSettings {
     pub grad_tolerance: f64,
     /// The longest first trial step, in u (spec v2: 0.1).
     pub first_step: f64,
+    /// How a method refines a point on the true loss (spec v3; the paper's protocol: BFGS).
+    pub refine: Refine,
+    /// The observation's noise σ, when known: LM stops once the residual is down to it.
+    pub noise_std: Option<f64>,
 }
 
 impl Default for LocalSettings {
-    /// The spec's protocol: at most 100 iterations, gradient tolerance 1e-8, first step ≤ 0.1.
+    /// The spec's protocol: at most 100 iterations, gradient tolerance 1e-8, first step ≤ 0.1,
+    /// BFGS refinement.
     fn default() -> Self {
         LocalSettings {
             max_iters: 100,
             grad_tolerance: 1e-8,
             first_step: 0.1,
+            refine: Refine::Bfgs,
+            noise_std: None,
+        }
+    }
+}
+
+/// The local solver that refines a point on the true loss (spec v3 `refine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refine {
+    /// BFGS on the loss (the paper's protocol).
+    #[default]
+    Bfgs,
+    /// Levenberg–Marquardt on the residual with the exact Jacobian.
+    Lm,
+    /// BFGS, then an LM polish from where it stopped.
+    BfgsLm,
+}
+
+impl Refine {
+    /// Parses `bfgs`, `lm` or `bfgs+lm`.
+    ///
+    /// ```
+    /// use proxyland_optim::Refine;
+    /// assert_eq!(Refine::parse("lm")?, Refine::Lm);
+    /// assert!(Refine::parse("newton").is_err());
+    /// # Ok::<(), proxyland_optim::Error>(())
+    /// ```
+    pub fn parse(name: &str) -> crate::error::Result<Refine> {
+        match name {
+            "bfgs" => Ok(Refine::Bfgs),
+            "lm" => Ok(Refine::Lm),
+            "bfgs+lm" => Ok(Refine::BfgsLm),
+            other => Err(Error::invalid(
+                "refine",
+                format!("`{other}`: choose bfgs, lm or bfgs+lm"),
+            )),
+        }
+    }
+
+    /// The name `parse` reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refine::Bfgs => "bfgs",
+            Refine::Lm => "lm",
+            Refine::BfgsLm => "bfgs+lm",
         }
     }
 }

@@ -3,8 +3,9 @@
 use crate::error::{Error, Result};
 use crate::global::{cma_es, differential_evolution, multistart_bfgs};
 use crate::library::SampleLibrary;
-use crate::local::{LocalMethod, LocalSettings, StopReason, minimize};
+use crate::local::{LocalMethod, LocalSettings, Refine, StopReason, minimize};
 use crate::objective::{SurrogateLoss, SurrogateModel, Trace, TrueLoss};
+use crate::refine::{Refinement, refine};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
 use serde::{Deserialize, Serialize};
@@ -183,6 +184,14 @@ pub struct Answer {
     /// answers says so, and the verdict calls the answer ambiguous.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub minima: Vec<Minimum>,
+    /// Field solves the method spent: 1 per value call, [`Simulator::tangent_cost`] per call
+    /// with gradient or Jacobian (spec v3: budgets are matched in both units).
+    #[serde(default)]
+    pub field_solves: usize,
+    /// How the refinement behind the answer ended (iterations, convergence, stop), where the
+    /// method refines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refinement: Option<Refinement>,
 }
 
 /// A local minimum of the true loss that a method's refinement ended in.
@@ -244,16 +253,40 @@ pub fn run(
     let space = problem.sim.param_space();
     let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
     let mut surrogate_evals = 0;
+    let mut refinement = None;
     // Each arm gives the answer, why it stopped early, and where its local refinements ended.
     let (u_hat, stopped, local_minima) = match method {
-        Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam | Method::InverseNet => {
+        Method::InverseNet => {
+            // The network's prediction, refined by the rule.
+            let (r, report) = refine(&truth, &problem.u0, settings);
+            refinement = Some(report);
+            let ends = vec![(r.value, r.u.clone())];
+            (r.u, r.stopped, ends)
+        }
+        Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam => {
             let local = match method {
-                Method::Bfgs | Method::InverseNet => LocalMethod::Bfgs,
+                Method::Bfgs => LocalMethod::Bfgs,
                 Method::Lbfgs => LocalMethod::Lbfgs,
                 Method::Gd => LocalMethod::SteepestDescent,
                 _ => LocalMethod::Adam,
             };
             let r = minimize(local, &truth, &problem.u0, settings);
+            refinement = Some(Refinement {
+                method: Refine::Bfgs,
+                iterations: r.iterations,
+                converged: r.converged,
+                stop: r.stopped.as_ref().map_or_else(
+                    || {
+                        if r.converged {
+                            "gradient"
+                        } else {
+                            "iterations"
+                        }
+                        .to_string()
+                    },
+                    |s| s.to_string(),
+                ),
+            });
             let ends = vec![(r.value, r.u.clone())];
             (r.u, r.stopped, ends)
         }
@@ -278,7 +311,10 @@ pub fn run(
                     ) {
                         Ok(minima) => {
                             let chosen = distinct(minima, (*refine).max(1));
-                            refine_on_truth(&truth, chosen.into_iter(), problem, settings)
+                            let (u, stopped, ends, report) =
+                                refine_on_truth(&truth, chosen.into_iter(), problem, settings);
+                            refinement = report;
+                            (u, stopped, ends)
                         }
                         // A surrogate that fails is this method's failure, recorded like a
                         // blown-up simulation, not the whole evaluation's.
@@ -298,7 +334,8 @@ pub fn run(
                         (stage1.u, stage1.stopped, Vec::new())
                     } else {
                         let (inside, _) = space.fold_unit(&stage1.u);
-                        let stage2 = minimize(LocalMethod::Bfgs, &truth, &inside, settings);
+                        let (stage2, report) = refine(&truth, &inside, settings);
+                        refinement = Some(report);
                         let ends = vec![(stage2.value, stage2.u.clone())];
                         (stage2.u, stage2.stopped, ends)
                     }
@@ -313,12 +350,14 @@ pub fn run(
                 what: "the training pool as a sample library",
             })?;
             let nearest = library.nearest(problem.target, (*refine).max(1))?;
-            refine_on_truth(
+            let (u, stopped, ends, report) = refine_on_truth(
                 &truth,
                 nearest.into_iter().map(|(_, u)| u),
                 problem,
                 settings,
-            )
+            );
+            refinement = report;
+            (u, stopped, ends)
         }
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
             let limited = TrueLoss::new(problem.sim, problem.target).with_budget((*budget).max(1));
@@ -332,7 +371,9 @@ pub fn run(
                 .stopped
                 .filter(|s| !matches!(s, StopReason::Budget { .. }));
             let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
+            a.field_solves = limited.field_solves();
             a.rounds = Some(r.rounds);
+            a.refinement = r.refinement;
             a.minima = distinct_minima(space, r.local_minima, &a);
             return Ok(a);
         }
@@ -346,6 +387,8 @@ pub fn run(
         stopped,
     );
     a.minima = distinct_minima(space, local_minima, &a);
+    a.field_solves = truth.field_solves();
+    a.refinement = refinement;
     Ok(a)
 }
 
@@ -454,21 +497,30 @@ fn refine_on_truth(
     starts: impl Iterator<Item = Vec<f64>>,
     problem: &Problem,
     settings: LocalSettings,
-) -> (Vec<f64>, Option<StopReason>, LocalEnds) {
+) -> (Vec<f64>, Option<StopReason>, LocalEnds, Option<Refinement>) {
     // The answer's stop reason is that of the refinement it comes from: a blow-up in another
     // start does not make a sound answer untrustworthy.
-    let mut best: Option<(f64, Vec<f64>, Option<StopReason>)> = None;
+    let mut best: Option<(f64, Vec<f64>, Option<StopReason>, Refinement)> = None;
     let mut ends = Vec::new();
     for u in starts {
-        let r = minimize(LocalMethod::Bfgs, truth, &u, settings);
+        let (r, report) = refine(truth, &u, settings);
         ends.push((r.value, r.u.clone()));
-        if best.as_ref().is_none_or(|(b, _, _)| r.value < *b) {
-            best = Some((r.value, r.u, r.stopped));
+        if best.as_ref().is_none_or(|(b, ..)| r.value < *b) {
+            best = Some((r.value, r.u, r.stopped, report));
+        }
+        // A start that reached the noise level is the answer: the rest would spend calls on
+        // a question already settled.
+        if settings.noise_std.is_some()
+            && best
+                .as_ref()
+                .is_some_and(|(.., report)| report.stop == "noise-level")
+        {
+            break;
         }
     }
     match best {
-        Some((_, u, stopped)) => (u, stopped, ends),
-        None => (problem.u0.clone(), None, ends),
+        Some((_, u, stopped, report)) => (u, stopped, ends, Some(report)),
+        None => (problem.u0.clone(), None, ends, None),
     }
 }
 
@@ -496,5 +548,7 @@ fn answer(
         stopped,
         rounds: None,
         minima: Vec::new(),
+        field_solves: 0,
+        refinement: None,
     }
 }

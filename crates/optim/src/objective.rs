@@ -46,7 +46,9 @@ pub struct TrueLoss<'a> {
     sim: &'a dyn Simulator,
     target: &'a Trajectory,
     budget: Option<usize>,
+    solve_budget: Option<usize>,
     calls: Cell<usize>,
+    solves: Cell<usize>,
     /// The best (value, u) seen: what a method returns if it is stopped early.
     best: RefCell<Option<(f64, Vec<f64>)>>,
     trace: Option<&'a Trace>,
@@ -59,7 +61,9 @@ impl<'a> TrueLoss<'a> {
             sim,
             target,
             budget: None,
+            solve_budget: None,
             calls: Cell::new(0),
+            solves: Cell::new(0),
             best: RefCell::new(None),
             trace: None,
         }
@@ -77,15 +81,40 @@ impl<'a> TrueLoss<'a> {
         self
     }
 
+    /// Stops with [`Error::BudgetExhausted`] once `solves` field solves are spent (a value call
+    /// costs 1, a call with gradient or Jacobian [`Simulator::tangent_cost`]); a call that would
+    /// overrun the budget is refused, so the spend never exceeds it.
+    pub fn with_solve_budget(mut self, solves: usize) -> Self {
+        self.solve_budget = Some(solves);
+        self
+    }
+
     /// Simulator calls made so far.
     pub fn calls(&self) -> usize {
         self.calls.get()
     }
 
-    /// Calls left before the budget is spent (unbounded: `usize::MAX`).
+    /// Field solves made so far: 1 per value call, [`Simulator::tangent_cost`] per call with
+    /// gradient or Jacobian.
+    pub fn field_solves(&self) -> usize {
+        self.solves.get()
+    }
+
+    /// Calls left before the budget is spent (unbounded: `usize::MAX`). Under a field-solve
+    /// budget, the value calls it still allows.
     pub fn remaining(&self) -> usize {
-        self.budget
-            .map_or(usize::MAX, |b| b.saturating_sub(self.calls.get()))
+        let calls = self
+            .budget
+            .map_or(usize::MAX, |b| b.saturating_sub(self.calls.get()));
+        let solves = self
+            .solve_budget
+            .map_or(usize::MAX, |b| b.saturating_sub(self.solves.get()));
+        calls.min(solves)
+    }
+
+    /// The simulator.
+    pub fn simulator(&self) -> &dyn Simulator {
+        self.sim
     }
 
     /// The lowest loss seen and where.
@@ -98,14 +127,58 @@ impl<'a> TrueLoss<'a> {
         self.sim.param_space()
     }
 
-    fn charge(&self) -> Result<()> {
+    /// Charges one call of `solves` field solves, or refuses it when a budget would be overrun.
+    fn charge(&self, solves: usize) -> Result<()> {
         if let Some(b) = self.budget {
             if self.calls.get() >= b {
                 return Err(Error::BudgetExhausted(b));
             }
         }
+        if let Some(b) = self.solve_budget {
+            if self.solves.get() + solves > b {
+                return Err(Error::BudgetExhausted(b));
+            }
+        }
         self.calls.set(self.calls.get() + 1);
+        self.solves.set(self.solves.get() + solves);
         Ok(())
+    }
+
+    /// The residual r(u) = P(Y0, X(u)) − Y* (row-major over frames × components) and its
+    /// Jacobian with respect to u, one column per coordinate (exact, from the simulator's
+    /// tangents, through the fold): one call, [`Simulator::tangent_cost`] field solves. The
+    /// loss at u is mean r², recorded as for [`Objective::value`].
+    pub fn residual_and_jacobian(&self, u: &[f64]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+        self.charge(self.sim.tangent_cost())?;
+        let space = self.space();
+        let x = space.from_unit(u);
+        let run = self.sim.simulate_with_tangents(&x)?;
+        if run.trajectory.dim() != self.target.dim() {
+            return Err(Error::invalid(
+                "target",
+                format!(
+                    "shape {:?}, the simulator gives {:?}",
+                    self.target.dim(),
+                    run.trajectory.dim()
+                ),
+            ));
+        }
+        let residual: Vec<f64> = run
+            .trajectory
+            .iter()
+            .zip(self.target.iter())
+            .map(|(a, b)| a - b)
+            .collect();
+        let value = residual.iter().map(|r| r * r).sum::<f64>() / residual.len() as f64;
+        self.record(value, u)?;
+        // ∂r/∂u_j = ∂P/∂X_j · (hi_j − lo_j)
+        let jacobian = run
+            .tangents
+            .iter()
+            .enumerate()
+            .map(|(j, t)| t.iter().map(|v| v * space.width(j)).collect())
+            .collect();
+        Ok((residual, jacobian))
     }
 
     fn record(&self, value: f64, u: &[f64]) -> Result<()> {
@@ -127,7 +200,7 @@ impl Objective for TrueLoss<'_> {
     }
 
     fn value(&self, u: &[f64]) -> Result<f64> {
-        self.charge()?;
+        self.charge(1)?;
         let x = self.space().from_unit(u);
         let v = self.sim.loss(&x, self.target)?;
         self.record(v, u)?;
@@ -135,7 +208,7 @@ impl Objective for TrueLoss<'_> {
     }
 
     fn value_and_grad(&self, u: &[f64]) -> Result<(f64, Vec<f64>)> {
-        self.charge()?;
+        self.charge(self.sim.tangent_cost())?;
         let space = self.space();
         let x = space.from_unit(u);
         let (v, gx) = self.sim.loss_and_grad(&x, self.target)?;

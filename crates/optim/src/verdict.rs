@@ -174,7 +174,8 @@ fn same_yardstick(fit: &Uncertainty, noise: &Noise) -> Noise {
 /// let sim = experiment("burgers")?;
 /// let y = sim.simulate(&[2.0, 7.0])?;
 /// let answer = Answer { x_hat: vec![2.0, 7.0], resim_loss: 0.0, sim_calls: 1,
-///     surrogate_evals: 0, wall_s: 0.0, stopped: None, rounds: None, minima: vec![] };
+///     surrogate_evals: 0, wall_s: 0.0, stopped: None, rounds: None, minima: vec![],
+///     field_solves: 3, refinement: None };
 /// assert!(judge(sim.as_ref(), &answer, &y, &Noise::Estimate).trust.is_ok());
 /// // Pinned on the ω = 12 face: never ok.
 /// let edge = Answer { x_hat: vec![2.0, 12.0], ..answer };
@@ -421,6 +422,8 @@ mod tests {
             stopped: None,
             rounds: None,
             minima,
+            field_solves: 0,
+            refinement: None,
         }
     }
 

@@ -88,6 +88,13 @@ pub trait Simulator: Send + Sync {
     /// The trajectory and its exact derivative w.r.t. each X_j (the Jacobian, one trajectory-shaped
     /// array per parameter), carried back through the fold into the box.
     fn simulate_with_tangents(&self, x: &[f64]) -> Result<Tangents>;
+    /// Field solves one [`Simulator::simulate_with_tangents`] costs, counted against a plain
+    /// [`Simulator::simulate`] as 1: forward-mode tangents carry one field per parameter beside
+    /// the trajectory, so 1 + d by default. Budgets in field solves use it, so that a method
+    /// that asks for gradients is charged for them.
+    fn tangent_cost(&self) -> usize {
+        1 + self.param_space().dim()
+    }
     /// The configuration loss L(Y*, X) = mean (P(Y0, X) − Y*)² and its exact gradient w.r.t. X.
     fn loss_and_grad(&self, x: &[f64], target: &Trajectory) -> Result<(f64, Vec<f64>)> {
         check_target(self.name(), self.trajectory_shape(), target)?;
