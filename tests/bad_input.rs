@@ -180,6 +180,7 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
         f.s("trunc.h5")
     };
     let not_ckpt = write("fake.safetensors", "not a checkpoint");
+    let decimal_comma = write("gl.csv", "-0,8\n");
     let (pool, ckpt, precious_json, precious_h5) = (
         f.s("pool.h5"),
         f.s("b2.safetensors"),
@@ -691,6 +692,39 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
             ],
             "--noise-std",
         ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "gramacy-lee",
+                "--observed",
+                &decimal_comma,
+            ],
+            "could be a decimal comma",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--observed",
+                &nan_npy,
+                "--fold",
+            ],
+            "--fold folds --target and --init",
+        ),
+        (
+            vec![
+                "solve",
+                "--experiment",
+                "ks",
+                "--target",
+                "0,0",
+                "--delimiter",
+                ";",
+            ],
+            "--delimiter is for CSV observations",
+        ),
         // --- output folders checked before any work ------------------------------------------
         (
             vec![
@@ -1140,13 +1174,17 @@ fn wrong_answers_are_never_ok_and_a_verdict_depends_on_its_own_observation() {
         assert_eq!(verdicts[0], "ok", "{noise:?}: {answers:?}");
         assert_eq!(verdicts[4], "ok", "{noise:?}: {answers:?}");
         assert!(verdicts[1..4].iter().all(|v| *v != "ok"), "{verdicts:?}");
-        // The good ones alone get the same verdicts.
+        let mixed_answers = answers;
+        // The good ones alone get the same verdicts, and the same answers: starts come from an
+        // observation's content, not its place in the file.
         let goods_path = path("good2.npy");
         let mut args = vec!["--experiment", "burgers", "--observed", &goods_path];
         args.extend(budget);
         args.extend(noise.iter().copied());
         let (code, answers, err) = solve_json(&args);
         assert_eq!(code, Some(0), "{err}");
+        assert_eq!(answers[0]["x_hat"], mixed_answers[0]["x_hat"]);
+        assert_eq!(answers[1]["x_hat"], mixed_answers[4]["x_hat"]);
         assert!(answers.iter().all(|a| a["verdict"] == "ok"));
         // χ² statistics come with every answer, and the p-value of a good fit is not tiny.
         for a in &answers {
@@ -1167,6 +1205,20 @@ fn wrong_answers_are_never_ok_and_a_verdict_depends_on_its_own_observation() {
     let (code, answers, _) = solve_json(&args);
     assert_eq!(code, Some(1));
     assert_eq!(answers[0]["verdict"], "suspect", "{}", answers[0]);
+
+    // A single start on one observed value cannot know whether other X fit as well.
+    let (code, answers, _) = solve_json(&[
+        "--experiment",
+        "gramacy-lee",
+        "--target",
+        "1.2",
+        "--method",
+        "bfgs",
+        "--init",
+        "1.21",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(answers[0]["verdict"], "ambiguous", "{}", answers[0]);
 
     // One observed value of Gramacy–Lee has several answers: the multi-start finds more than
     // one exact fit and says the data do not decide.
@@ -1291,7 +1343,8 @@ fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
     }
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    // 130, as a shell reports SIGINT: neither success nor an ordinary error.
+    assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(
         !Path::new(&answers).exists(),

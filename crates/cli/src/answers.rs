@@ -175,7 +175,7 @@ pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Res
             r.dof.map_or(String::new(), |d| d.to_string()),
             number(r.p_value),
             r.sim_calls,
-            r.verdict.word().to_lowercase(),
+            r.verdict.key(),
             field(r.verdict.reason()),
             field(&alternatives.join("; ")),
             r.success.map_or(String::new(), |s| s.to_string())

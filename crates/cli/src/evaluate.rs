@@ -43,6 +43,10 @@ pub struct Args {
     targets: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// How refining methods refine on the true loss: bfgs (the paper's protocol), lm
+    /// (Levenberg–Marquardt on the exact Jacobian) or bfgs+lm.
+    #[arg(long, default_value = "bfgs")]
+    refine: String,
     /// Budgets of the baselines as multiples of each proxy method's spend.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
@@ -250,6 +254,8 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         settings: LocalSettings {
             max_iters: config.evaluation.max_iters,
             grad_tolerance: config.evaluation.grad_tolerance,
+            refine: proxyland_optim::Refine::parse(&args.refine)
+                .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),

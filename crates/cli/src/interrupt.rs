@@ -28,3 +28,25 @@ pub fn catch() {
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
+
+/// The error of a run stopped by Ctrl-C after keeping what it had: the process exits 130, as
+/// a shell reports a SIGINT, not 1 (an error) or 0.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// Pieces of work finished.
+    pub done: usize,
+    /// Pieces of work asked for.
+    pub of: usize,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted: {} of {} observations solved; their answers are written above",
+            self.done, self.of
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}

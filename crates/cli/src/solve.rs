@@ -9,8 +9,7 @@ use crate::{interrupt, output, progress};
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool, read_observations};
 use proxyland_optim::{
-    LocalSettings, Method, Noise, Problem, SurrogateModel, TargetSplit, is_success, judge, run,
-    start_of,
+    LocalSettings, Method, Noise, Problem, Refine, SurrogateModel, is_success, judge, run,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
@@ -56,6 +55,10 @@ pub struct SolveArgs {
     /// Start point of single-start methods (default: a uniform draw from --seed).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     init: Vec<String>,
+    /// How the method refines on the true loss: bfgs, lm (Levenberg–Marquardt on the exact
+    /// Jacobian) or bfgs+lm.
+    #[arg(long, default_value = "bfgs")]
+    refine: String,
     /// Simulator-call budget of multistart-bfgs, cmaes and de (default 500).
     #[arg(long)]
     budget: Option<usize>,
@@ -178,8 +181,12 @@ fn observations(args: &SolveArgs, sim: &dyn Simulator) -> Result<Observed> {
     let space = sim.param_space();
     match (&args.observed, args.target.is_empty()) {
         (Some(f), _) => {
-            let is_hdf5 = matches!(f.extension().and_then(|e| e.to_str()), Some("h5" | "hdf5"));
-            let is_csv = f.extension().and_then(|e| e.to_str()) == Some("csv");
+            let extension = extension_of(f);
+            let is_hdf5 = matches!(extension.as_str(), "h5" | "hdf5");
+            let is_csv = extension == "csv";
+            if args.fold {
+                bail!("--fold folds --target and --init; --observed data are not folded");
+            }
             if args.dataset.is_some() && !is_hdf5 {
                 bail!(
                     "--dataset names an HDF5 dataset; --observed {} is no HDF5 file",
@@ -222,6 +229,9 @@ fn observations(args: &SolveArgs, sim: &dyn Simulator) -> Result<Observed> {
             Ok(((0..obs.len()).map(|k| obs.get(k)).collect(), truth))
         }
         (None, false) => {
+            if args.delimiter.is_some() {
+                bail!("--delimiter is for CSV observations; --target simulates its own");
+            }
             let x = parse_params(&args.target, "--target")?;
             if !args.fold {
                 crate::inside_box(sim, &x, "--target")?;
@@ -248,14 +258,25 @@ fn check_outputs(args: &SolveArgs) -> Result<()> {
             inputs.push((flag, p));
         }
     }
+    // A --noise-std that is no number names a file of σ: an input too.
+    let noise_file = args
+        .noise_std
+        .as_deref()
+        .filter(|t| t.trim().parse::<f64>().is_err())
+        .map(Path::new);
+    if let Some(p) = noise_file {
+        inputs.push(("--noise-std", p));
+    }
+    let partial = args.out.as_deref().map(partial_sibling);
     if let Some(out) = &args.out {
-        if !matches!(
-            out.extension().and_then(|e| e.to_str()),
-            Some("csv" | "json")
-        ) {
+        if !matches!(extension_of(out).as_str(), "csv" | "json") {
             bail!("--out {}: use a .csv or .json file", out.display());
         }
         output::check_output("--out", out, &inputs, args.force)?;
+        // Where an interrupted batch would write: checked now, not after hours of work.
+        if let Some(partial) = &partial {
+            output::check_output("--out (its .partial sibling)", partial, &inputs, args.force)?;
+        }
         inputs.push(("--out", out));
     }
     if let Some(it) = &args.iterates {
@@ -298,6 +319,12 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (None, true) => bail!("--method {method_name} needs --data (a pool to search)"),
         (_, false) => None,
     };
+    // No noise-level stop here: a solve converges fully, so its χ² and its other minima are
+    // what the verdict judges.
+    let settings = LocalSettings {
+        refine: Refine::parse(&args.refine).map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
+        ..LocalSettings::default()
+    };
     proxyland_proxy::device::set_threads(1);
     let trace = proxyland_optim::Trace::default();
     if k > 1 {
@@ -312,12 +339,17 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             if interrupt::interrupted() {
                 return Ok(None);
             }
+            // Starts and draws come from the observation's own bytes, not its place in the
+            // file: the same observation gets the same answer alone or in any batch.
+            let key = content_key(&observations[i]);
+            let u0 = init.clone().unwrap_or_else(|| {
+                let mut s = Stream::new(args.seed ^ START_DOMAIN, key);
+                (0..space.dim()).map(|_| s.uniform()).collect()
+            });
             let problem = Problem {
                 sim: sim.as_ref(),
                 target: &observations[i],
-                u0: init
-                    .clone()
-                    .unwrap_or_else(|| start_of(args.seed, TargetSplit::Test, i, space.dim())),
+                u0: u0.clone(),
                 trace,
                 library: library.as_ref(),
             };
@@ -325,9 +357,11 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
                 &method,
                 &problem,
                 proxy.as_ref().map(|p| p as &dyn SurrogateModel),
-                LocalSettings::default(),
-                &mut Stream::new(args.seed, 1 + i as u64),
-            )?;
+                settings,
+                &mut Stream::new(args.seed, key),
+            )
+            // One observation's failure is its own FAILED row, never the batch's end.
+            .unwrap_or_else(|e| failed_answer(&space, &u0, &e.to_string()));
             let judged = judge(sim.as_ref(), &answer, &observations[i], &noise[i]);
             let truth = truth[i].as_ref().map(|x| {
                 let (ok, _) = is_success(sim.as_ref(), &answer.x_hat, x);
@@ -373,10 +407,11 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         write_iterates(path, trace, &space)?;
     }
     if !complete {
-        bail!(
-            "interrupted: {} of {k} observations solved; their answers are written above",
-            rows.len()
-        );
+        return Err(interrupt::Interrupted {
+            done: rows.len(),
+            of: k,
+        }
+        .into());
     }
     let untrusted = rows.iter().filter(|r| !r.verdict.is_ok()).count();
     if untrusted > 0 {
@@ -412,7 +447,7 @@ fn present(
         }
     });
     if let Some(out) = &out {
-        if out.extension().and_then(|e| e.to_str()) == Some("json") {
+        if extension_of(out) == "json" {
             let json = answers::to_json(rows, k, complete)?;
             output::write_atomically(out, |w| Ok(w.write_all(json.as_bytes())?))?;
         } else {
@@ -466,6 +501,50 @@ fn present(
         );
     }
     Ok(())
+}
+
+/// The stream domain of `solve`'s starts (the method's own draws use the plain seed).
+const START_DOMAIN: u64 = 0x736f_6c76_655f_7530;
+
+/// A 64-bit FNV-1a hash of an observation's values: its stream index.
+fn content_key(y: &Trajectory) -> u64 {
+    y.iter().fold(0xcbf2_9ce4_8422_2325, |h, v| {
+        v.to_bits()
+            .to_le_bytes()
+            .iter()
+            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    })
+}
+
+/// The answer of a method that could not run on one observation: its start, marked failed.
+fn failed_answer(
+    space: &proxyland_physics::ParamSpace,
+    u0: &[f64],
+    why: &str,
+) -> proxyland_optim::Answer {
+    proxyland_optim::Answer {
+        x_hat: space.fold(&space.from_unit(u0)).0,
+        resim_loss: f64::INFINITY,
+        sim_calls: 0,
+        surrogate_evals: 0,
+        wall_s: 0.0,
+        stopped: Some(proxyland_optim::StopReason::ObjectiveFailed {
+            message: why.to_string(),
+        }),
+        rounds: None,
+        minima: Vec::new(),
+        local_runs: 0,
+        field_solves: 0,
+        refinement: None,
+    }
+}
+
+/// A file's extension in lower case (`.CSV` is a CSV file).
+fn extension_of(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// `answers.csv` → `answers.partial.csv`: an interrupted batch's answers never take the name

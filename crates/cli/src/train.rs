@@ -63,6 +63,8 @@ pub fn run(args: Args) -> Result<()> {
     // One writer per output, for the whole run: taken before `<out>.resume` is looked at, so a
     // second run on the same output is told who writes it, not that a run was interrupted.
     let _lock = OutputLock::acquire(&args.out)?;
+    // Again under the lock: a run that finished in between has written `--out`.
+    crate::output::check_output("--out", &args.out, &[("--data", &args.data)], args.force)?;
     let pool = Pool::open(&args.data)?;
     // The pool carries the config it was generated from.
     let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
@@ -178,6 +180,8 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
     }
     crate::output::check_output("--out", &args.out, &inputs, args.force)?;
     let _lock = OutputLock::acquire(&args.out)?;
+    // Again under the lock: a run that finished in between has written `--out`.
+    crate::output::check_output("--out", &args.out, &inputs, args.force)?;
     let variant = match args.variant.as_str() {
         "supervised" => InverseVariant::Supervised,
         "physics" => InverseVariant::Physics,

@@ -295,6 +295,21 @@ fn detect_separator(path: &Path, lines: &[(usize, &str)], state: usize) -> Resul
             )
         });
     match best {
+        // One value per frame written with a decimal comma (`-0,8`) splits on ',' into a
+        // "time" and a value: a silent misreading, so it is refused unless the caller says.
+        Some((_, t, _))
+            if state == 1
+                && t.separator == Separator::Char(',')
+                && lines.iter().any(|(_, l)| looks_like_decimal_comma(l)) =>
+        {
+            Err(bad(
+                path,
+                "(delimiter)",
+                "one value per frame, and a line like `-0,8` could be a decimal comma or a \
+                 time and a value: give the separator with --delimiter"
+                    .to_string(),
+            ))
+        }
         Some((_, t, _)) => Ok(t.separator),
         None => {
             let tried: Vec<String> = trials
@@ -315,6 +330,21 @@ fn detect_separator(path: &Path, lines: &[(usize, &str)], state: usize) -> Resul
                 ),
             ))
         }
+    }
+}
+
+/// `-12,5`: digits, one comma, digits, and nothing else.
+fn looks_like_decimal_comma(line: &str) -> bool {
+    let line = line.trim();
+    let line = line.strip_prefix('-').unwrap_or(line);
+    match line.split_once(',') {
+        Some((a, b)) => {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }
+        None => false,
     }
 }
 

@@ -252,6 +252,12 @@ pub struct MethodSummary {
     pub median_param_error: f64,
     /// Mean simulator calls per target.
     pub mean_sim_calls: f64,
+    /// Mean field solves per target (a value call 1, a call with gradient or Jacobian 1 + d).
+    #[serde(default)]
+    pub mean_field_solves: f64,
+    /// Runs whose refinement ended at its iteration cap (not by a convergence test).
+    #[serde(default)]
+    pub refinements_capped: usize,
     /// Mean wall-clock seconds per target.
     pub wall_s: f64,
     /// Runs whose answer rests on a failed evaluation (blow-up, non-finite value).
@@ -367,6 +373,20 @@ fn summarize(id: &MethodId, rows: &[&Outcome], headline: bool) -> MethodSummary 
         median_resim_loss: median(rows.iter().map(|r| r.answer.resim_loss).collect()),
         median_param_error: median(rows.iter().map(|r| r.param_error).collect()),
         mean_sim_calls: rows.iter().map(|r| r.answer.sim_calls as f64).sum::<f64>() / nf,
+        mean_field_solves: rows
+            .iter()
+            .map(|r| r.answer.field_solves as f64)
+            .sum::<f64>()
+            / nf,
+        refinements_capped: rows
+            .iter()
+            .filter(|r| {
+                r.answer
+                    .refinement
+                    .as_ref()
+                    .is_some_and(|f| f.stop == "iterations")
+            })
+            .count(),
         wall_s: rows.iter().map(|r| r.answer.wall_s).sum::<f64>() / nf,
         failed_runs: rows.iter().filter(|r| r.answer.failed()).count(),
         mean_rounds: rows

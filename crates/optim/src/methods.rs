@@ -184,6 +184,10 @@ pub struct Answer {
     /// answers says so, and the verdict calls the answer ambiguous.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub minima: Vec<Minimum>,
+    /// Local runs on the true loss whose ends `minima` was drawn from: 1 for a single start;
+    /// more when the method looked for other minima.
+    #[serde(default)]
+    pub local_runs: usize,
     /// Field solves the method spent: 1 per value call, [`Simulator::tangent_cost`] per call
     /// with gradient or Jacobian (spec v3: budgets are matched in both units).
     #[serde(default)]
@@ -360,7 +364,9 @@ pub fn run(
             (u, stopped, ends)
         }
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
-            let limited = TrueLoss::new(problem.sim, problem.target).with_budget((*budget).max(1));
+            let limited = TrueLoss::new(problem.sim, problem.target)
+                .with_budget((*budget).max(1))
+                .with_trace(problem.trace);
             let r = match method {
                 Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream)?,
                 Method::Cmaes { .. } => cma_es(&limited, settings, stream)?,
@@ -374,6 +380,7 @@ pub fn run(
             a.field_solves = limited.field_solves();
             a.rounds = Some(r.rounds);
             a.refinement = r.refinement;
+            a.local_runs = r.local_minima.len().max(1);
             a.minima = distinct_minima(space, r.local_minima, &a);
             return Ok(a);
         }
@@ -386,6 +393,7 @@ pub fn run(
         started,
         stopped,
     );
+    a.local_runs = local_minima.len();
     a.minima = distinct_minima(space, local_minima, &a);
     a.field_solves = truth.field_solves();
     a.refinement = refinement;
@@ -548,6 +556,7 @@ fn answer(
         stopped,
         rounds: None,
         minima: Vec::new(),
+        local_runs: 0,
         field_solves: 0,
         refinement: None,
     }

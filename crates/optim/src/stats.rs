@@ -226,7 +226,7 @@ pub fn gamma_q(a: f64, x: f64) -> f64 {
             n += 1.0;
             term *= x / n;
             sum += term;
-            if term.abs() < sum.abs() * 1e-16 {
+            if term.abs() < sum.abs() * f64::EPSILON {
                 break;
             }
         }
@@ -251,7 +251,7 @@ pub fn gamma_q(a: f64, x: f64) -> f64 {
             d = 1.0 / d;
             let step = d * c;
             h *= step;
-            if (step - 1.0).abs() < 1e-16 {
+            if (step - 1.0).abs() < f64::EPSILON {
                 break;
             }
         }

@@ -109,11 +109,13 @@ pub struct Uncertainty {
     pub resim_loss: f64,
     /// √(mean squared residual): in the units of the observation, comparable to its noise.
     pub residual_rms: f64,
-    /// √(mean squared observation), the scale an exact fit is measured against.
-    pub data_rms: f64,
+    /// The observation's spread about its mean (its RMS when constant), the scale an exact fit
+    /// is measured against: an offset (temperatures in kelvin) must not make a misfit small.
+    pub data_spread: f64,
     /// N, the observed values.
     pub values: usize,
-    /// N − d, the χ² test's degrees of freedom (0 when the data cannot test the fit).
+    /// The χ² test's degrees of freedom: N − d, or N when N ≤ d (nothing is left to test the
+    /// fit with, so only the values' own spread counts).
     pub dof: usize,
     /// The noise σ the fit is judged with (one value; None for a per-point σ, or where there
     /// is none).
@@ -136,7 +138,7 @@ pub struct Uncertainty {
 impl Uncertainty {
     /// Whether the residual is at the solver's rounding level (noise-free data fit exactly).
     pub fn is_exact_fit(&self) -> bool {
-        self.residual_rms <= EXACT_FIT * self.data_rms
+        self.residual_rms <= EXACT_FIT * self.data_spread
     }
 }
 
@@ -166,8 +168,8 @@ fn difference_variance(residual: &Trajectory) -> Option<(f64, usize)> {
 ///   (N when N ≤ d: nothing is left to test the fit with, so only the values' own spread counts).
 /// - σ estimated: σ̂² from the residual's frame differences, and the p-value of the ratio
 ///   R = (Σ r² / (N − d)) / σ̂², which is von Neumann's ratio test of whiteness. For white noise
-///   R ≈ 1 with variance 2/N + 3/N_Δ − 4/N (N_Δ differences; the two sums are correlated), and a
-///   smooth misfit inflates it. The p-value is the normal tail of R.
+///   R ≈ 1 with variance 2/N + (3 − 1/(T − 1))/N_Δ − 4/N (T frames, N_Δ differences; the two
+///   sums are correlated), and a smooth misfit inflates it. The p-value is the normal tail of R.
 fn chi2_statistics(
     residual: &Trajectory,
     noise: &Noise,
@@ -203,8 +205,10 @@ fn chi2_statistics(
                 let rss = residual.iter().map(|r| r * r).sum::<f64>();
                 let chi2 = rss / s2;
                 let ratio = chi2 / dof as f64;
+                let frames = residual.nrows() as f64;
                 let (n, nd) = (n as f64, differences as f64);
-                let variance = (2.0 / n + 3.0 / nd - 4.0 / n).max(0.25 / n);
+                let variance =
+                    (2.0 / n + (3.0 - 1.0 / (frames - 1.0)) / nd - 4.0 / n).max(0.25 / n);
                 let p = stats::normal_upper_tail((ratio - 1.0) / variance.sqrt());
                 (
                     Some(s2.sqrt()),
@@ -266,7 +270,13 @@ pub fn gauss_newton(
     let n = residual.len();
     let d = x_hat.len();
     let rss: f64 = residual.iter().map(|r| r * r).sum();
-    let data_rms = (target.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+    let mean = target.iter().sum::<f64>() / n as f64;
+    let spread = (target.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let data_spread = if spread > 0.0 {
+        spread
+    } else {
+        (target.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt()
+    };
     let (noise_std, noise_source, chi2, p_value) = chi2_statistics(&residual, noise, d);
     // JᵀWJ with W = 1/σ² per point (1 for a common σ, which multiplies the inverse instead).
     let tangents: Vec<Vec<f64>> = run
@@ -289,15 +299,21 @@ pub fn gauss_newton(
     let s2 = match (noise, noise_std) {
         (Noise::PerPoint(_), _) => 1.0,
         (_, Some(sigma)) => sigma * sigma,
-        // No σ: an exact fit is determined to rounding; otherwise the residual's own scale.
+        // No σ: the residual's own scale; with no value to spare, an exact fit is determined
+        // to rounding and any other fit not at all.
         (_, None) if n > d => rss / (n - d) as f64,
-        (_, None) => 0.0,
+        (_, None) if (rss / n as f64).sqrt() <= EXACT_FIT * data_spread => 0.0,
+        (_, None) => f64::INFINITY,
     };
-    let covariance = spd_inverse(&jtj).map(|inv| {
-        inv.iter()
-            .map(|row| row.iter().map(|v| v * s2).collect::<Vec<f64>>())
-            .collect::<Vec<_>>()
-    });
+    let covariance = s2
+        .is_finite()
+        .then(|| spd_inverse(&jtj))
+        .flatten()
+        .map(|inv| {
+            inv.iter()
+                .map(|row| row.iter().map(|v| v * s2).collect::<Vec<f64>>())
+                .collect::<Vec<_>>()
+        });
     let std_err = match &covariance {
         Some(c) => (0..d).map(|j| c[j][j].max(0.0).sqrt()).collect(),
         None => vec![f64::INFINITY; d],
@@ -305,13 +321,13 @@ pub fn gauss_newton(
     Ok(Uncertainty {
         resim_loss: rss / n as f64,
         residual_rms: (rss / n as f64).sqrt(),
-        data_rms,
+        data_spread,
         values: n,
-        dof: n.saturating_sub(d),
+        dof: if n > d { n - d } else { n },
         noise_std,
         noise_source,
         chi2,
-        chi2_per_dof: chi2.map(|c| c / n.saturating_sub(d).max(1) as f64),
+        chi2_per_dof: chi2.map(|c| c / if n > d { n - d } else { n }.max(1) as f64),
         p_value,
         std_err,
         covariance,

@@ -12,7 +12,7 @@
 //! 4. no other minimum the method found explains the data as well while lying more than
 //!    [`AMBIGUITY_SE`] standard errors away (else `AMBIGUOUS`, listing both).
 
-use crate::methods::{Answer, Minimum};
+use crate::methods::{Answer, Minimum, SUCCESS_TOLERANCE};
 use crate::stats;
 use crate::uncertainty::{Noise, NoiseSource, Uncertainty, gauss_newton};
 use proxyland_physics::{Simulator, Trajectory};
@@ -78,6 +78,18 @@ impl Trust {
         }
     }
 
+    /// The verdict's key in files: `ok`, `suspect`, `at-boundary`, `ambiguous`, `failed` (as
+    /// the JSON's `verdict` field).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Trust::Ok { .. } => "ok",
+            Trust::Suspect { .. } => "suspect",
+            Trust::AtBoundary { .. } => "at-boundary",
+            Trust::Ambiguous { .. } => "ambiguous",
+            Trust::Failed { .. } => "failed",
+        }
+    }
+
     /// Why.
     pub fn reason(&self) -> &str {
         match self {
@@ -127,8 +139,8 @@ fn passes(fit: &Uncertainty) -> bool {
 fn describe_fit(fit: &Uncertainty) -> String {
     if fit.is_exact_fit() {
         return format!(
-            "an exact fit (residual RMS {:.1e} of the data's)",
-            fit.residual_rms / fit.data_rms.max(1e-300)
+            "an exact fit (residual RMS {:.1e} of the data's spread)",
+            fit.residual_rms / fit.data_spread.max(1e-300)
         );
     }
     let how = match fit.noise_source {
@@ -147,11 +159,20 @@ fn describe_fit(fit: &Uncertainty) -> String {
             stats::format_p(p)
         ),
         _ => format!(
-            "residual RMS {:.3e} ({:.1e} of the data's) is no exact fit, and one frame gives no \
-             noise estimate: give --noise-std",
+            "residual RMS {:.3e} ({:.1e} of the data's spread) is no exact fit, and the residual \
+             gives no noise estimate (one frame, or constant in time): give --noise-std",
             fit.residual_rms,
-            fit.residual_rms / fit.data_rms.max(1e-300)
+            fit.residual_rms / fit.data_spread.max(1e-300)
         ),
+    }
+}
+
+/// Where the user's noise model comes from (before any estimate).
+fn noise_source(noise: &Noise) -> NoiseSource {
+    match noise {
+        Noise::Given(_) => NoiseSource::Given,
+        Noise::PerPoint(_) => NoiseSource::PerPoint,
+        Noise::Estimate => NoiseSource::FrameDifferences,
     }
 }
 
@@ -175,7 +196,7 @@ fn same_yardstick(fit: &Uncertainty, noise: &Noise) -> Noise {
 /// let y = sim.simulate(&[2.0, 7.0])?;
 /// let answer = Answer { x_hat: vec![2.0, 7.0], resim_loss: 0.0, sim_calls: 1,
 ///     surrogate_evals: 0, wall_s: 0.0, stopped: None, rounds: None, minima: vec![],
-///     field_solves: 3, refinement: None };
+///     local_runs: 1, field_solves: 3, refinement: None };
 /// assert!(judge(sim.as_ref(), &answer, &y, &Noise::Estimate).trust.is_ok());
 /// // Pinned on the ω = 12 face: never ok.
 /// let edge = Answer { x_hat: vec![2.0, 12.0], ..answer };
@@ -225,9 +246,33 @@ pub fn judge(
                 .iter()
                 .any(|&d| d > 0.0)
         })
-        .filter_map(|m| alternative(sim, m, target, &yardstick, &fit, &answer.x_hat))
+        .filter_map(|m| {
+            alternative(
+                sim,
+                m,
+                target,
+                (&yardstick, noise_source(noise)),
+                &fit,
+                &answer.x_hat,
+            )
+        })
         .collect();
     let fit_words = describe_fit(&fit);
+    let near = near_edges(space, &answer.x_hat, &fit.std_err);
+    // Stopped just short of a face (an even loss there has no gradient to finish the approach):
+    // the point on the face explains the data as well, so that is where the answer lies.
+    let face = (!near.is_empty() && edges.is_empty())
+        .then(|| {
+            let mut x = answer.x_hat.clone();
+            for (j, edge, _) in &near {
+                x[*j] = *edge;
+            }
+            let at_face = gauss_newton(sim, &x, target, &yardstick).ok()?;
+            (passes(&at_face) || at_face.resim_loss <= fit.resim_loss).then_some(x)
+        })
+        .flatten();
+    let near_words: Vec<String> = near.iter().map(|(_, _, words)| words.clone()).collect();
+    let d = space.dim();
     let trust = if !edges.is_empty() {
         Trust::AtBoundary {
             reason: format!(
@@ -235,18 +280,44 @@ pub fn judge(
                 edges.join(", ")
             ),
         }
+    } else if let Some(x_face) = face {
+        Trust::AtBoundary {
+            reason: format!(
+                "the answer lies within {AMBIGUITY_SE} standard errors of the box's edge at {}, \
+                 and {x_face:?} on the edge fits at least as well: the truth probably lies \
+                 outside the box; {fit_words}",
+                near_words.join(", ")
+            ),
+        }
     } else if !passes(&fit) {
         Trust::Suspect {
             reason: format!(
                 "the residual does not fit the noise: {fit_words}; {}",
-                match near_edges(space, &answer.x_hat, &fit.std_err).as_slice() {
-                    [] => "probably a local minimum, or data from another model".to_string(),
-                    near => format!(
+                if near_words.is_empty() {
+                    "probably a local minimum, or data from another model".to_string()
+                } else {
+                    format!(
                         "the answer lies within {AMBIGUITY_SE} standard errors of the box's edge \
-                         at {}: the truth probably lies outside the box",
-                        near.join(", ")
-                    ),
+                         at {}: the truth may lie outside the box",
+                        near_words.join(", ")
+                    )
                 }
+            ),
+        }
+    } else if fit.covariance.is_none() && !fit.is_exact_fit() {
+        Trust::Ambiguous {
+            reason: format!(
+                "the data do not determine every parameter (JᵀJ is singular at the answer, so \
+                 other X fit as well); {fit_words}"
+            ),
+        }
+    } else if fit.values <= d && answer.local_runs <= 1 {
+        Trust::Ambiguous {
+            reason: format!(
+                "{} observed values for {d} parameters and a single start: other X may fit as \
+                 well, and no search looked; use a multi-start method (multistart-bfgs, \
+                 pool-bfgs)",
+                fit.values
             ),
         }
     } else if let Some(other) = alternatives
@@ -270,21 +341,26 @@ pub fn judge(
     }
 }
 
-/// The non-periodic faces within [`AMBIGUITY_SE`] standard errors of `x` (as `name = edge`): a
-/// misfit there is what a truth outside the box looks like when the search stopped just short
-/// of the face.
-fn near_edges(space: &proxyland_physics::ParamSpace, x: &[f64], std_err: &[f64]) -> Vec<String> {
+/// The non-periodic faces within [`AMBIGUITY_SE`] standard errors of `x`, as (coordinate, the
+/// face's value, `name = edge`): a misfit there is what a truth outside the box looks like when
+/// the search stopped just short of the face.
+fn near_edges(
+    space: &proxyland_physics::ParamSpace,
+    x: &[f64],
+    std_err: &[f64],
+) -> Vec<(usize, f64, String)> {
     (0..space.dim())
         .filter(|&j| !space.is_periodic(j) && std_err[j].is_finite())
         .filter_map(|j| {
             let margin = AMBIGUITY_SE * std_err[j];
-            if x[j] - space.lo[j] <= margin {
-                Some(format!("{} = {}", space.names[j], space.lo[j]))
+            let edge = if x[j] - space.lo[j] <= margin {
+                space.lo[j]
             } else if space.hi[j] - x[j] <= margin {
-                Some(format!("{} = {}", space.names[j], space.hi[j]))
+                space.hi[j]
             } else {
-                None
-            }
+                return None;
+            };
+            Some((j, edge, format!("{} = {edge}", space.names[j])))
         })
         .collect()
 }
@@ -294,7 +370,7 @@ fn alternative(
     sim: &dyn Simulator,
     m: &Minimum,
     target: &Trajectory,
-    yardstick: &Noise,
+    (yardstick, yardstick_source): (&Noise, NoiseSource),
     fit: &Uncertainty,
     x_hat: &[f64],
 ) -> Option<Alternative> {
@@ -307,18 +383,21 @@ fn alternative(
         .map(|(j, d)| {
             let distance = d * space.width(j);
             match fit.std_err[j] {
-                e if e > 0.0 => distance / e,
+                e if e > 0.0 && e.is_finite() => distance / e,
+                // An undetermined coordinate: measured in success tolerances instead, so two
+                // answers far apart still count as two.
+                e if !e.is_finite() => d / SUCCESS_TOLERANCE,
                 _ if distance > 0.0 => f64::INFINITY,
                 _ => 0.0,
             }
         })
         .fold(0.0, f64::max);
-    // An alternative fits when it passes the answer's own test: both exact fits, or both
-    // consistent with the same σ.
-    let fits = if fit.is_exact_fit() {
-        other.is_exact_fit()
-    } else {
-        passes(&other)
+    // An alternative fits when it passes the answer's own test: consistent with the σ the
+    // user gave, or, with σ estimated, both exact fits or both consistent with the answer's σ̂.
+    let fits = match yardstick_source {
+        NoiseSource::Given | NoiseSource::PerPoint => passes(&other),
+        _ if fit.is_exact_fit() => other.is_exact_fit(),
+        _ => passes(&other),
     };
     Some(Alternative {
         x: m.x.clone(),
@@ -421,6 +500,7 @@ mod tests {
             wall_s: 0.0,
             stopped: None,
             rounds: None,
+            local_runs: 1 + minima.len(),
             minima,
             field_solves: 0,
             refinement: None,
