@@ -834,29 +834,40 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
     ];
     assert!(cases.len() >= 45, "{} cases", cases.len());
     for (args, needle) in &cases {
-        let before = snapshot(f.dir.path());
-        let (code, err) = run_code(args);
-        // 1: our error; 2: a usage error clap caught. Never 0, a panic (101) or a signal.
-        assert!(
-            matches!(code, Some(1 | 2)),
-            "{args:?} should fail with status 1 or 2, got {code:?}:\n{err}"
-        );
+        fails_cleanly(f.dir.path(), args, &[needle]);
+    }
+}
+
+/// Runs `args` and checks that it fails with status 1 (our error) or 2 (a usage error clap
+/// caught), never 0, a panic (101) or a signal; that stderr says every one of `needles`; and
+/// that every file under `dir` is byte-identical afterwards. Returns the status and seconds.
+fn fails_cleanly(dir: &Path, args: &[&str], needles: &[&str]) -> (Option<i32>, f64) {
+    let before = snapshot(dir);
+    let started = std::time::Instant::now();
+    let (code, err) = run_code(args);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        matches!(code, Some(1 | 2)),
+        "{args:?} should fail with status 1 or 2, got {code:?}:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
+    for needle in needles {
         assert!(
             err.contains(needle),
             "{args:?}: expected `{needle}` in:\n{err}"
         );
-        assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
-        let after = snapshot(f.dir.path());
-        assert!(
-            before == after,
-            "{args:?} changed files: {:?}",
-            after
-                .keys()
-                .filter(|k| before.get(*k) != after.get(*k))
-                .chain(before.keys().filter(|k| !after.contains_key(*k)))
-                .collect::<Vec<_>>()
-        );
     }
+    let after = snapshot(dir);
+    assert!(
+        before == after,
+        "{args:?} changed files: {:?}",
+        after
+            .keys()
+            .filter(|k| before.get(*k) != after.get(*k))
+            .chain(before.keys().filter(|k| !after.contains_key(*k)))
+            .collect::<Vec<_>>()
+    );
+    (code, seconds)
 }
 
 #[test]
@@ -894,34 +905,7 @@ fn no_wrap_around_one_writer_per_output_and_refused_resumes_change_nothing() {
     let (b2, pool) = (f.s("b2.toml"), f.s("pool.h5"));
     let (busy_h5, busy_st, r_h5) = (f.s("busy.h5"), f.s("busy.safetensors"), f.s("r.h5"));
     // Fails with status 1 (or 2: clap), says `needles`, and leaves every file byte-identical.
-    let refused = |args: &[&str], needles: &[&str]| {
-        let before = snapshot(f.dir.path());
-        let started = std::time::Instant::now();
-        let (code, err) = run_code(args);
-        let seconds = started.elapsed().as_secs_f64();
-        assert!(
-            matches!(code, Some(1 | 2)),
-            "{args:?} should fail with status 1 or 2, got {code:?}:\n{err}"
-        );
-        assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
-        for needle in needles {
-            assert!(
-                err.contains(needle),
-                "{args:?}: expected `{needle}` in:\n{err}"
-            );
-        }
-        let after = snapshot(f.dir.path());
-        assert!(
-            before == after,
-            "{args:?} changed files: {:?}",
-            after
-                .keys()
-                .filter(|k| before.get(*k) != after.get(*k))
-                .chain(before.keys().filter(|k| !after.contains_key(*k)))
-                .collect::<Vec<_>>()
-        );
-        (code, seconds)
-    };
+    let refused = |args: &[&str], needles: &[&str]| fails_cleanly(f.dir.path(), args, needles);
 
     // (a) A count that would wrap around is refused at once, naming the flag, creating nothing.
     let (code, seconds) = refused(

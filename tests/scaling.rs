@@ -123,6 +123,58 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         "--device",
         "cpu",
     ]));
+    // `solve` refines the network's prediction for the user's observation, by LM if asked.
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "burgers-k2",
+        "--data",
+        &data,
+        "--method",
+        "inverse-net",
+        "--inverse-model",
+        &supervised,
+        "--target",
+        "1.2,4.5,5.0,9.0",
+        "--refine",
+        "lm",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let answer = &doc["answers"][0];
+    assert_eq!(answer["method"], "inverse-net");
+    assert!(answer["sim_calls"].as_u64().unwrap() >= 1, "{answer}");
+    // Each LM call asks for the Jacobian: 1 + d field solves.
+    assert_eq!(
+        answer["field_solves"].as_u64().unwrap(),
+        5 * answer["sim_calls"].as_u64().unwrap(),
+        "{answer}"
+    );
+    for refused in [&["--init", "1,4,5,9"][..], &[][..]] {
+        let mut args = vec![
+            "solve",
+            "--experiment",
+            "burgers-k2",
+            "--data",
+            &data,
+            "--method",
+            "inverse-net",
+            "--target",
+            "1.2,4.5,5.0,9.0",
+        ];
+        if !refused.is_empty() {
+            args.extend(["--inverse-model", &supervised]);
+        }
+        args.extend(refused);
+        let o = proxyland(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("--init") || err.contains("--inverse-model"),
+            "{err}"
+        );
+    }
     // The physics variant starts from the supervised network and counts its simulator calls.
     let said = ok(proxyland(&[
         "train-inverse",

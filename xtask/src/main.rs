@@ -5,7 +5,7 @@
 //! cargo xtask bootstrap [--cuda]        install libtorch (CUDA-capable with --cuda), CMake,
 //!                                       OpenBLAS; link .deps/
 //! cargo xtask test                      fmt check, clippy -D warnings, all workspace tests
-//! cargo xtask reproduce [--profile quick|paper] [--experiments E,..] [--out results]
+//! cargo xtask reproduce [--profile quick|paper|scaling|refine] [--experiments E,..] [--out results]
 //! cargo xtask bench [--compare-only] [--quick] [--cases ..]
 //!                                       criterion benches, then proxyland vs NumPy/Exponax/PyTorch
 //! ```
@@ -26,7 +26,7 @@ commands:
   bootstrap    install libtorch (PyPI torch 2.11.0), CMake and OpenBLAS; link .deps/
                [--cuda: the CUDA libraries too (about 2.6 GB), for --device cuda]
   test         bootstrap, then cargo fmt --check, clippy -D warnings, and every test
-  reproduce    bootstrap, build, run the whole pipeline: [--profile quick|paper]
+  reproduce    bootstrap, build, run the whole pipeline: [--profile quick|paper|scaling|refine]
                [--experiments burgers,ks,...] [--out results]
   bench        bootstrap, run the criterion benches of every crate, then compare proxyland
                side by side with NumPy, Exponax and PyTorch (results/BENCH.md):

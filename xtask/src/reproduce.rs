@@ -227,8 +227,21 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         };
         return run_scaling(repo, &chosen, &scaling_out);
     }
+    if profile == "refine" {
+        let chosen = if experiments_given {
+            experiments
+        } else {
+            SCALING_EXPERIMENTS.map(String::from).to_vec()
+        };
+        let report = if out == default_out {
+            default_out.join("scaling").join("REFINE.md")
+        } else {
+            out.join("REFINE.md")
+        };
+        return run_refine(repo, &chosen, &report);
+    }
     if profile != "quick" && profile != "paper" {
-        bail!("--profile must be `quick`, `paper` or `scaling`, got `{profile}`");
+        bail!("--profile must be `quick`, `paper`, `scaling` or `refine`, got `{profile}`");
     }
     if let Some(bad) = experiments
         .iter()
@@ -551,6 +564,110 @@ fn train_inverse_networks(
     Ok(([s(&supervised), s(&physics)], physics_hash))
 }
 
+/// Stage: member `e`'s pool in `dir` at the scaling profile's sizes (the scaling and refine
+/// profiles share it). Returns the pool and its hash.
+fn scaling_pool(
+    repo: &Path,
+    pipeline: &Pipeline,
+    e: &str,
+    dir: &Path,
+) -> Result<(PathBuf, String)> {
+    std::fs::create_dir_all(dir)?;
+    let config = repo.join("datasets").join(format!("{e}.toml"));
+    let config_text =
+        std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let data = dir.join("data.h5");
+    let data_hash = fnv(&[&config_text, b"scaling", b"generate v1"]);
+    let args: Vec<String> = [
+        "generate",
+        "--config",
+        &config.display().to_string(),
+        "--profile",
+        "scaling",
+        "--out",
+        &data.display().to_string(),
+        "--resume",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    pipeline.stage(&format!("{e}/generate"), &data, &data_hash, &args)?;
+    Ok((data, data_hash))
+}
+
+/// The refinements the refine profile compares (`evaluate --refine`), the reference first.
+const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
+
+/// `reproduce --profile refine` (spec v3, "Refinement"): each scaling-family member's pool
+/// (the scaling profile's sizes), and `pool-bfgs` on its test targets once per refinement;
+/// then results/scaling/REFINE.md. No network is trained: the study isolates the refinement.
+fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> {
+    if let Some(bad) = experiments
+        .iter()
+        .find(|e| !SCALING_EXPERIMENTS.contains(&e.as_str()))
+    {
+        bail!(
+            "--experiments: `{bad}` is not a scaling-family member (known: {})",
+            SCALING_EXPERIMENTS.join(", ")
+        );
+    }
+    let started = Instant::now();
+    let (runs, pipeline) = Pipeline::start(repo, "refine")?;
+    let s = |p: &Path| p.display().to_string();
+    let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
+    for e in experiments {
+        let dir = runs.join(e);
+        let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
+        for refine in REFINEMENTS {
+            let eval = dir.join(format!("eval-{refine}.json"));
+            let hash = fnv(&[data_hash.as_bytes(), refine.as_bytes(), EVALUATE_REVISION]);
+            pipeline.stage(
+                &format!("{e}/evaluate {refine}"),
+                &eval,
+                &hash,
+                &arg(&[
+                    "evaluate",
+                    "--data",
+                    &s(&data),
+                    "--split",
+                    "test",
+                    "--methods",
+                    "pool-bfgs",
+                    "--refine",
+                    refine,
+                    "--seed",
+                    "0",
+                    "--out",
+                    &s(&eval),
+                ]),
+            )?;
+        }
+    }
+    let status = Command::new(&pipeline.bin)
+        .args([
+            "refine-report",
+            "--runs",
+            &s(&runs),
+            "--out",
+            &s(report),
+            "--timings",
+            &s(&pipeline.timings),
+            "--experiments",
+            &experiments.join(","),
+            "--force",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("writing the refine report failed ({status})");
+    }
+    eprintln!(
+        "[reproduce] done in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    );
+    Ok(())
+}
+
 /// `reproduce --profile scaling`: every scaling-family member with the same pool size and
 /// targets; proxies (σ chosen on validation targets), the two inverse networks, and every
 /// method on the test targets; then results/scaling/REPORT.md.
@@ -570,28 +687,8 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
     let s = |p: &Path| p.display().to_string();
     for e in experiments {
         let dir = runs.join(e);
-        std::fs::create_dir_all(&dir)?;
-        let config = repo.join("datasets").join(format!("{e}.toml"));
-        let config_text =
-            std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
-        let data = dir.join("data.h5");
-        let data_hash = fnv(&[&config_text, profile.as_bytes(), b"generate v1"]);
+        let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
         let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
-        pipeline.stage(
-            &format!("{e}/generate"),
-            &data,
-            &data_hash,
-            &arg(&[
-                "generate",
-                "--config",
-                &s(&config),
-                "--profile",
-                &profile,
-                "--out",
-                &s(&data),
-                "--resume",
-            ]),
-        )?;
         let mut models: Vec<(String, String)> = Vec::new();
         for noise in SCALING_NOISE {
             let name = checkpoint_name(noise, 0.0, 0);

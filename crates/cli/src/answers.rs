@@ -2,7 +2,7 @@
 //! against docs/answers.schema.json by a test), CSV, a terminal table.
 
 use anyhow::Result;
-use proxyland_optim::{Alternative, Answer, Judgement, NoiseSource, StopReason, Trust};
+use proxyland_optim::{Alternative, Answer, Judgement, NoiseSource, Refinement, StopReason, Trust};
 use serde::Serialize;
 use std::io::Write;
 
@@ -33,9 +33,13 @@ pub struct AnswerRow {
     /// The other distinct minima the method found, judged by the answer's σ.
     pub alternatives: Vec<Alternative>,
     pub sim_calls: usize,
+    /// Field solves spent: 1 per value call, 1 + d per call with gradient or Jacobian.
+    pub field_solves: usize,
     pub surrogate_evals: usize,
     pub wall_s: f64,
     pub stopped: Option<StopReason>,
+    /// How the refinement behind the answer ended (rule, iterations, convergence, stop).
+    pub refinement: Option<Refinement>,
     pub x_star: Option<Vec<f64>>,
     pub success: Option<bool>,
 }
@@ -82,6 +86,8 @@ impl AnswerRow {
             alternatives: judged.alternatives,
             x_hat: answer.x_hat,
             sim_calls: answer.sim_calls,
+            field_solves: answer.field_solves,
+            refinement: answer.refinement,
             surrogate_evals: answer.surrogate_evals,
             wall_s: answer.wall_s,
             stopped: answer.stopped,
@@ -115,7 +121,7 @@ fn field(text: &str) -> String {
 }
 
 /// CSV: one row per answer, with the full covariance (upper triangle, `cov_a_b`), the χ²
-/// statistics, the verdict and its reason, and the other minima.
+/// statistics, the spend, the refinement, the verdict and its reason, and the other minima.
 pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Result<()> {
     let se: Vec<String> = names.iter().map(|n| format!("std_err_{n}")).collect();
     let mut cov = Vec::new();
@@ -127,7 +133,7 @@ pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Res
     writeln!(
         w,
         "observation,experiment,method,{},{},{},resim_loss,residual_rms,noise_std,noise_source,\
-         chi2,dof,p_value,sim_calls,verdict,reason,alternatives,success",
+         chi2,dof,p_value,sim_calls,field_solves,refinement,verdict,reason,alternatives,success",
         names.join(","),
         se.join(","),
         cov.join(",")
@@ -161,7 +167,7 @@ pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Res
             .unwrap_or_default();
         writeln!(
             w,
-            "{},{},{},{},{},{},{:.6e},{:.6e},{},{source},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{:.6e},{:.6e},{},{source},{},{},{},{},{},{},{},{},{},{}",
             r.observation,
             r.experiment,
             r.method,
@@ -175,6 +181,13 @@ pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Res
             r.dof.map_or(String::new(), |d| d.to_string()),
             number(r.p_value),
             r.sim_calls,
+            r.field_solves,
+            field(&r.refinement.as_ref().map_or(String::new(), |f| format!(
+                "{}: {} iterations, {}",
+                f.method.name(),
+                f.iterations,
+                f.stop
+            ))),
             r.verdict.key(),
             field(r.verdict.reason()),
             field(&alternatives.join("; ")),

@@ -47,6 +47,10 @@ pub struct Args {
     /// (Levenberg–Marquardt on the exact Jacobian) or bfgs+lm.
     #[arg(long, default_value = "bfgs")]
     refine: String,
+    /// Multi-start refinements (pool-bfgs, proxy-multistart) stop at the first start that fits
+    /// the target exactly, instead of refining all of them.
+    #[arg(long)]
+    stop_at_fit: bool,
     /// Budgets of the baselines as multiples of each proxy method's spend.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
@@ -256,6 +260,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             grad_tolerance: config.evaluation.grad_tolerance,
             refine: proxyland_optim::Refine::parse(&args.refine)
                 .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
+            stop_at_fit: args.stop_at_fit,
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),

@@ -21,6 +21,7 @@ mod interrupt;
 mod landscape;
 mod output;
 mod progress;
+mod refine_report;
 mod report;
 mod scaling;
 mod simulate;
@@ -63,6 +64,9 @@ enum Command {
     Report(report::Args),
     /// Write results/scaling/REPORT.md and figures from a scaling-profile reproduce run.
     ScalingReport(scaling::Args),
+    /// Write results/scaling/REFINE.md (BFGS against Levenberg–Marquardt refinement at every d)
+    /// from a refine-profile reproduce run.
+    RefineReport(refine_report::Args),
     /// Show what a dataset or checkpoint file holds.
     Info {
         /// The file to describe.
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(args),
         Command::TrainInverse(args) => train::run_inverse(args),
         Command::ScalingReport(args) => scaling::run(args),
+        Command::RefineReport(args) => refine_report::run(args),
         Command::Solve(args) => solve::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Select(args) => evaluate::run_select(args),

@@ -49,6 +49,10 @@ pub struct SolveArgs {
     /// Trained proxy (for proxy methods).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Trained inverse network (`proxyland train-inverse`) for `--method inverse-net`: its
+    /// prediction for each observation is refined on the simulator.
+    #[arg(long)]
+    inverse_model: Option<PathBuf>,
     /// A pool of the same experiment: pool-bfgs searches it, and its config sets the simulator.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -117,16 +121,21 @@ fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
         bail!("--budget {budget}: give 1 to {MAX_BUDGET} simulator calls");
     }
     let method = Method::parse(&name, budget)?;
-    if method.needs_inverse() {
-        bail!(
-            "--method {name}: `solve` takes no inverse network; evaluate one with \
-             `proxyland evaluate --methods inverse-net --inverse-models FILE`"
-        );
+    if method.needs_inverse() && args.inverse_model.is_none() {
+        bail!("--method {name} needs --inverse-model (a network from `proxyland train-inverse`)");
     }
     let unused = [
         (args.budget.is_some() && !method.is_budgeted(), "--budget"),
-        (!args.init.is_empty() && !method.uses_start(), "--init"),
+        // inverse-net starts from its network's prediction.
+        (
+            !args.init.is_empty() && (!method.uses_start() || method.needs_inverse()),
+            "--init",
+        ),
         (args.model.is_some() && !method.needs_surrogate(), "--model"),
+        (
+            args.inverse_model.is_some() && !method.needs_inverse(),
+            "--inverse-model",
+        ),
     ];
     if let Some((_, flag)) = unused.iter().find(|(unused, _)| *unused) {
         bail!(
@@ -252,6 +261,7 @@ fn check_outputs(args: &SolveArgs) -> Result<()> {
     for (flag, p) in [
         ("--observed", &args.observed),
         ("--model", &args.model),
+        ("--inverse-model", &args.inverse_model),
         ("--data", &args.data),
     ] {
         if let Some(p) = p {
@@ -305,6 +315,16 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         }
         Some(space.to_unit(&space.fold(&x0).0))
     };
+    // The inverse network's starts, one per observation, predicted in one batch.
+    let predicted: Option<Vec<Vec<f64>>> = match &args.inverse_model {
+        Some(p) => {
+            let net = proxyland_proxy::InverseModel::load(p)
+                .with_context(|| format!("--inverse-model {}", p.display()))?;
+            net.check_compatible(sim.as_ref())?;
+            Some(net.predict(&observations)?)
+        }
+        None => None,
+    };
     let proxy = match (&args.model, method.needs_surrogate()) {
         (Some(p), _) => {
             let proxy = Proxy::load(p)?;
@@ -342,10 +362,14 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             // Starts and draws come from the observation's own bytes, not its place in the
             // file: the same observation gets the same answer alone or in any batch.
             let key = content_key(&observations[i]);
-            let u0 = init.clone().unwrap_or_else(|| {
-                let mut s = Stream::new(args.seed ^ START_DOMAIN, key);
-                (0..space.dim()).map(|_| s.uniform()).collect()
-            });
+            let u0 = match (&predicted, &init) {
+                (Some(p), _) => p[i].clone(),
+                (None, Some(u)) => u.clone(),
+                (None, None) => {
+                    let mut s = Stream::new(args.seed ^ START_DOMAIN, key);
+                    (0..space.dim()).map(|_| s.uniform()).collect()
+                }
+            };
             let problem = Problem {
                 sim: sim.as_ref(),
                 target: &observations[i],

@@ -28,6 +28,7 @@
 #[cfg(test)]
 use openblas_src as _;
 
+mod comparison;
 mod error;
 mod evaluate;
 mod global;
@@ -42,6 +43,7 @@ pub mod stats;
 mod uncertainty;
 mod verdict;
 
+pub use comparison::{FamilyComparison, compare_family};
 pub use error::{Error, Result};
 pub use evaluate::{
     Budget, BudgetUnit, Environment, EvaluateOptions, Headline, InverseGuesses, MethodId,

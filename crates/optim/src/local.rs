@@ -39,6 +39,10 @@ pub struct LocalSettings {
     pub refine: Refine,
     /// The observation's noise σ, when known: LM stops once the residual is down to it.
     pub noise_std: Option<f64>,
+    /// Multi-start refinements (pool-bfgs, proxy-multistart) stop at the first start that
+    /// fits: to the noise σ when known, else exactly (residual below 10⁻⁶ of the data's
+    /// spread). Off by default: `solve` refines every start, so the verdict sees every minimum.
+    pub stop_at_fit: bool,
 }
 
 impl Default for LocalSettings {
@@ -51,6 +55,7 @@ impl Default for LocalSettings {
             first_step: 0.1,
             refine: Refine::Bfgs,
             noise_std: None,
+            stop_at_fit: false,
         }
     }
 }

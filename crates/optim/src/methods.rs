@@ -6,6 +6,7 @@ use crate::library::SampleLibrary;
 use crate::local::{LocalMethod, LocalSettings, Refine, StopReason, minimize};
 use crate::objective::{SurrogateLoss, SurrogateModel, Trace, TrueLoss};
 use crate::refine::{Refinement, refine};
+use crate::uncertainty::EXACT_FIT;
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
 use serde::{Deserialize, Serialize};
@@ -495,6 +496,20 @@ fn landscape_point(landscape: &SurrogateLoss, u: &[f64]) -> Vec<f64> {
     landscape.space().fold_unit(u).0
 }
 
+/// Whether a loss (mean squared residual) fits `target`: χ²/N ≤ 1 + 3√(2/N) with a noise σ,
+/// else an exact fit (RMS residual below [`EXACT_FIT`] of the data's spread).
+fn fits(target: &Trajectory, noise_std: Option<f64>, loss: f64) -> bool {
+    let n = target.len().max(1) as f64;
+    match noise_std {
+        Some(s) => loss / (s * s) <= 1.0 + 3.0 * (2.0 / n).sqrt(),
+        None => {
+            let mean = target.iter().sum::<f64>() / n;
+            let spread = (target.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            loss.sqrt() <= EXACT_FIT * spread
+        }
+    }
+}
+
 /// Where local runs ended, as (true loss, u).
 type LocalEnds = Vec<(f64, Vec<f64>)>;
 
@@ -516,13 +531,8 @@ fn refine_on_truth(
         if best.as_ref().is_none_or(|(b, ..)| r.value < *b) {
             best = Some((r.value, r.u, r.stopped, report));
         }
-        // A start that reached the noise level is the answer: the rest would spend calls on
-        // a question already settled.
-        if settings.noise_std.is_some()
-            && best
-                .as_ref()
-                .is_some_and(|(.., report)| report.stop == "noise-level")
-        {
+        // A start that fits is the answer: the rest would spend calls on a settled question.
+        if settings.stop_at_fit && fits(problem.target, settings.noise_std, r.value) {
             break;
         }
     }

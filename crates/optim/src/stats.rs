@@ -183,6 +183,33 @@ pub fn format_p(p: f64) -> String {
     format!("{p:.digits$}")
 }
 
+/// Holm's step-down adjustment of a family of p-values (Holm 1979): sort ascending, multiply
+/// the i-th smallest (0-based) by m − i, take the running maximum, cap at 1. A hypothesis is
+/// rejected at level α when its adjusted p-value is below α; the family-wise error rate is then
+/// at most α, with no assumption on how the tests depend on each other. Returns the adjusted
+/// p-values in the input's order.
+///
+/// ```
+/// use proxyland_optim::stats::holm;
+/// // m = 3: 0.01·3 = 0.03, 0.02·2 = 0.04, 0.04·1 = 0.04 (running maximum).
+/// let adjusted = holm(&[0.04, 0.01, 0.02]);
+/// assert!((adjusted[0] - 0.04).abs() < 1e-15);
+/// assert!((adjusted[1] - 0.03).abs() < 1e-15);
+/// assert!((adjusted[2] - 0.04).abs() < 1e-15);
+/// ```
+pub fn holm(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running = 0.0_f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p_values[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
 /// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error below 1e-14).
 pub fn ln_gamma(x: f64) -> f64 {
     const G: f64 = 7.0;
@@ -422,5 +449,19 @@ mod tests {
         assert!(ks_uniform_statistic(&grid) <= 0.5 / n as f64 + 1e-12);
         let skewed: Vec<f64> = grid.iter().map(|p| p * p).collect();
         assert!(ks_uniform_statistic(&skewed) > 1.358 / (n as f64).sqrt());
+    }
+
+    #[test]
+    fn holm_matches_a_worked_example_and_never_lowers_a_p_value() {
+        // Worked by hand: sorted 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04
+        // → 0.06 (the running maximum keeps the order of rejections).
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
+        for (a, want) in adjusted.iter().zip([0.03, 0.06, 0.06, 0.02]) {
+            assert!((a - want).abs() < 1e-12, "{adjusted:?}");
+        }
+        let raw = [0.2, 0.001, 0.9, 0.04, 0.04];
+        let adjusted = holm(&raw);
+        assert!(adjusted.iter().zip(&raw).all(|(a, r)| a >= r && *a <= 1.0));
+        assert_eq!(holm(&[]), Vec::<f64>::new());
     }
 }
