@@ -1238,6 +1238,41 @@ fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
     }
     std::fs::write(path("b3.npy"), npy(&[3, 41, 128], &values)).unwrap();
     let b3 = path("b3.npy");
+    // A CSV from a spreadsheet in a comma-decimal locale: a UTF-8 byte-order mark, `;` between
+    // fields and a header row. Read as data, solved, and `ok`.
+    let y = sim.simulate(&[1.0, 5.0]).unwrap();
+    let mut text = String::from("\u{feff}t;");
+    text.push_str(
+        &(0..128)
+            .map(|j| format!("u{j}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    text.push('\n');
+    for (i, row) in y.outer_iter().enumerate() {
+        let values: Vec<String> = row.iter().map(|v| format!("{v:.17e}")).collect();
+        text.push_str(&format!("{};{}\n", i as f64 * 0.1, values.join(";")));
+    }
+    std::fs::write(path("excel.csv"), text).unwrap();
+    let (code, answers, err) = solve_json(&[
+        "--experiment",
+        "burgers",
+        "--observed",
+        &path("excel.csv"),
+        "--method",
+        "bfgs",
+        "--init",
+        "1.02,5.05",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(answers[0]["verdict"], "ok", "{}", answers[0]);
+    let x = answers[0]["x_hat"].as_array().unwrap();
+    assert!(
+        (x[1].as_f64().unwrap() - 5.0).abs() < 1e-6,
+        "{}",
+        answers[0]
+    );
+
     // A batch without --out prints its answers: CSV when stdout is no terminal.
     let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
         .args(["solve", "--experiment", "burgers", "--observed", &b3])

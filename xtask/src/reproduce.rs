@@ -595,6 +595,35 @@ fn scaling_pool(
     Ok((data, data_hash))
 }
 
+/// Runs a report subcommand (`scaling-report`, `refine-report`) of the built binary on the
+/// profile's runs, with its stage timings, replacing the report at `out`.
+fn write_report(
+    pipeline: &Pipeline,
+    subcommand: &str,
+    runs: &Path,
+    out: &Path,
+    experiments: &[String],
+) -> Result<()> {
+    let status = Command::new(&pipeline.bin)
+        .args([
+            subcommand,
+            "--runs",
+            &runs.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--timings",
+            &pipeline.timings.display().to_string(),
+            "--experiments",
+            &experiments.join(","),
+            "--force",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("{subcommand} failed ({status})");
+    }
+    Ok(())
+}
+
 /// The refinements the refine profile compares (`evaluate --refine`), the reference first.
 const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 
@@ -643,23 +672,7 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
             )?;
         }
     }
-    let status = Command::new(&pipeline.bin)
-        .args([
-            "refine-report",
-            "--runs",
-            &s(&runs),
-            "--out",
-            &s(report),
-            "--timings",
-            &s(&pipeline.timings),
-            "--experiments",
-            &experiments.join(","),
-            "--force",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("writing the refine report failed ({status})");
-    }
+    write_report(&pipeline, "refine-report", &runs, report, experiments)?;
     eprintln!(
         "[reproduce] done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),
@@ -808,23 +821,7 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         a.extend(models.iter().map(|m| m.0.clone()));
         pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &a)?;
     }
-    let status = Command::new(&pipeline.bin)
-        .args([
-            "scaling-report",
-            "--runs",
-            &s(&runs),
-            "--out",
-            &s(out),
-            "--timings",
-            &s(&pipeline.timings),
-            "--experiments",
-            &experiments.join(","),
-            "--force",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("writing the scaling report failed ({status})");
-    }
+    write_report(&pipeline, "scaling-report", &runs, out, experiments)?;
     eprintln!(
         "[reproduce] done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Experiment: gramacy-lee, burgers, ks, billiards2d, billiards4d, or a scaling family
+    /// member burgers-k{1,2,4,8}, ks-m{2,4,8,16}.
     #[arg(long)]
     experiment: String,
     /// The target's parameters X* (or use --data and --target-index).

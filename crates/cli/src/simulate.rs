@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Experiment: gramacy-lee, burgers, ks, ks-kt, billiards2d, billiards4d.
+    /// Experiment: gramacy-lee, burgers, ks, ks-kt, billiards2d, billiards4d, or a scaling
+    /// family member burgers-k{1,2,4,8}, ks-m{2,4,8,16}.
     #[arg(long)]
     experiment: String,
     /// Control parameters X, comma-separated (ks-kt takes none).

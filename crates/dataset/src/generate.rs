@@ -916,8 +916,14 @@ mod tests {
         assert_eq!(a.trajectories, b.trajectories);
     }
 
-    #[test]
-    fn a_partial_file_whose_trajectories_have_another_shape_is_refused() {
+    /// A temporary folder, the Gramacy–Lee config, `pool.h5` in the folder, and options that
+    /// stop a 24-sample run after its first batch of 4 (an interrupted run's `.partial`).
+    fn gramacy_lee_stopped_early() -> (
+        tempfile::TempDir,
+        ExperimentConfig,
+        std::path::PathBuf,
+        GenerateOptions,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let config = ExperimentConfig::load(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/gramacy-lee.toml"),
@@ -929,6 +935,12 @@ mod tests {
             stop_after: Some(4),
             ..GenerateOptions::new(24, 3, 42)
         };
+        (dir, config, out, stop)
+    }
+
+    #[test]
+    fn a_partial_file_whose_trajectories_have_another_shape_is_refused() {
+        let (_dir, config, out, stop) = gramacy_lee_stopped_early();
         assert!(generate(&config, &out, &stop, &|_, _| {}).is_err());
         {
             let file = format::open_file_rw(&partial_path(&out)).unwrap();
@@ -1046,17 +1058,7 @@ mod tests {
 
     #[test]
     fn a_refused_resume_leaves_the_partial_file_byte_for_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = ExperimentConfig::load(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/gramacy-lee.toml"),
-        )
-        .unwrap();
-        let out = dir.path().join("pool.h5");
-        let stop = GenerateOptions {
-            batch: Some(4),
-            stop_after: Some(4),
-            ..GenerateOptions::new(24, 3, 42)
-        };
+        let (_dir, config, out, stop) = gramacy_lee_stopped_early();
         assert!(matches!(
             generate(&config, &out, &stop, &|_, _| {}),
             Err(Error::Interrupted { .. })

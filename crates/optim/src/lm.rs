@@ -229,8 +229,13 @@ pub fn levenberg_marquardt(
         stopped: None,
     };
     // Moré's scaling: D_j = the largest ‖J_j‖ seen, so the trust region is invariant to the
-    // units of each coordinate (floored: a column that is zero at the start still moves).
-    let mut scale: Vec<f64> = point.column_norms.iter().map(|c| c.max(1e-300)).collect();
+    // units of each coordinate; a column that is zero at the start gets D_j = 1 (as MINPACK),
+    // so the damped system stays solvable and that coordinate can still move.
+    let mut scale: Vec<f64> = point
+        .column_norms
+        .iter()
+        .map(|&c| if c > 0.0 { c } else { 1.0 })
+        .collect();
     let scaled_norm = |v: &[f64], scale: &[f64]| {
         v.iter()
             .zip(scale)
@@ -245,22 +250,38 @@ pub fn levenberg_marquardt(
     };
     let at_noise =
         |rss: f64| noise_std.is_some_and(|s| rss / (n * s * s) <= 1.0 + 3.0 * (2.0 / n).sqrt());
+    let stationary = |point: &Point| {
+        let r_norm = point.rss.sqrt();
+        r_norm == 0.0
+            || (0..d).all(|j| {
+                point.column_norms[j] == 0.0
+                    || point.jtr[j].abs() <= GRADIENT_TOLERANCE * r_norm * point.column_norms[j]
+            })
+    };
+    // Why the trials since the last accepted step failed to evaluate, if they did: a run that
+    // shrinks its region to nothing against failing simulations has failed, not converged.
+    let mut failing_trials: Option<StopReason> = None;
     let mut iterations = 0;
     while iterations < max_iters {
         if at_noise(point.rss) {
             return done(point, iterations, LmStop::NoiseLevel);
         }
-        let r_norm = point.rss.sqrt();
-        let stationary = r_norm == 0.0
-            || (0..d).all(|j| {
-                point.column_norms[j] == 0.0
-                    || point.jtr[j].abs() <= GRADIENT_TOLERANCE * r_norm * point.column_norms[j]
-            });
-        if stationary {
+        if stationary(&point) {
             return done(point, iterations, LmStop::Gradient);
         }
         iterations += 1;
         let h = trust_region_step(&point, &scale, radius);
+        if h.iter().all(|v| *v == 0.0) {
+            return LmResult {
+                value: point.rss / n,
+                u: point.u,
+                iterations,
+                stop: LmStop::Failed,
+                stopped: Some(StopReason::LineSearch {
+                    message: "Levenberg–Marquardt: no damped step could be solved".into(),
+                }),
+            };
+        }
         let h_scaled = scaled_norm(&h, &scale);
         // Predicted decrease of ½‖r‖² by the linear model: −gᵀh − ½ hᵀJᵀJh.
         let jtj_h: Vec<f64> = (0..d)
@@ -278,8 +299,14 @@ pub fn levenberg_marquardt(
             }
             // A blow-up or a non-finite value at the trial point: a failed step, not a failed
             // run; the trust region shrinks.
-            Err(_) => None,
+            Err(e) => {
+                failing_trials = Some(StopReason::from_error(&e));
+                None
+            }
         };
+        if trial.is_some() {
+            failing_trials = None;
+        }
         let half_rss = 0.5 * point.rss;
         let actual = trial
             .as_ref()
@@ -312,8 +339,24 @@ pub fn levenberg_marquardt(
             return done(point, iterations, LmStop::Reduction);
         }
         if radius <= STEP_TOLERANCE * scaled_norm(&point.u, &scale).max(STEP_TOLERANCE) {
+            if let Some(reason) = failing_trials {
+                return LmResult {
+                    value: point.rss / n,
+                    u: point.u,
+                    iterations,
+                    stop: LmStop::Failed,
+                    stopped: Some(reason),
+                };
+            }
             return done(point, iterations, LmStop::Step);
         }
+    }
+    // The last iteration's point is judged too: converged there is not "capped".
+    if at_noise(point.rss) {
+        return done(point, iterations, LmStop::NoiseLevel);
+    }
+    if stationary(&point) {
+        return done(point, iterations, LmStop::Gradient);
     }
     done(point, iterations, LmStop::Iterations)
 }
@@ -501,6 +544,24 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_without_effect_at_the_start_still_moves() {
+        // r = (u0·u1 − 2, u1 − 1): at u = (1, 0) the first column ∂r/∂u0 = (u1, 0) is zero.
+        let model = FnResiduals::new(2, |u: &[f64]| {
+            (
+                vec![u[0] * u[1] - 2.0, u[1] - 1.0],
+                vec![vec![u[1], 0.0], vec![u[0], 1.0]],
+            )
+        });
+        let r = levenberg_marquardt(&model, &[1.0, 0.0], 100, None);
+        assert!(r.stop.converged(), "{:?}", r.stop);
+        assert!(
+            (r.u[0] - 2.0).abs() < 1e-10 && (r.u[1] - 1.0).abs() < 1e-10,
+            "{:?}",
+            r.u
+        );
+    }
+
+    #[test]
     fn a_failing_start_is_a_failure_and_a_failing_trial_shrinks_the_step() {
         struct Cliff;
         impl Residuals for Cliff {
@@ -518,8 +579,10 @@ mod tests {
         let r = levenberg_marquardt(&Cliff, &[3.0], 100, None);
         assert_eq!(r.stop, LmStop::Failed);
         assert!(r.stopped.is_some());
-        // From below, every full step fails; LM shrinks towards the cliff and never crosses.
+        // From below, every full step fails; LM shrinks towards the cliff and never crosses,
+        // and a run that ends against failing simulations is not reported as converged.
         let r = levenberg_marquardt(&Cliff, &[0.0], 100, None);
         assert!(r.u[0] <= 1.5 && r.u[0] > 1.4, "{:?}", r.u);
+        assert!(!r.stop.converged(), "{:?}", r.stop);
     }
 }

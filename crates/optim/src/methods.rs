@@ -276,7 +276,9 @@ pub fn run(
                 _ => LocalMethod::Adam,
             };
             let r = minimize(local, &truth, &problem.u0, settings);
-            refinement = Some(Refinement {
+            // Only BFGS is a refinement the rule could have chosen; L-BFGS, GD and Adam are
+            // baselines of their own and report none.
+            refinement = (local == LocalMethod::Bfgs).then(|| Refinement {
                 method: Refine::Bfgs,
                 iterations: r.iterations,
                 converged: r.converged,
