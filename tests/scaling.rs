@@ -369,3 +369,120 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     ok(report(true));
 }
+
+/// Per-target successes of `pool-bfgs` in a results file, in target order.
+fn pool_successes(path: &Path) -> Vec<bool> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut rows: Vec<(u64, bool)> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "pool-bfgs")
+        .map(|r| {
+            (
+                r["target"].as_u64().unwrap(),
+                r["success"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows.into_iter().map(|(_, s)| s).collect()
+}
+
+#[test]
+fn refine_report_verdicts_are_the_holm_corrected_paired_tests_of_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = tiny_member(d);
+    let member = d.join("runs/burgers-k2");
+    std::fs::create_dir_all(&member).unwrap();
+    let data = member.join("data.h5");
+    ok(proxyland(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+        "--samples",
+        "64",
+        "--targets",
+        "8",
+    ]));
+    let refinements = ["bfgs", "lm", "bfgs+lm"];
+    for r in refinements {
+        ok(proxyland(&[
+            "evaluate",
+            "--data",
+            data.to_str().unwrap(),
+            "--methods",
+            "pool-bfgs",
+            "--refine",
+            r,
+            "--out",
+            member.join(format!("eval-{r}.json")).to_str().unwrap(),
+        ]));
+    }
+    let report = d.join("REFINE.md");
+    let runs = d.join("runs");
+    let args = [
+        "refine-report",
+        "--runs",
+        runs.to_str().unwrap(),
+        "--experiments",
+        "burgers-k2",
+        "--out",
+        report.to_str().unwrap(),
+    ];
+    ok(proxyland(&args));
+    let md = std::fs::read_to_string(&report).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| burgers-k2 | 4 |"))
+        .unwrap_or_else(|| panic!("no row for burgers-k2:\n{md}"));
+    // The family is the table's two verdicts; Holm with m = 2 doubles the smaller p-value and
+    // keeps the larger (or the doubled one, whichever is larger).
+    let base = pool_successes(&member.join("eval-bfgs.json"));
+    let raw: Vec<(usize, usize, f64)> = refinements[1..]
+        .iter()
+        .map(|r| {
+            let other = pool_successes(&member.join(format!("eval-{r}.json")));
+            let only_a = other.iter().zip(&base).filter(|(a, b)| **a && !**b).count();
+            let only_b = other.iter().zip(&base).filter(|(a, b)| !**a && **b).count();
+            (only_a, only_b, sign_test(only_a, only_b))
+        })
+        .collect();
+    let (small, large) = if raw[0].2 <= raw[1].2 { (0, 1) } else { (1, 0) };
+    let mut holm = [0.0; 2];
+    holm[small] = (2.0 * raw[small].2).min(1.0);
+    holm[large] = raw[large].2.max(holm[small]);
+    for (i, (only_a, only_b, _)) in raw.iter().enumerate() {
+        let expected = if only_a + only_b == 0 {
+            "the same targets".to_string()
+        } else if holm[i] >= 0.05 {
+            "no significant difference".to_string()
+        } else if only_a > only_b {
+            "better".to_string()
+        } else {
+            "worse".to_string()
+        };
+        let said = format!("{expected} ({only_a} vs {only_b} targets alone");
+        assert!(row.contains(&said), "expected `{said}` in {row}");
+    }
+    assert!(md.contains("all 2 verdicts of the table"), "{md}");
+    // An existing report is not replaced unasked, and a missing results file is named.
+    let again = proxyland(&args);
+    assert!(!again.status.success());
+    std::fs::remove_file(member.join("eval-lm.json")).unwrap();
+    let o = proxyland(&[
+        "refine-report",
+        "--runs",
+        runs.to_str().unwrap(),
+        "--experiments",
+        "burgers-k2",
+        "--out",
+        d.join("other.md").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("eval-lm.json"), "{err}");
+}

@@ -48,12 +48,13 @@ struct Member {
 
 fn cell(s: &MethodSummary) -> String {
     format!(
-        "{:.2} [{:.2}–{:.2}], {:.0} calls, {:.0} solves{}",
+        "{:.2} [{:.2}–{:.2}], {:.0} calls, {:.0} solves, {:.2} s{}",
         s.success_rate,
         s.success_interval.0,
         s.success_interval.1,
         s.mean_sim_calls,
         s.mean_field_solves,
+        s.wall_s,
         match s.refinements_capped {
             0 => String::new(),
             k => format!(", {k} capped"),
@@ -142,11 +143,16 @@ fn markdown(
     writeln!(
         md,
         "Cells: success on the test targets [95% Wilson interval, n = {n} targets], mean \
-         simulator calls and field solves per target (a call with gradient or Jacobian costs \
-         1 + d solves), and how many runs ended at the iteration cap. Verdicts: exact paired \
+         simulator calls, field solves (a call with gradient or Jacobian costs 1 + d solves) \
+         and wall seconds per target ({}, {} evaluation threads), and how many runs ended at \
+         the iteration cap. Verdicts: exact paired \
          McNemar tests against BFGS on the same targets, Holm-corrected over the family of \
          all {} verdicts of the table (both columns, every member); p is the raw p-value, Holm \
          the adjusted one.\n",
+        members
+            .first()
+            .map_or("?", |m| m.runs[0].environment.machine.as_str()),
+        members.first().map_or(0, |m| m.runs[0].environment.threads),
         2 * members.len()
     )?;
     let pairs = |k: usize| -> Vec<(&Results, &Results)> {
