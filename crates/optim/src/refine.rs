@@ -21,6 +21,21 @@ pub struct Refinement {
 }
 
 /// Refines `u0` on `truth` by `settings.refine`, and reports how.
+///
+/// ```
+/// use proxyland_optim::{refine, LocalSettings, Refine, TrueLoss};
+/// use proxyland_physics::{experiment, Simulator};
+/// let sim = experiment("burgers")?;
+/// let y = sim.simulate(&[2.0, 7.0])?;
+/// let truth = TrueLoss::new(sim.as_ref(), &y);
+/// let u_star = sim.param_space().to_unit(&[2.0, 7.0]);
+/// let start: Vec<f64> = u_star.iter().map(|u| u + 0.01).collect();
+/// let settings = LocalSettings { refine: Refine::Lm, ..LocalSettings::default() };
+/// let (r, report) = refine(&truth, &start, settings);
+/// assert!(report.converged && r.value < 1e-20);
+/// assert_eq!(report.method, Refine::Lm);
+/// # Ok::<(), proxyland_physics::Error>(())
+/// ```
 pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalResult, Refinement) {
     let lm =
         |from: &[f64]| levenberg_marquardt(truth, from, settings.max_iters, settings.noise_std);

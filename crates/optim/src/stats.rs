@@ -318,6 +318,13 @@ pub fn normal_upper_tail(z: f64) -> f64 {
 /// The Kolmogorov–Smirnov statistic D = sup |F_n(p) − p| of a sample against the uniform
 /// distribution on [0, 1]: how far p-values are from what a correct test gives. At the 5% level
 /// D is too large above ≈ 1.358 / √n.
+///
+/// ```
+/// use proxyland_optim::stats::ks_uniform_statistic;
+/// // A perfectly even sample is as close to uniform as n points can be: D = 1/(2n).
+/// let even: Vec<f64> = (0..10).map(|i| (i as f64 + 0.5) / 10.0).collect();
+/// assert!((ks_uniform_statistic(&even) - 0.05).abs() < 1e-12);
+/// ```
 pub fn ks_uniform_statistic(sample: &[f64]) -> f64 {
     let mut sorted = sample.to_vec();
     sorted.sort_by(f64::total_cmp);
