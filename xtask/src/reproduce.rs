@@ -243,15 +243,11 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     if profile != "quick" && profile != "paper" {
         bail!("--profile must be `quick`, `paper`, `scaling` or `refine`, got `{profile}`");
     }
-    if let Some(bad) = experiments
-        .iter()
-        .find(|e| !EXPERIMENTS.contains(&e.as_str()))
-    {
-        bail!(
-            "--experiments: unknown `{bad}` (known: {})",
-            EXPERIMENTS.join(", ")
-        );
-    }
+    check_members(
+        &experiments,
+        &EXPERIMENTS,
+        "an experiment of the quick and paper profiles",
+    )?;
     let started = Instant::now();
     let (runs, pipeline) = Pipeline::start(repo, &profile)?;
     let s = |p: &Path| p.display().to_string();
@@ -624,6 +620,17 @@ fn write_report(
     Ok(())
 }
 
+/// Refuses an `--experiments` entry that is not one of `known` (`what` says what it must be).
+fn check_members(experiments: &[String], known: &[&str], what: &str) -> Result<()> {
+    match experiments.iter().find(|e| !known.contains(&e.as_str())) {
+        Some(bad) => bail!(
+            "--experiments: `{bad}` is not {what} (known: {})",
+            known.join(", ")
+        ),
+        None => Ok(()),
+    }
+}
+
 /// The refinements the refine profile compares (`evaluate --refine`), the reference first.
 const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 
@@ -631,15 +638,7 @@ const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 /// (the scaling profile's sizes), and `pool-bfgs` on its test targets once per refinement;
 /// then results/scaling/REFINE.md. No network is trained: the study isolates the refinement.
 fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> {
-    if let Some(bad) = experiments
-        .iter()
-        .find(|e| !SCALING_EXPERIMENTS.contains(&e.as_str()))
-    {
-        bail!(
-            "--experiments: `{bad}` is not a scaling-family member (known: {})",
-            SCALING_EXPERIMENTS.join(", ")
-        );
-    }
+    check_members(experiments, &SCALING_EXPERIMENTS, "a scaling-family member")?;
     let started = Instant::now();
     let (runs, pipeline) = Pipeline::start(repo, "refine")?;
     let s = |p: &Path| p.display().to_string();
@@ -685,15 +684,7 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
 /// targets; proxies (σ chosen on validation targets), the two inverse networks, and every
 /// method on the test targets; then results/scaling/REPORT.md.
 fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
-    if let Some(bad) = experiments
-        .iter()
-        .find(|e| !SCALING_EXPERIMENTS.contains(&e.as_str()))
-    {
-        bail!(
-            "--experiments: `{bad}` is not a scaling-family member (known: {})",
-            SCALING_EXPERIMENTS.join(", ")
-        );
-    }
+    check_members(experiments, &SCALING_EXPERIMENTS, "a scaling-family member")?;
     let profile = "scaling".to_string();
     let started = Instant::now();
     let (runs, pipeline) = Pipeline::start(repo, &profile)?;

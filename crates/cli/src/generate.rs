@@ -138,23 +138,21 @@ pub fn run(args: Args) -> Result<()> {
         (counts[2].0.as_str(), counts[2].1),
     ];
     proxyland_dataset::sizes::pool_size(&args.config, &shard_counts, frames, components)?;
-    crate::output::check_output(
-        "--out",
-        &args.out,
-        &[("--config", &args.config)],
-        args.force,
-    )?;
+    let check_out = || {
+        crate::output::check_output(
+            "--out",
+            &args.out,
+            &[("--config", &args.config)],
+            args.force,
+        )
+    };
+    check_out()?;
     // One writer per output, for the whole run: taken before `<out>.partial` is looked at, so a
     // second run on the same output is told who writes it, not that a run was interrupted.
     let _lock = OutputLock::acquire(&args.out)?;
     // Checked again under the lock: a run that finished between the first check and the lock
     // has written `--out`, and that file is not ours to replace unasked.
-    crate::output::check_output(
-        "--out",
-        &args.out,
-        &[("--config", &args.config)],
-        args.force,
-    )?;
+    check_out()?;
     let bar = progress::bar(0, "simulating");
     let report = generate(&config, &args.out, &opts, &|done, total| {
         bar.set_length(total as u64);
