@@ -51,6 +51,10 @@ pub struct Args {
     /// the target exactly, instead of refining all of them.
     #[arg(long)]
     stop_at_fit: bool,
+    /// Horizon continuation: every refinement fits the first quarter of the observed frames,
+    /// then half, then all, each stage from where the last ended.
+    #[arg(long)]
+    continuation: bool,
     /// Budgets of the baselines as multiples of each proxy method's spend.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
@@ -209,18 +213,21 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         if args.models.is_empty() {
             all.retain(|m| !m.starts_with("proxy"));
         }
-        if args.inverse_models.is_empty() {
-            all.retain(|m| m != "inverse-net");
-        }
-        if pool.is_none() {
-            all.retain(|m| m != "pool-bfgs");
-        }
+        all.retain(|m| {
+            Method::parse(m, 0).is_ok_and(|method| {
+                !(method.needs_inverse() && args.inverse_models.is_empty()
+                    || method.needs_library() && pool.is_none())
+            })
+        });
         all
     } else {
         args.methods.clone()
     };
-    for m in &methods {
-        let method = Method::parse(m, 0)?;
+    let parsed: Vec<Method> = methods
+        .iter()
+        .map(|m| Method::parse(m, 0))
+        .collect::<Result<_, _>>()?;
+    for (m, method) in methods.iter().zip(&parsed) {
         if method.needs_library() && pool.is_none() {
             bail!("--methods {m} searches the training pool: give --data");
         }
@@ -242,11 +249,11 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     let surrogates: Vec<&dyn SurrogateModel> =
         models.iter().map(|m| m as &dyn SurrogateModel).collect();
     let library = match &pool {
-        Some(p) if methods.iter().any(|m| m == "pool-bfgs") => Some(library_of(p, sim.as_ref())?),
+        Some(p) if parsed.iter().any(Method::needs_library) => Some(library_of(p, sim.as_ref())?),
         _ => None,
     };
     // Networks are loaded only when their method runs: a results file lists only what ran.
-    let guesses = if methods.iter().any(|m| m == "inverse-net") {
+    let guesses = if parsed.iter().any(Method::needs_inverse) {
         inverse_guesses(&args.inverse_models, sim.as_ref(), &targets)?
     } else {
         Vec::new()
@@ -261,6 +268,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             refine: proxyland_optim::Refine::parse(&args.refine)
                 .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
             stop_at_fit: args.stop_at_fit,
+            continuation: args.continuation,
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),

@@ -64,6 +64,10 @@ pub struct SolveArgs {
     /// bfgs+lm solved at least as many targets as either alone on every scaling member.
     #[arg(long, default_value = "bfgs+lm")]
     refine: String,
+    /// Horizon continuation: fit the first quarter of the observed frames, then half, then
+    /// all, each stage from where the last ended (for chaotic or long trajectories).
+    #[arg(long)]
+    continuation: bool,
     /// Simulator-call budget of multistart-bfgs, cmaes and de (default 500).
     #[arg(long)]
     budget: Option<usize>,
@@ -344,6 +348,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     // what the verdict judges.
     let settings = LocalSettings {
         refine: Refine::parse(&args.refine).map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
+        continuation: args.continuation,
         ..LocalSettings::default()
     };
     proxyland_proxy::device::set_threads(1);

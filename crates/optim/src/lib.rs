@@ -67,7 +67,7 @@ pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
-pub use refine::{Refinement, refine};
+pub use refine::{Refinement, continuation_horizons, refine};
 pub use uncertainty::{EXACT_FIT, Noise, NoiseSource, Uncertainty, gauss_newton};
 pub use verdict::{
     AMBIGUITY_SE, Alternative, BOUNDARY_TOLERANCE, Judgement, MIN_P_VALUE, Trust, judge,

@@ -43,6 +43,10 @@ pub struct LocalSettings {
     /// fits: to the noise σ when known, else exactly (residual below 10⁻⁶ of the data's
     /// spread). Off by default: `solve` refines every start, so the verdict sees every minimum.
     pub stop_at_fit: bool,
+    /// Horizon continuation (spec v3): every refinement fits the first quarter of the
+    /// observed frames, then half, then all, each stage from where the last ended. For
+    /// chaotic and long trajectories, whose full-horizon loss is rough far from the truth.
+    pub continuation: bool,
 }
 
 impl Default for LocalSettings {
@@ -56,6 +60,7 @@ impl Default for LocalSettings {
             refine: Refine::Bfgs,
             noise_std: None,
             stop_at_fit: false,
+            continuation: false,
         }
     }
 }

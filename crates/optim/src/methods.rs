@@ -45,6 +45,14 @@ pub enum Method {
     /// u = net(Y*), refined by BFGS on the true loss. The prediction is the problem's start
     /// (the evaluation puts it there); the network's one-off cost is reported beside it.
     InverseNet,
+    /// Learned multi-start (spec v3): the inverse network's prediction, then the `refine`
+    /// pool samples nearest to Y*, each refined in turn; the lowest residual is the answer,
+    /// and the run stops at the first start that fits (to the noise σ when known, else
+    /// exactly). The network's start is the problem's start, as for `inverse-net`.
+    InversePool {
+        /// Nearest pool samples behind the network's start.
+        refine: usize,
+    },
     /// BFGS from random starts until the budget is spent.
     MultistartBfgs {
         /// Simulator calls per problem.
@@ -63,7 +71,7 @@ pub enum Method {
 }
 
 /// Method names of the command line.
-pub const METHOD_NAMES: [&str; 12] = [
+pub const METHOD_NAMES: [&str; 13] = [
     "bfgs",
     "lbfgs",
     "gd",
@@ -73,6 +81,7 @@ pub const METHOD_NAMES: [&str; 12] = [
     "proxy-multistart",
     "pool-bfgs",
     "inverse-net",
+    "inverse-pool",
     "multistart-bfgs",
     "cmaes",
     "de",
@@ -104,6 +113,7 @@ impl Method {
             },
             "pool-bfgs" => Method::PoolBfgs { refine: 3 },
             "inverse-net" => Method::InverseNet,
+            "inverse-pool" => Method::InversePool { refine: 3 },
             "multistart-bfgs" => Method::MultistartBfgs { budget },
             "cmaes" => Method::Cmaes { budget },
             "de" => Method::De { budget },
@@ -121,18 +131,18 @@ impl Method {
 
     /// Whether the method needs the library of simulated samples (the training pool).
     pub fn needs_library(&self) -> bool {
-        matches!(self, Method::PoolBfgs { .. })
+        matches!(self, Method::PoolBfgs { .. } | Method::InversePool { .. })
     }
 
     /// Whether the method starts from a trained inverse network's prediction.
     pub fn needs_inverse(&self) -> bool {
-        matches!(self, Method::InverseNet)
+        matches!(self, Method::InverseNet | Method::InversePool { .. })
     }
 
     /// Whether the method starts from the problem's start u0 (single-start methods, and the
     /// surrogate searches, whose first candidate it is); the others draw their own starts.
     pub fn uses_start(&self) -> bool {
-        !(self.is_budgeted() || self.needs_library())
+        !(self.is_budgeted() || matches!(self, Method::PoolBfgs { .. }))
     }
 
     /// Whether the method runs until a simulator budget is spent.
@@ -155,6 +165,7 @@ impl Method {
             Method::ProxyMultistart { .. } => "proxy-multistart",
             Method::PoolBfgs { .. } => "pool-bfgs",
             Method::InverseNet => "inverse-net",
+            Method::InversePool { .. } => "inverse-pool",
             Method::MultistartBfgs { .. } => "multistart-bfgs",
             Method::Cmaes { .. } => "cmaes",
             Method::De { .. } => "de",
@@ -293,6 +304,7 @@ pub fn run(
                     },
                     |s| s.to_string(),
                 ),
+                horizons: Vec::new(),
             });
             let ends = vec![(r.value, r.u.clone())];
             (r.u, r.stopped, ends)
@@ -363,6 +375,22 @@ pub fn run(
                 problem,
                 settings,
             );
+            refinement = report;
+            (u, stopped, ends)
+        }
+        Method::InversePool { refine } => {
+            let library = problem.library.ok_or_else(|| Error::Missing {
+                method: method.name().into(),
+                what: "the training pool as a sample library",
+            })?;
+            let nearest = library.nearest(problem.target, *refine)?;
+            let starts =
+                std::iter::once(problem.u0.clone()).chain(nearest.into_iter().map(|(_, u)| u));
+            let settings = LocalSettings {
+                stop_at_fit: true,
+                ..settings
+            };
+            let (u, stopped, ends, report) = refine_on_truth(&truth, starts, problem, settings);
             refinement = report;
             (u, stopped, ends)
         }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// One evaluation seen by an objective: which objective, where (u), and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracePoint {
-    /// `true` (the simulator) or `proxy` (the proxy's log-loss).
+    /// `true` (the simulator), `true-horizon` (the simulator on the first frames only, a
+    /// horizon-continuation stage) or `proxy` (the proxy's log-loss).
     pub objective: &'static str,
     /// Where (not folded).
     pub u: Vec<f64>,
@@ -52,6 +53,8 @@ pub struct TrueLoss<'a> {
     /// The best (value, u) seen: what a method returns if it is stopped early.
     best: RefCell<Option<(f64, Vec<f64>)>>,
     trace: Option<&'a Trace>,
+    /// Frames compared, when fewer than all: a stage of horizon continuation.
+    horizon: Cell<Option<usize>>,
 }
 
 impl<'a> TrueLoss<'a> {
@@ -66,6 +69,7 @@ impl<'a> TrueLoss<'a> {
             solves: Cell::new(0),
             best: RefCell::new(None),
             trace: None,
+            horizon: Cell::new(None),
         }
     }
 
@@ -110,6 +114,25 @@ impl<'a> TrueLoss<'a> {
             .solve_budget
             .map_or(usize::MAX, |b| b.saturating_sub(self.solves.get()));
         calls.min(solves)
+    }
+
+    /// Frames of Y* the loss compares: all of them, unless a stage of horizon continuation
+    /// restricted it to the first ones.
+    pub fn horizon(&self) -> usize {
+        let frames = self.target.nrows();
+        self.horizon.get().map_or(frames, |k| k.min(frames))
+    }
+
+    /// Compares only the first `frames` frames of Y* from now on (`None`: all of them), the
+    /// loss being their mean squared residual. A horizon-continuation stage: the simulator
+    /// still runs the whole trajectory, so each call costs what a full one does. Values at a
+    /// partial horizon are not candidates for [`TrueLoss::best`].
+    pub fn set_horizon(&self, frames: Option<usize>) {
+        self.horizon.set(
+            frames
+                .filter(|&k| k < self.target.nrows())
+                .map(|k| k.max(1)),
+        );
     }
 
     /// The simulator.
@@ -163,10 +186,13 @@ impl<'a> TrueLoss<'a> {
                 ),
             ));
         }
+        // Row-major, so the first `horizon` frames are a prefix of the residual.
+        let n = self.horizon() * self.target.ncols();
         let residual: Vec<f64> = run
             .trajectory
             .iter()
             .zip(self.target.iter())
+            .take(n)
             .map(|(a, b)| a - b)
             .collect();
         let value = residual.iter().map(|r| r * r).sum::<f64>() / residual.len() as f64;
@@ -176,15 +202,47 @@ impl<'a> TrueLoss<'a> {
             .tangents
             .iter()
             .enumerate()
-            .map(|(j, t)| t.iter().map(|v| v * space.width(j)).collect())
+            .map(|(j, t)| t.iter().take(n).map(|v| v * space.width(j)).collect())
             .collect();
         Ok((residual, jacobian))
     }
 
+    /// The loss over the compared frames by a value-only call (1 field solve).
+    fn partial_value(&self, u: &[f64]) -> Result<f64> {
+        self.charge(1)?;
+        let x = self.space().from_unit(u);
+        let y = self.sim.simulate(&x)?;
+        if y.dim() != self.target.dim() {
+            return Err(Error::invalid(
+                "target",
+                format!(
+                    "shape {:?}, the simulator gives {:?}",
+                    self.target.dim(),
+                    y.dim()
+                ),
+            ));
+        }
+        let n = self.horizon() * self.target.ncols();
+        let v = y
+            .iter()
+            .zip(self.target.iter())
+            .take(n)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            / n as f64;
+        self.record(v, u)?;
+        Ok(v)
+    }
+
     fn record(&self, value: f64, u: &[f64]) -> Result<()> {
-        trace_point(self.trace, "true", u, value);
+        let partial = self.horizon.get().is_some();
+        let objective = if partial { "true-horizon" } else { "true" };
+        trace_point(self.trace, objective, u, value);
         if !value.is_finite() {
             return Err(Error::NonFinite { u: u.to_vec() });
+        }
+        if partial {
+            return Ok(());
         }
         let mut best = self.best.borrow_mut();
         if best.as_ref().is_none_or(|(b, _)| value < *b) {
@@ -200,6 +258,9 @@ impl Objective for TrueLoss<'_> {
     }
 
     fn value(&self, u: &[f64]) -> Result<f64> {
+        if self.horizon.get().is_some() {
+            return self.partial_value(u);
+        }
         self.charge(1)?;
         let x = self.space().from_unit(u);
         let v = self.sim.loss(&x, self.target)?;
@@ -208,6 +269,17 @@ impl Objective for TrueLoss<'_> {
     }
 
     fn value_and_grad(&self, u: &[f64]) -> Result<(f64, Vec<f64>)> {
+        if self.horizon.get().is_some() {
+            // L = mean r², so ∂L/∂u_j = 2/N Σ r_i J_ij over the compared frames.
+            let (r, jacobian) = self.residual_and_jacobian(u)?;
+            let n = r.len() as f64;
+            let v = r.iter().map(|x| x * x).sum::<f64>() / n;
+            let g = jacobian
+                .iter()
+                .map(|col| 2.0 / n * col.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>())
+                .collect();
+            return Ok((v, g));
+        }
         self.charge(self.sim.tangent_cost())?;
         let space = self.space();
         let x = space.from_unit(u);

@@ -1,6 +1,8 @@
 //! Refinement on the true loss by the rule a method was given ([`Refine`]): every method that
 //! ends with a local solve on the simulator (proxy-bfgs, proxy-multistart, pool-bfgs,
 //! inverse-net, the DE/CMA-ES polish) goes through [`refine`], so the rule is one setting.
+//! So does horizon continuation ([`LocalSettings::continuation`]): fit the first quarter of
+//! the observed frames, then half, then all, each stage started where the last one ended.
 
 use crate::lm::levenberg_marquardt;
 use crate::local::{LocalMethod, LocalResult, LocalSettings, Refine, minimize};
@@ -18,6 +20,27 @@ pub struct Refinement {
     pub converged: bool,
     /// Why it stopped, in words (`gradient`, `noise-level`, `iterations`, ...).
     pub stop: String,
+    /// Under horizon continuation, the frames each stage compared (the last is all of
+    /// them); empty for a one-shot fit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub horizons: Vec<usize>,
+}
+
+/// The horizons of continuation over `frames` observed frames: a quarter, a half, all
+/// (rounded up, repeats dropped).
+///
+/// ```
+/// assert_eq!(proxyland_optim::continuation_horizons(16), vec![4, 8, 16]);
+/// assert_eq!(proxyland_optim::continuation_horizons(2), vec![1, 2]);
+/// assert_eq!(proxyland_optim::continuation_horizons(1), vec![1]);
+/// ```
+pub fn continuation_horizons(frames: usize) -> Vec<usize> {
+    let mut stages: Vec<usize> = [frames.div_ceil(4), frames.div_ceil(2), frames]
+        .into_iter()
+        .map(|k| k.max(1))
+        .collect();
+    stages.dedup();
+    stages
 }
 
 /// Refines `u0` on `truth` by `settings.refine`, and reports how.
@@ -37,6 +60,34 @@ pub struct Refinement {
 /// # Ok::<(), proxyland_physics::Error>(())
 /// ```
 pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalResult, Refinement) {
+    if !settings.continuation {
+        return refine_once(truth, u0, settings);
+    }
+    let horizons = continuation_horizons(truth.horizon());
+    let mut from = u0.to_vec();
+    let mut iterations = 0;
+    for &frames in &horizons[..horizons.len() - 1] {
+        truth.set_horizon(Some(frames));
+        let (stage, report) = refine_once(truth, &from, settings);
+        truth.set_horizon(None);
+        iterations += report.iterations;
+        // A stage that failed (a blow-up, the budget) hands on the last point it trusted; the
+        // full-horizon stage then says whether the answer stands.
+        if stage.u.iter().all(|v| v.is_finite())
+            && !stage.stopped.as_ref().is_some_and(|s| s.is_failure())
+        {
+            from = stage.u;
+        }
+    }
+    let (mut last, mut report) = refine_once(truth, &from, settings);
+    report.iterations += iterations;
+    last.iterations = report.iterations;
+    report.horizons = horizons;
+    (last, report)
+}
+
+/// One refinement by the rule on the loss as `truth` compares it now.
+fn refine_once(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalResult, Refinement) {
     let lm =
         |from: &[f64]| levenberg_marquardt(truth, from, settings.max_iters, settings.noise_std);
     let bfgs_stop = |r: &LocalResult| match (&r.stopped, r.converged) {
@@ -52,6 +103,7 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
                 iterations: r.iterations,
                 converged: r.converged,
                 stop: bfgs_stop(&r),
+                horizons: Vec::new(),
             };
             (r, report)
         }
@@ -62,6 +114,7 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
                 iterations: r.iterations,
                 converged: r.stop.converged(),
                 stop: lm_stop_words(&r),
+                horizons: Vec::new(),
             };
             (r.into_local(), report)
         }
@@ -73,6 +126,7 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
                     iterations: first.iterations,
                     converged: false,
                     stop: bfgs_stop(&first),
+                    horizons: Vec::new(),
                 };
                 return (first, report);
             }
@@ -82,6 +136,7 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
                 iterations: first.iterations + polish.iterations,
                 converged: polish.stop.converged(),
                 stop: lm_stop_words(&polish),
+                horizons: Vec::new(),
             };
             let mut r = polish.into_local();
             r.iterations = report.iterations;

@@ -539,3 +539,64 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
     none.guesses.clear();
     assert!(evaluate(&sim, "gramacy-lee", 2, &targets, &[], &none, &progress).is_err());
 }
+
+#[test]
+fn inverse_pool_falls_back_on_the_pool_only_when_the_network_misses() {
+    // Gramacy–Lee with a pool of 64 samples: a network start at the global minimum fits at
+    // once and the pool is never refined; a start in a local well does not fit, so the
+    // nearest pool samples are refined and one of them reaches the global minimum.
+    let sim = GramacyLee::new();
+    let x_star = [GramacyLee::GLOBAL_MINIMUM];
+    let target = sim.simulate(&x_star).unwrap();
+    let mut stream = Stream::new(7, 0);
+    let n = 64;
+    let unit = ndarray::Array2::from_shape_fn((n, 1), |_| stream.uniform());
+    let mut trajectories = ndarray::Array3::zeros((n, 1, 1));
+    for i in 0..n {
+        let x = sim.param_space().from_unit(&[unit[[i, 0]]]);
+        trajectories
+            .index_axis_mut(ndarray::Axis(0), i)
+            .assign(&sim.simulate(&x).unwrap());
+    }
+    let library = proxyland_optim::SampleLibrary::new(unit, trajectories).unwrap();
+    let space = sim.param_space();
+    let method = Method::parse("inverse-pool", 0).unwrap();
+    assert!(method.needs_inverse() && method.needs_library() && method.uses_start());
+    let solve_from = |x0: f64| {
+        let problem = Problem {
+            sim: &sim,
+            target: &target,
+            u0: space.to_unit(&[x0]),
+            trace: None,
+            library: Some(&library),
+        };
+        // A one-value observation has no spread to call a fit exact against: a noise σ says
+        // what fits.
+        let settings = LocalSettings {
+            noise_std: Some(1e-3),
+            ..LocalSettings::default()
+        };
+        run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap()
+    };
+    let right = solve_from(GramacyLee::GLOBAL_MINIMUM + 0.004);
+    assert!(is_success(&sim, &right.x_hat, &x_star).0);
+    assert_eq!(right.local_runs, 1, "the pool was refined after a fit");
+    // The bottom of the local well near x = 1.35, by dense search (as in the test above):
+    // refinement started there stays there.
+    let local = (0..=4000)
+        .map(|i| 1.25 + 0.2 * i as f64 / 4000.0)
+        .min_by(|a, b| {
+            let la = sim.loss(&[*a], &target).unwrap();
+            let lb = sim.loss(&[*b], &target).unwrap();
+            la.total_cmp(&lb)
+        })
+        .unwrap();
+    let wrong = solve_from(local);
+    assert!(
+        is_success(&sim, &wrong.x_hat, &x_star).0,
+        "{:?}",
+        wrong.x_hat
+    );
+    assert!(wrong.local_runs > 1 && wrong.local_runs <= 4);
+    assert!(wrong.sim_calls > right.sim_calls);
+}
