@@ -521,43 +521,59 @@ fn train_inverse_networks(
     data_hash: &str,
 ) -> Result<([String; 2], String)> {
     let s = |p: &Path| p.display().to_string();
-    let supervised = dir.join("inverse-supervised.safetensors");
-    let supervised_hash = fnv(&[data_hash.as_bytes(), b"inverse supervised v1"]);
-    let common = |variant: &str, out: &Path| -> Vec<String> {
-        [
-            "train-inverse",
-            "--data",
-            &s(data),
-            "--out",
-            &s(out),
-            "--variant",
-            variant,
-            "--seed",
-            "0",
-            "--device",
-            "auto",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
-    };
-    pipeline.stage(
-        &format!("{e}/train inverse-supervised"),
-        &supervised,
-        &supervised_hash,
-        &common("supervised", &supervised),
-    )?;
+    let (supervised, supervised_hash) =
+        train_supervised_inverse(pipeline, e, dir, data, data_hash)?;
     let physics = dir.join("inverse-physics.safetensors");
     let physics_hash = fnv(&[supervised_hash.as_bytes(), b"inverse physics v1"]);
-    let mut a = common("physics", &physics);
-    a.extend(["--from".to_string(), s(&supervised)]);
+    let mut a = inverse_training_args("physics", data, &physics);
+    a.extend(["--from".to_string(), supervised.clone()]);
     pipeline.stage(
         &format!("{e}/train inverse-physics"),
         &physics,
         &physics_hash,
         &a,
     )?;
-    Ok(([s(&supervised), s(&physics)], physics_hash))
+    Ok(([supervised, s(&physics)], physics_hash))
+}
+
+/// `train-inverse` of one variant on `data`, written to `out`.
+fn inverse_training_args(variant: &str, data: &Path, out: &Path) -> Vec<String> {
+    let s = |p: &Path| p.display().to_string();
+    [
+        "train-inverse",
+        "--data",
+        &s(data),
+        "--out",
+        &s(out),
+        "--variant",
+        variant,
+        "--seed",
+        "0",
+        "--device",
+        "auto",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
+/// Stage: member `e`'s supervised inverse network in `dir`. Returns its path and hash.
+fn train_supervised_inverse(
+    pipeline: &Pipeline,
+    e: &str,
+    dir: &Path,
+    data: &Path,
+    data_hash: &str,
+) -> Result<(String, String)> {
+    let supervised = dir.join("inverse-supervised.safetensors");
+    let supervised_hash = fnv(&[data_hash.as_bytes(), b"inverse supervised v1"]);
+    pipeline.stage(
+        &format!("{e}/train inverse-supervised"),
+        &supervised,
+        &supervised_hash,
+        &inverse_training_args("supervised", data, &supervised),
+    )?;
+    Ok((supervised.display().to_string(), supervised_hash))
 }
 
 /// Stage: member `e`'s pool in `dir` at the scaling profile's sizes (the scaling and refine
@@ -670,6 +686,7 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
                 ]),
             )?;
         }
+        refine_studies(&pipeline, e, &dir, &data, &data_hash)?;
     }
     write_report(&pipeline, "refine-report", &runs, report, experiments)?;
     eprintln!(
@@ -677,6 +694,97 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
         started.elapsed().as_secs_f64(),
         report.display()
     );
+    Ok(())
+}
+
+/// Members where the pool's lookup falls short of the goals (d ≥ 8): the refine
+/// profile trains an inverse network on each and measures learned starts there.
+const LEARNED_START_MEMBERS: [&str; 4] = ["burgers-k4", "burgers-k8", "ks-m8", "ks-m16"];
+
+/// The refine profile's studies of member `e` beside the refinements: horizon continuation
+/// (LM, against one-shot LM), what limits it (`proxyland limits`), and, on the members of
+/// [`LEARNED_START_MEMBERS`], learned starts (the supervised inverse network, and its start
+/// ahead of the pool's), all refined by LM and stopping at the first start that fits.
+fn refine_studies(
+    pipeline: &Pipeline,
+    e: &str,
+    dir: &Path,
+    data: &Path,
+    data_hash: &str,
+) -> Result<()> {
+    let s = |p: &Path| p.display().to_string();
+    let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
+    let continuation = dir.join("eval-lm-continuation.json");
+    pipeline.stage(
+        &format!("{e}/evaluate lm continuation"),
+        &continuation,
+        &fnv(&[data_hash.as_bytes(), b"lm continuation", EVALUATE_REVISION]),
+        &arg(&[
+            "evaluate",
+            "--data",
+            &s(data),
+            "--split",
+            "test",
+            "--methods",
+            "pool-bfgs",
+            "--refine",
+            "lm",
+            "--continuation",
+            "--seed",
+            "0",
+            "--out",
+            &s(&continuation),
+        ]),
+    )?;
+    let limits = dir.join("limits.json");
+    pipeline.stage(
+        &format!("{e}/limits"),
+        &limits,
+        &fnv(&[data_hash.as_bytes(), b"limits v1"]),
+        &arg(&[
+            "limits",
+            "--data",
+            &s(data),
+            "--trials",
+            "2",
+            "--seed",
+            "0",
+            "--out",
+            &s(&limits),
+        ]),
+    )?;
+    if !LEARNED_START_MEMBERS.contains(&e) {
+        return Ok(());
+    }
+    let (inverse, inverse_hash) = train_supervised_inverse(pipeline, e, dir, data, data_hash)?;
+    let learned = dir.join("eval-learned.json");
+    pipeline.stage(
+        &format!("{e}/evaluate learned starts"),
+        &learned,
+        &fnv(&[
+            inverse_hash.as_bytes(),
+            b"learned starts",
+            EVALUATE_REVISION,
+        ]),
+        &arg(&[
+            "evaluate",
+            "--data",
+            &s(data),
+            "--split",
+            "test",
+            "--methods",
+            "pool-bfgs,inverse-net,inverse-pool",
+            "--refine",
+            "lm",
+            "--stop-at-fit",
+            "--seed",
+            "0",
+            "--out",
+            &s(&learned),
+            "--inverse-models",
+            &inverse,
+        ]),
+    )?;
     Ok(())
 }
 

@@ -19,9 +19,11 @@ mod generate;
 mod info;
 mod interrupt;
 mod landscape;
+mod limits;
 mod output;
 mod progress;
 mod refine_report;
+mod refine_studies;
 mod report;
 mod scaling;
 mod simulate;
@@ -67,6 +69,9 @@ enum Command {
     /// Write results/scaling/REFINE.md (BFGS against Levenberg–Marquardt refinement at every d)
     /// from a refine-profile reproduce run.
     RefineReport(refine_report::Args),
+    /// Measure what limits success on a pool's test targets: the Jacobian's conditioning at
+    /// the truth, the basin's size, and how near the pool's samples come.
+    Limits(limits::Args),
     /// Show what a dataset or checkpoint file holds.
     Info {
         /// The file to describe.
@@ -127,6 +132,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::TrainInverse(args) => train::run_inverse(args),
         Command::ScalingReport(args) => scaling::run(args),
         Command::RefineReport(args) => refine_report::run(args),
+        Command::Limits(args) => limits::run(args),
         Command::Solve(args) => solve::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),
         Command::Select(args) => evaluate::run_select(args),

@@ -24,6 +24,10 @@ pub struct FamilyComparison {
     pub verdict: Verdict,
 }
 
+/// One paired question of a family: is the method labelled `a.1` in results `a.0` better
+/// than the method labelled `b.1` in results `b.0`, on the same targets?
+pub type Pairing<'a> = ((&'a Results, &'a str), (&'a Results, &'a str));
+
 /// Compares, for each experiment, the method labelled `a` in its first results with the method
 /// labelled `b` in its second (the same targets: same split, seed and count), and corrects the
 /// family of p-values by Holm. Experiments where either method is missing are skipped.
@@ -38,8 +42,24 @@ pub fn compare_family(
     a: &str,
     b: &str,
 ) -> crate::Result<Vec<FamilyComparison>> {
+    let pairings: Vec<Pairing> = experiments
+        .iter()
+        .map(|(ra, rb)| ((*ra, a), (*rb, b)))
+        .collect();
+    compare_pairings(&pairings)
+}
+
+/// [`compare_family`] for a family whose questions compare different methods: each pairing
+/// names its own two labels, and Holm corrects over all of them together. Pairings where
+/// either method is missing are skipped.
+///
+/// ```
+/// use proxyland_optim::compare_pairings;
+/// assert!(compare_pairings(&[]).unwrap().is_empty());
+/// ```
+pub fn compare_pairings(pairings: &[Pairing]) -> crate::Result<Vec<FamilyComparison>> {
     let mut found = Vec::new();
-    for (ra, rb) in experiments {
+    for ((ra, a), (rb, b)) in pairings {
         if ra.targets != rb.targets || ra.seed != rb.seed || ra.split != rb.split {
             return Err(crate::Error::invalid(
                 "results",

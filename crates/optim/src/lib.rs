@@ -34,6 +34,7 @@ mod evaluate;
 mod global;
 mod landscape;
 mod library;
+pub mod limits;
 mod lm;
 mod local;
 mod methods;
@@ -43,7 +44,7 @@ pub mod stats;
 mod uncertainty;
 mod verdict;
 
-pub use comparison::{FamilyComparison, compare_family};
+pub use comparison::{FamilyComparison, Pairing, compare_family, compare_pairings};
 pub use error::{Error, Result};
 pub use evaluate::{
     Budget, BudgetUnit, Environment, EvaluateOptions, Headline, InverseGuesses, MethodId,

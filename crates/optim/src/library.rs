@@ -56,6 +56,11 @@ impl SampleLibrary {
         self.unit.nrows()
     }
 
+    /// The samples' parameters in normalized coordinates, one row each.
+    pub fn parameters(&self) -> ndarray::ArrayView2<'_, f64> {
+        self.unit.view()
+    }
+
     /// Always false: a library holds at least one sample.
     pub fn is_empty(&self) -> bool {
         self.unit.nrows() == 0
