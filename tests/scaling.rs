@@ -470,6 +470,90 @@ fn refine_report_verdicts_are_the_holm_corrected_paired_tests_of_the_results() {
         assert!(row.contains(&said), "expected `{said}` in {row}");
     }
     assert!(md.contains("all 2 verdicts of the table"), "{md}");
+    // The studies beside the refinements are left out until their files exist.
+    assert!(!md.contains("## Horizon continuation"), "{md}");
+    assert!(!md.contains("## What limits each member"), "{md}");
+    ok(proxyland(&[
+        "evaluate",
+        "--data",
+        data.to_str().unwrap(),
+        "--methods",
+        "pool-bfgs",
+        "--refine",
+        "lm",
+        "--continuation",
+        "--out",
+        member.join("eval-lm-continuation.json").to_str().unwrap(),
+    ]));
+    let limits = member.join("limits.json");
+    ok(proxyland(&[
+        "limits",
+        "--data",
+        data.to_str().unwrap(),
+        "--trials",
+        "1",
+        "--out",
+        limits.to_str().unwrap(),
+    ]));
+    let with_studies = d.join("studies.md");
+    ok(proxyland(&[
+        "refine-report",
+        "--runs",
+        runs.to_str().unwrap(),
+        "--experiments",
+        "burgers-k2",
+        "--out",
+        with_studies.to_str().unwrap(),
+    ]));
+    let md = std::fs::read_to_string(&with_studies).unwrap();
+    // Continuation against one-shot LM: a family of one, so Holm is the raw p-value.
+    let one_shot = pool_successes(&member.join("eval-lm.json"));
+    let staged = pool_successes(&member.join("eval-lm-continuation.json"));
+    let only_a = staged
+        .iter()
+        .zip(&one_shot)
+        .filter(|(a, b)| **a && !**b)
+        .count();
+    let only_b = staged
+        .iter()
+        .zip(&one_shot)
+        .filter(|(a, b)| !**a && **b)
+        .count();
+    let section = md
+        .split("## Horizon continuation")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no continuation section:\n{md}"));
+    let row = section
+        .lines()
+        .find(|l| l.starts_with("| burgers-k2 | 4 |"))
+        .unwrap_or_else(|| panic!("no continuation row:\n{md}"));
+    assert!(
+        row.contains(&format!("({only_a} vs {only_b} targets alone")),
+        "{row}"
+    );
+    // The limits row: basin shares recomputed from the file, one per radius.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&limits).unwrap()).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 8);
+    let shares: Vec<String> = (0..4)
+        .map(|i| {
+            let reached: u64 = targets
+                .iter()
+                .map(|t| t["basin"][i]["reached"].as_u64().unwrap())
+                .sum();
+            format!("{:.2}", reached as f64 / targets.len() as f64)
+        })
+        .collect();
+    let section = md
+        .split("## What limits each member")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no limits section:\n{md}"));
+    let row = section
+        .lines()
+        .find(|l| l.starts_with("| burgers-k2 | 4 |"))
+        .unwrap_or_else(|| panic!("no limits row:\n{md}"));
+    assert!(row.contains(&shares.join(" / ")), "{row}");
     // An existing report is not replaced unasked, and a missing results file is named.
     let again = proxyland(&args);
     assert!(!again.status.success());

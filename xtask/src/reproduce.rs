@@ -652,7 +652,8 @@ const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 
 /// `reproduce --profile refine` (spec v3, "Refinement"): each scaling-family member's pool
 /// (the scaling profile's sizes), and `pool-bfgs` on its test targets once per refinement;
-/// then results/scaling/REFINE.md. No network is trained: the study isolates the refinement.
+/// then the studies of [`refine_studies`] (continuation, limits, and on the d ≥ 8 members a
+/// supervised inverse network for learned starts); then results/scaling/REFINE.md.
 fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> {
     check_members(experiments, &SCALING_EXPERIMENTS, "a scaling-family member")?;
     let started = Instant::now();
@@ -697,8 +698,8 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
     Ok(())
 }
 
-/// Members where the pool's lookup falls short of the issue's goals (d ≥ 8): the refine
-/// profile trains an inverse network on each and measures learned starts there.
+/// The members with d ≥ 8, where the goals of issue 24 are set: the refine profile trains a
+/// supervised inverse network on each and measures learned starts there.
 const LEARNED_START_MEMBERS: [&str; 4] = ["burgers-k4", "burgers-k8", "ks-m8", "ks-m16"];
 
 /// The refine profile's studies of member `e` beside the refinements: horizon continuation
@@ -740,7 +741,7 @@ fn refine_studies(
     pipeline.stage(
         &format!("{e}/limits"),
         &limits,
-        &fnv(&[data_hash.as_bytes(), b"limits v1"]),
+        &fnv(&[data_hash.as_bytes(), b"limits v2"]),
         &arg(&[
             "limits",
             "--data",
@@ -757,16 +758,17 @@ fn refine_studies(
         return Ok(());
     }
     let (inverse, inverse_hash) = train_supervised_inverse(pipeline, e, dir, data, data_hash)?;
-    let learned = dir.join("eval-learned.json");
-    pipeline.stage(
-        &format!("{e}/evaluate learned starts"),
-        &learned,
-        &fnv(&[
-            inverse_hash.as_bytes(),
-            b"learned starts",
-            EVALUATE_REVISION,
-        ]),
-        &arg(&[
+    // The same three methods, one-shot and under horizon continuation.
+    for (file, tag, continuation) in [
+        ("eval-learned.json", "learned starts", false),
+        (
+            "eval-learned-continuation.json",
+            "learned starts continuation",
+            true,
+        ),
+    ] {
+        let learned = dir.join(file);
+        let mut a = arg(&[
             "evaluate",
             "--data",
             &s(data),
@@ -783,8 +785,17 @@ fn refine_studies(
             &s(&learned),
             "--inverse-models",
             &inverse,
-        ]),
-    )?;
+        ]);
+        if continuation {
+            a.push("--continuation".into());
+        }
+        pipeline.stage(
+            &format!("{e}/evaluate {tag}"),
+            &learned,
+            &fnv(&[inverse_hash.as_bytes(), tag.as_bytes(), EVALUATE_REVISION]),
+            &a,
+        )?;
+    }
     Ok(())
 }
 

@@ -183,10 +183,15 @@ pub fn write_csv(w: &mut dyn Write, rows: &[AnswerRow], names: &[String]) -> Res
             r.sim_calls,
             r.field_solves,
             field(&r.refinement.as_ref().map_or(String::new(), |f| format!(
-                "{}: {} iterations, {}",
+                "{}: {} iterations, {}{}",
                 f.method.name(),
                 f.iterations,
-                f.stop
+                f.stop,
+                if f.horizons.is_empty() {
+                    String::new()
+                } else {
+                    format!(", frames {:?}", f.horizons)
+                }
             ))),
             r.verdict.key(),
             field(r.verdict.reason()),

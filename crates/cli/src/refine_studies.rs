@@ -4,7 +4,7 @@
 //! and is left out where the profile did not write it.
 
 use crate::refine_report::{cell, verdict_cell};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use proxyland_optim::limits::{MemberLimits, PROBE_RADII};
 use proxyland_optim::{Pairing, Results, compare_pairings};
 use std::fmt::Write as _;
@@ -24,6 +24,8 @@ pub struct Studies {
     /// `pool-bfgs`, `inverse-net` and `inverse-pool`, refined by LM, stopping at the first
     /// start that fits (`eval-learned.json`).
     pub learned: Option<Results>,
+    /// The same three under horizon continuation (`eval-learned-continuation.json`).
+    pub learned_continuation: Option<Results>,
     /// What limits the member (`limits.json`).
     pub limits: Option<MemberLimits>,
 }
@@ -45,6 +47,7 @@ impl Studies {
         Ok(Studies {
             continuation: read_optional(&dir.join("eval-lm-continuation.json"))?,
             learned: read_optional(&dir.join("eval-learned.json"))?,
+            learned_continuation: read_optional(&dir.join("eval-learned-continuation.json"))?,
             limits: read_optional(&dir.join("limits.json"))?,
         })
     }
@@ -80,7 +83,8 @@ pub fn continuation_section(md: &mut String, members: &[StudiedMember]) -> Resul
         "\n## Horizon continuation\n\n`{POOL}` refined by LM fitting the first quarter of the \
          observed frames, then half, then all, each stage from where the last ended, against \
          the same LM fitting all frames at once. A stage on fewer frames still simulates the \
-         whole trajectory, so it costs what a full call costs. Verdicts: paired McNemar tests \
+         whole trajectory, so it costs what a full call costs; each stage has LM's own cap of \
+         100 iterations, so continuation may iterate up to three times as long. Verdicts: paired McNemar tests \
          on the same targets, Holm-corrected over the {} members.\n",
         verdicts.len()
     )?;
@@ -90,10 +94,12 @@ pub fn continuation_section(md: &mut String, members: &[StudiedMember]) -> Resul
          |---|---|---|---|---|"
     )?;
     for v in &verdicts {
-        let m = ran
-            .iter()
-            .find(|m| m.name == v.experiment)
-            .expect("a compared member ran");
+        let Some(m) = ran.iter().find(|m| m.name == v.experiment) else {
+            bail!(
+                "a continuation results file holds {}, which is no member of this report",
+                v.experiment
+            );
+        };
         writeln!(
             md,
             "| {} | {} | {} | {} | {} |",
@@ -108,11 +114,23 @@ pub fn continuation_section(md: &mut String, members: &[StudiedMember]) -> Resul
 }
 
 /// Learned starts against the pool's lookup, all refined by LM and stopping at the first
-/// start that fits; Holm over both columns of every member.
-pub fn learned_section(md: &mut String, members: &[StudiedMember]) -> Result<()> {
+/// start that fits, one-shot (`continuation` false) or under horizon continuation; Holm over
+/// both columns of every member of the table.
+pub fn learned_section(
+    md: &mut String,
+    members: &[StudiedMember],
+    continuation: bool,
+) -> Result<()> {
+    fn runs_of<'a>(m: &StudiedMember<'a>, continuation: bool) -> Option<&'a Results> {
+        if continuation {
+            m.studies.learned_continuation.as_ref()
+        } else {
+            m.studies.learned.as_ref()
+        }
+    }
     let ran: Vec<&StudiedMember> = members
         .iter()
-        .filter(|m| m.studies.learned.is_some())
+        .filter(|m| runs_of(m, continuation).is_some())
         .collect();
     if ran.is_empty() {
         return Ok(());
@@ -120,21 +138,31 @@ pub fn learned_section(md: &mut String, members: &[StudiedMember]) -> Result<()>
     let mut pairings: Vec<Pairing> = Vec::new();
     for label in LEARNED {
         for m in &ran {
-            let r = m.studies.learned.as_ref().expect("filtered");
+            let r = runs_of(m, continuation).expect("filtered");
             pairings.push(((r, label), (r, POOL)));
         }
     }
     let verdicts = compare_pairings(&pairings)?;
-    writeln!(
-        md,
-        "\n## Learned starts\n\nThe supervised inverse network's prediction refined by LM \
-         (`inverse-net`); that prediction first and then the 3 nearest pool samples, stopping \
-         at the first start that fits (`inverse-pool`); and the pool's lookup alone \
-         (`{POOL}`, also stopping at the first fit). The network's one-off training is listed \
-         apart. Verdicts against `{POOL}`: paired McNemar tests, Holm-corrected over all {} \
-         verdicts of the table.\n",
-        verdicts.len()
-    )?;
+    if continuation {
+        writeln!(
+            md,
+            "\n### Learned starts under horizon continuation\n\nThe same three methods, \
+             every refinement by LM under horizon continuation. Verdicts against `{POOL}` \
+             under continuation, Holm-corrected over the {} verdicts of this table.\n",
+            verdicts.len()
+        )?;
+    } else {
+        writeln!(
+            md,
+            "\n## Learned starts\n\nThe supervised inverse network's prediction refined by \
+             LM (`inverse-net`); that prediction first and then the 3 nearest pool samples, \
+             stopping at the first start that fits (`inverse-pool`); and the pool's lookup \
+             alone (`{POOL}`, also stopping at the first fit). The network's one-off training \
+             is listed apart. Verdicts against `{POOL}`: paired McNemar tests, Holm-corrected \
+             over all {} verdicts of the table.\n",
+            verdicts.len()
+        )?;
+    }
     writeln!(
         md,
         "| member | d | {POOL} | {} | {} | network training | {} against {POOL} | {} against \
@@ -142,7 +170,7 @@ pub fn learned_section(md: &mut String, members: &[StudiedMember]) -> Result<()>
         LEARNED[0], LEARNED[1], LEARNED[0], LEARNED[1]
     )?;
     for m in &ran {
-        let r = m.studies.learned.as_ref().expect("filtered");
+        let r = runs_of(m, continuation).expect("filtered");
         let of = |label: &str| {
             verdicts
                 .iter()
@@ -192,17 +220,40 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
     let Some((_, first)) = ran.first() else {
         return Ok(());
     };
+    for (m, l) in &ran {
+        if l.experiment != m.name {
+            bail!(
+                "{}/limits.json: holds {}, not {}",
+                m.name,
+                l.experiment,
+                m.name
+            );
+        }
+        if (l.trials, l.pool_size) != (first.trials, first.pool_size) {
+            bail!(
+                "{}/limits.json: {} probes per radius on a pool of {}, the others {} on {}; \
+                 one table needs one protocol",
+                m.name,
+                l.trials,
+                l.pool_size,
+                first.trials,
+                first.pool_size
+            );
+        }
+    }
     let radii: Vec<String> = PROBE_RADII.iter().map(|r| format!("{r}")).collect();
     writeln!(
         md,
         "\n## What limits each member\n\nMeasured by `proxyland limits` on the same test \
-         targets. κ(J): the condition number of the residual's Jacobian at the truth (box \
-         units), median [largest] over targets; ∞ where a direction is not seen at all. \
-         Basin: the share of LM runs ({} per target and radius, random directions) that came \
-         back into the success region from max-norm distance {} of the box. Pool: the median \
-         max-norm distance to the truth of the sample whose trajectory is nearest to Y* (where \
-         `{POOL}` starts), and of the sample nearest in parameter space (how near {} samples \
-         come at all).\n",
+         targets. κ(J): the condition number of the residual's Jacobian at the truth (ratio \
+         of extreme singular values, box units), median [largest] over targets, and how many \
+         targets' observations do not see some direction at all (κ = ∞). Basin: the share of \
+         LM runs ({} per target and radius, random directions, at most 100 iterations) that \
+         came back into the success region from max-norm distance {} of the box. Pool: the \
+         median max-norm distance to the truth of the sample whose trajectory is nearest to \
+         Y* (where `{POOL}` starts), and of the sample nearest in parameter space (how near \
+         {} samples come at all). The reading crosses, target by target, where `{POOL}` \
+         refined by one-shot LM failed with where its start lay.\n",
         first.trials,
         radii.join(", "),
         first.pool_size
@@ -214,12 +265,9 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
         radii.join(" / ")
     )?;
     for (m, l) in ran {
-        let kappas: Vec<f64> = l
-            .targets
-            .iter()
-            .map(|t| t.condition.unwrap_or(f64::INFINITY))
-            .collect();
-        let largest = kappas.iter().cloned().fold(0.0, f64::max);
+        let finite: Vec<f64> = l.targets.iter().filter_map(|t| t.condition).collect();
+        let unseen = l.targets.len() - finite.len();
+        let largest = finite.iter().cloned().fold(0.0, f64::max);
         let shares: Vec<f64> = (0..PROBE_RADII.len())
             .map(|i| {
                 let (reached, trials) = l.targets.iter().fold((0, 0), |(a, b), t| {
@@ -241,20 +289,25 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
                 .collect(),
         );
         let fmt = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.2}"));
-        let fmt_kappa = |k: f64| {
-            if k.is_finite() {
-                format!("{k:.0}")
+        let kappa = format!(
+            "{} [{}]{}",
+            median(finite.clone()).map_or("?".to_string(), |k| format!("{k:.0}")),
+            if finite.is_empty() {
+                "?".to_string()
             } else {
-                "∞".to_string()
+                format!("{largest:.0}")
+            },
+            match unseen {
+                0 => String::new(),
+                k => format!(", {k} ∞"),
             }
-        };
+        );
+        let successes = m.lm.successes(POOL);
         writeln!(
             md,
-            "| {} | {} | {} [{}] | {} | {} | {} | {} |",
+            "| {} | {} | {kappa} | {} | {} | {} | {} |",
             m.name,
             m.d,
-            median(kappas.clone()).map_or("?".to_string(), fmt_kappa),
-            fmt_kappa(largest),
             shares
                 .iter()
                 .map(|s| format!("{s:.2}"))
@@ -262,51 +315,71 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
                 .join(" / "),
             fmt(by_trajectory),
             fmt(in_x),
-            reading(
-                &shares,
-                by_trajectory,
-                largest,
-                m.lm.method(POOL).map_or(0.0, |s| s.success_rate)
-            )
+            reading(l, &shares, successes.as_deref())
         )?;
     }
     Ok(())
 }
 
-/// What the numbers of one member say, by a fixed rule: an unseen direction first, then a
-/// basin narrower than the smallest radius, then (where LM-refined `pool-bfgs` solves under
-/// 90%) starts outside the radius the basin holds to.
-fn reading(
-    shares: &[f64],
-    by_trajectory: Option<f64>,
-    largest_kappa: f64,
-    pool_success: f64,
-) -> String {
-    if !largest_kappa.is_finite() {
-        return "identifiability: some target's observation does not see a direction".into();
+/// What the numbers of one member say, by a fixed rule: unseen directions on a tenth of the
+/// targets first; then a basin that does not hold even at the smallest radius; then, target
+/// by target, how many of those `pool-bfgs` missed started beyond the radius the basin holds
+/// to (beside how many of those it solved started there too).
+fn reading(l: &MemberLimits, shares: &[f64], successes: Option<&[bool]>) -> String {
+    let n = l.targets.len();
+    let unseen = l.targets.iter().filter(|t| t.condition.is_none()).count();
+    if unseen > 0 && 10 * unseen >= n {
+        return format!(
+            "identifiability: {unseen} of {n} targets' observations do not see some direction"
+        );
     }
-    let held = PROBE_RADII
+    let Some(held) = PROBE_RADII
         .iter()
         .zip(shares)
         .take_while(|(_, s)| **s >= BASIN_HOLDS)
         .last()
-        .map(|(r, _)| *r);
-    match (held, by_trajectory) {
-        (None, _) => format!(
+        .map(|(r, _)| *r)
+    else {
+        return format!(
             "basin: LM returns from {} in only {:.0}% of probes",
             PROBE_RADII[0],
             100.0 * shares[0]
-        ),
-        (Some(r), Some(start)) if start > r && pool_success < BASIN_HOLDS => format!(
-            "starts: the basin holds to {r} of the box, the pool's start lies {start:.2} away"
-        ),
-        (Some(r), _) if pool_success >= BASIN_HOLDS => format!(
-            "solved from the pool ({pool_success:.2}): the basin reaches further along the \
-             directions that matter than the {r} it holds to in every direction"
-        ),
-        (Some(r), _) => format!(
-            "not the basin nor the start distance: the basin holds to {r}, the pool's start \
-             inside it, yet {POOL} solves {pool_success:.2}"
-        ),
+        );
+    };
+    let Some(successes) = successes.filter(|s| s.len() == n) else {
+        return format!("the basin holds to {held} of the box");
+    };
+    let beyond = |t: &proxyland_optim::limits::TargetLimits| {
+        t.nearest_by_trajectory.is_some_and(|s| s > held)
+    };
+    let missed: Vec<_> = l
+        .targets
+        .iter()
+        .zip(successes)
+        .filter(|(_, s)| !**s)
+        .collect();
+    let solved_beyond = l
+        .targets
+        .iter()
+        .zip(successes)
+        .filter(|(t, s)| **s && beyond(t))
+        .count();
+    if missed.is_empty() {
+        return format!(
+            "solved from the pool: every target ({solved_beyond} of them from starts beyond \
+             the {held} the basin holds to in the probes)"
+        );
     }
+    let missed_beyond = missed.iter().filter(|(t, _)| beyond(t)).count();
+    let solved = n - missed.len();
+    let kind = if 2 * missed_beyond > missed.len() {
+        "starts"
+    } else {
+        "not the start distance alone"
+    };
+    format!(
+        "{kind}: of the {} targets `{POOL}` misses, {missed_beyond} start beyond the {held} the \
+         basin holds to in the probes; of the {solved} it solves, {solved_beyond} did too",
+        missed.len()
+    )
 }

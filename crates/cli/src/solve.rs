@@ -49,8 +49,9 @@ pub struct SolveArgs {
     /// Trained proxy (for proxy methods).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Trained inverse network (`proxyland train-inverse`) for `--method inverse-net`: its
-    /// prediction for each observation is refined on the simulator.
+    /// Trained inverse network (`proxyland train-inverse`) for `--method inverse-net` and
+    /// `inverse-pool`: its prediction for each observation is refined on the simulator
+    /// (inverse-pool then refines the pool's nearest samples until one fits).
     #[arg(long)]
     inverse_model: Option<PathBuf>,
     /// A pool of the same experiment: pool-bfgs searches it, and its config sets the simulator.
@@ -78,7 +79,9 @@ pub struct SolveArgs {
     /// estimated from the residual's frame-to-frame differences.
     #[arg(long, allow_hyphen_values = true)]
     noise_std: Option<String>,
-    /// Write every objective evaluation (true loss and proxy) to this CSV (one observation).
+    /// Write every objective evaluation (true loss and proxy) to this CSV (one observation);
+    /// under --continuation, the first stages' evaluations on fewer frames are marked
+    /// `true-horizon`.
     #[arg(long)]
     iterates: Option<PathBuf>,
     /// Write the answers to this file (.csv or .json).
@@ -141,6 +144,7 @@ fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
             args.inverse_model.is_some() && !method.needs_inverse(),
             "--inverse-model",
         ),
+        (args.continuation && !method.refines(), "--continuation"),
     ];
     if let Some((_, flag)) = unused.iter().find(|(unused, _)| *unused) {
         bail!(

@@ -94,9 +94,15 @@ fn budget_of(objective: &TrueLoss) -> Result<usize> {
 }
 
 /// The refinement rule (BFGS by default) from the best point seen (the method's start if the
-/// budget allowed no search at all), on whatever budget is left.
+/// budget allowed no search at all), on whatever budget is left. Never under horizon
+/// continuation: the polish starts from the search's best point, already near a minimum, and
+/// partial-horizon stages would spend the small reserve on values that cannot be the answer.
 fn polish(objective: &TrueLoss, settings: LocalSettings, mut result: GlobalResult) -> GlobalResult {
     if objective.remaining() > 0 && !result.value.is_nan() {
+        let settings = LocalSettings {
+            continuation: false,
+            ..settings
+        };
         let (r, report) = refine(objective, &result.u, settings);
         result.stopped = r.stopped;
         result.refinement = Some(report);

@@ -7,13 +7,13 @@
 //! lies 0.4 away is limited by its starts; one whose Jacobian is singular at the truth is not
 //! identifiable from its observation at all, whatever the method.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::library::SampleLibrary;
 use crate::lm::levenberg_marquardt;
 use crate::methods::is_success;
 use crate::objective::TrueLoss;
 use ndarray::Array2;
-use ndarray_linalg::{Eigh, UPLO};
+use ndarray_linalg::SVD;
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
 use serde::{Deserialize, Serialize};
@@ -41,8 +41,8 @@ pub struct TargetLimits {
     /// The target's index in its split.
     pub target: usize,
     /// κ(J) at the truth: the ratio of the largest to the smallest singular value of the
-    /// residual's Jacobian in box units; `None` when the smallest is zero (a direction the
-    /// observation does not see).
+    /// residual's Jacobian in box units; `None` when the smallest is zero to rounding
+    /// (σ_min ≤ σ_max · ε · max(N, d): a direction the observation does not see).
     pub condition: Option<f64>,
     /// The basin, one probe per radius of [`PROBE_RADII`].
     pub basin: Vec<BasinProbe>,
@@ -71,6 +71,7 @@ impl TargetLimits {
 /// samples come.
 ///
 /// ```
+/// # use openblas_src as _; // the singular values need a LAPACK
 /// use proxyland_optim::limits::probe_limits;
 /// use proxyland_physics::{experiment, rng::Stream, sample_target};
 /// let sim = experiment("burgers")?;
@@ -95,18 +96,30 @@ pub fn probe_limits(
     let d = u_star.len();
     let truth = TrueLoss::new(sim, y_star);
     let (_, jacobian) = truth.residual_and_jacobian(&u_star)?;
-    let condition = condition_number(&jacobian);
+    let condition = condition_number(&jacobian)?;
     let mut basin = Vec::with_capacity(PROBE_RADII.len());
     for radius in PROBE_RADII {
         let mut reached = 0;
         for _ in 0..trials {
-            // A random direction scaled to max-norm `radius`.
+            // A random direction scaled to max-norm `radius`. A reflecting coordinate that
+            // would leave the box steps the other way instead (folding it back would bring
+            // the start nearer the truth than `radius`); r ≤ 0.2 fits on one side of any
+            // point of a unit interval.
             let direction: Vec<f64> = (0..d).map(|_| 2.0 * stream.uniform() - 1.0).collect();
             let longest = direction.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
             let start: Vec<f64> = u_star
                 .iter()
                 .zip(&direction)
-                .map(|(u, v)| u + radius * v / longest.max(f64::MIN_POSITIVE))
+                .enumerate()
+                .map(|(j, (u, v))| {
+                    let step = radius * v / longest.max(f64::MIN_POSITIVE);
+                    let inside = (0.0..=1.0).contains(&(u + step));
+                    if inside || space.is_periodic(j) {
+                        u + step
+                    } else {
+                        u - step
+                    }
+                })
                 .collect();
             let (start, _) = space.fold_unit(&start);
             let fresh = TrueLoss::new(sim, y_star);
@@ -195,22 +208,19 @@ pub fn probe_member(
     })
 }
 
-/// κ of a Jacobian given by columns: √(λmax / λmin) of JᵀJ; `None` when λmin ≤ 0 (to
-/// rounding) or the eigen-solver fails.
-fn condition_number(columns: &[Vec<f64>]) -> Option<f64> {
+/// κ of a Jacobian given by columns: σ_max / σ_min from its singular values (not from JᵀJ,
+/// whose eigenvalues lose everything past κ ≈ 10⁸); `None` when σ_min is zero to rounding.
+fn condition_number(columns: &[Vec<f64>]) -> Result<Option<f64>> {
     let d = columns.len();
-    let gram = Array2::from_shape_fn((d, d), |(a, b)| {
-        columns[a]
-            .iter()
-            .zip(&columns[b])
-            .map(|(x, y)| x * y)
-            .sum::<f64>()
-    });
-    let (eigenvalues, _) = gram.eigh(UPLO::Lower).ok()?;
-    let largest = eigenvalues.iter().cloned().fold(0.0, f64::max);
-    let smallest = eigenvalues.iter().cloned().fold(f64::INFINITY, f64::min);
-    (largest > 0.0 && smallest > largest * f64::EPSILON * d as f64)
-        .then(|| (largest / smallest).sqrt())
+    let n = columns.first().map_or(0, Vec::len);
+    let j = Array2::from_shape_fn((n, d), |(i, k)| columns[k][i]);
+    let (_, singular, _) = j
+        .svd(false, false)
+        .map_err(|e| Error::invalid("jacobian", format!("no singular values: {e}")))?;
+    let largest = singular.iter().cloned().fold(0.0, f64::max);
+    let smallest = singular.iter().cloned().fold(f64::INFINITY, f64::min);
+    let rounding = largest * f64::EPSILON * n.max(d) as f64;
+    Ok((largest > 0.0 && smallest > rounding).then(|| largest / smallest))
 }
 
 #[cfg(test)]
@@ -221,9 +231,19 @@ mod tests {
     #[test]
     fn the_condition_number_is_the_ratio_of_singular_values() {
         // Orthogonal columns of lengths 3 and 0.5: singular values 3 and 0.5, κ = 6.
-        let k = condition_number(&[vec![3.0, 0.0, 0.0], vec![0.0, 0.3, 0.4]]).unwrap();
+        let k = condition_number(&[vec![3.0, 0.0, 0.0], vec![0.0, 0.3, 0.4]])
+            .unwrap()
+            .unwrap();
         assert!((k - 6.0).abs() < 1e-12, "{k}");
+        // Ill-conditioned but seen: κ = 10¹⁰ survives (through JᵀJ it would not).
+        let k = condition_number(&[vec![1.0, 0.0], vec![0.0, 1e-10]])
+            .unwrap()
+            .unwrap();
+        assert!((k / 1e10 - 1.0).abs() < 1e-9, "{k}");
         // A repeated column: a direction the data does not see.
-        assert_eq!(condition_number(&[vec![1.0, 2.0], vec![1.0, 2.0]]), None);
+        assert_eq!(
+            condition_number(&[vec![1.0, 2.0], vec![1.0, 2.0]]).unwrap(),
+            None
+        );
     }
 }

@@ -46,9 +46,10 @@ pub enum Method {
     /// (the evaluation puts it there); the network's one-off cost is reported beside it.
     InverseNet,
     /// Learned multi-start (spec v3): the inverse network's prediction, then the `refine`
-    /// pool samples nearest to Y*, each refined in turn; the lowest residual is the answer,
-    /// and the run stops at the first start that fits (to the noise σ when known, else
-    /// exactly). The network's start is the problem's start, as for `inverse-net`.
+    /// pool samples nearest to Y*, each refined in turn; the lowest residual is the answer.
+    /// With [`LocalSettings::stop_at_fit`] the run stops at the first start that fits (as
+    /// `pool-bfgs` does); without it every start is refined, so a verdict sees every minimum.
+    /// The network's start is the problem's start, as for `inverse-net`.
     InversePool {
         /// Nearest pool samples behind the network's start.
         refine: usize,
@@ -143,6 +144,21 @@ impl Method {
     /// surrogate searches, whose first candidate it is); the others draw their own starts.
     pub fn uses_start(&self) -> bool {
         !(self.is_budgeted() || matches!(self, Method::PoolBfgs { .. }))
+    }
+
+    /// Whether the method ends by the refinement rule ([`LocalSettings::refine`], and with it
+    /// horizon continuation); the plain local solvers, the surrogate alone and multi-start
+    /// BFGS do not.
+    pub fn refines(&self) -> bool {
+        !matches!(
+            self,
+            Method::Bfgs
+                | Method::Lbfgs
+                | Method::Gd
+                | Method::Adam
+                | Method::Proxy
+                | Method::MultistartBfgs { .. }
+        )
     }
 
     /// Whether the method runs until a simulator budget is spent.
@@ -386,10 +402,6 @@ pub fn run(
             let nearest = library.nearest(problem.target, *refine)?;
             let starts =
                 std::iter::once(problem.u0.clone()).chain(nearest.into_iter().map(|(_, u)| u));
-            let settings = LocalSettings {
-                stop_at_fit: true,
-                ..settings
-            };
             let (u, stopped, ends, report) = refine_on_truth(&truth, starts, problem, settings);
             refinement = report;
             (u, stopped, ends)

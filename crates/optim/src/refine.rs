@@ -63,13 +63,14 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
     if !settings.continuation {
         return refine_once(truth, u0, settings);
     }
-    let horizons = continuation_horizons(truth.horizon());
+    let full = truth.horizon();
+    let horizons = continuation_horizons(full);
     let mut from = u0.to_vec();
     let mut iterations = 0;
     for &frames in &horizons[..horizons.len() - 1] {
         truth.set_horizon(Some(frames));
         let (stage, report) = refine_once(truth, &from, settings);
-        truth.set_horizon(None);
+        truth.set_horizon(Some(full));
         iterations += report.iterations;
         // A stage that failed (a blow-up, the budget) hands on the last point it trusted; the
         // full-horizon stage then says whether the answer stands.
@@ -80,6 +81,14 @@ pub fn refine(truth: &TrueLoss, u0: &[f64], settings: LocalSettings) -> (LocalRe
         }
     }
     let (mut last, mut report) = refine_once(truth, &from, settings);
+    // A budget spent before the last stage could evaluate anything leaves a partial-horizon
+    // point; the answer is then the best full-horizon point seen, if any.
+    if !last.value.is_finite() {
+        if let Some((value, u)) = truth.best() {
+            last.value = value;
+            last.u = u;
+        }
+    }
     report.iterations += iterations;
     last.iterations = report.iterations;
     report.horizons = horizons;

@@ -574,6 +574,7 @@ fn inverse_pool_falls_back_on_the_pool_only_when_the_network_misses() {
         // what fits.
         let settings = LocalSettings {
             noise_std: Some(1e-3),
+            stop_at_fit: true,
             ..LocalSettings::default()
         };
         run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap()
