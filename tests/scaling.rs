@@ -481,7 +481,8 @@ fn refine_report_verdicts_are_the_holm_corrected_paired_tests_of_the_results() {
         "pool-bfgs",
         "--refine",
         "lm",
-        "--continuation",
+        "--horizon",
+        "continuation",
         "--out",
         member.join("eval-lm-continuation.json").to_str().unwrap(),
     ]));

@@ -730,7 +730,8 @@ fn refine_studies(
             "pool-bfgs",
             "--refine",
             "lm",
-            "--continuation",
+            "--horizon",
+            "continuation",
             "--seed",
             "0",
             "--out",
@@ -787,7 +788,7 @@ fn refine_studies(
             &inverse,
         ]);
         if continuation {
-            a.push("--continuation".into());
+            a.extend(["--horizon".into(), "continuation".into()]);
         }
         pipeline.stage(
             &format!("{e}/evaluate {tag}"),
@@ -796,8 +797,40 @@ fn refine_studies(
             &a,
         )?;
     }
+    // The variant the study's targets picked, measured again on fresh targets: picking the
+    // best of several variants on the same 30 targets flatters it.
+    let confirm = dir.join("eval-confirm.json");
+    pipeline.stage(
+        &format!("{e}/evaluate confirmation"),
+        &confirm,
+        &fnv(&[inverse_hash.as_bytes(), b"confirm", EVALUATE_REVISION]),
+        &arg(&[
+            "evaluate",
+            "--data",
+            &s(data),
+            "--targets",
+            "30",
+            "--seed",
+            CONFIRMATION_SEED,
+            "--methods",
+            "pool-bfgs,inverse-pool",
+            "--refine",
+            "lm",
+            "--horizon",
+            "continuation",
+            "--stop-at-fit",
+            "--out",
+            &s(&confirm),
+            "--inverse-models",
+            &inverse,
+        ]),
+    )?;
     Ok(())
 }
+
+/// Seeds the refine profile's fresh confirmation targets (their own stream, apart from every
+/// pool's test and validation targets, whose seeds are the configs' 101–216).
+const CONFIRMATION_SEED: &str = "1000";
 
 /// `reproduce --profile scaling`: every scaling-family member with the same pool size and
 /// targets; proxies (σ chosen on validation targets), the two inverse networks, and every

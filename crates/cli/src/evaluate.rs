@@ -52,10 +52,11 @@ pub struct Args {
     /// the target exactly, instead of refining all of them.
     #[arg(long)]
     stop_at_fit: bool,
-    /// Horizon continuation: every refinement fits the first quarter of the observed frames,
-    /// then half, then all, each stage from where the last ended.
-    #[arg(long)]
-    continuation: bool,
+    /// full (the paper's protocol: every frame from the start) or continuation (every
+    /// refinement fits the first quarter of the observed frames, then half, then all, each
+    /// stage from where the last ended).
+    #[arg(long, default_value = "full")]
+    horizon: String,
     /// Budgets of the baselines as multiples of each proxy method's spend.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
@@ -272,7 +273,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             refine: proxyland_optim::Refine::parse(&args.refine)
                 .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
             stop_at_fit: args.stop_at_fit,
-            continuation: args.continuation,
+            continuation: crate::solve::horizon_is_continuation(Some(&args.horizon), false)?,
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),

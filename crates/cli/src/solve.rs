@@ -43,7 +43,8 @@ pub struct SolveArgs {
     /// Fold --target and --init into the box instead of refusing values outside it.
     #[arg(long)]
     fold: bool,
-    /// Method (default: pool-bfgs with --data, else multistart-bfgs).
+    /// Method (default: inverse-pool with --data and --inverse-model, pool-bfgs with --data,
+    /// inverse-net with --inverse-model, else multistart-bfgs).
     #[arg(long)]
     method: Option<String>,
     /// Trained proxy (for proxy methods).
@@ -61,14 +62,15 @@ pub struct SolveArgs {
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     init: Vec<String>,
     /// How the method refines on the true loss: bfgs, lm (Levenberg–Marquardt on the exact
-    /// Jacobian) or bfgs+lm. The default is what results/scaling/REFINE.md measured best:
-    /// bfgs+lm solved at least as many targets as either alone on every scaling member.
-    #[arg(long, default_value = "bfgs+lm")]
+    /// Jacobian) or bfgs+lm. The default, lm under horizon continuation, is what
+    /// results/scaling/REFINE.md measured best from d = 2 to 16.
+    #[arg(long, default_value = "lm")]
     refine: String,
-    /// Horizon continuation: fit the first quarter of the observed frames, then half, then
-    /// all, each stage from where the last ended (for chaotic or long trajectories).
+    /// continuation (the default for methods that refine: fit the first quarter of the
+    /// observed frames, then half, then all, each stage from where the last ended) or full
+    /// (every frame from the start).
     #[arg(long)]
-    continuation: bool,
+    horizon: Option<String>,
     /// Simulator-call budget of multistart-bfgs, cmaes and de (default 500).
     #[arg(long)]
     budget: Option<usize>,
@@ -80,7 +82,7 @@ pub struct SolveArgs {
     #[arg(long, allow_hyphen_values = true)]
     noise_std: Option<String>,
     /// Write every objective evaluation (true loss and proxy) to this CSV (one observation);
-    /// under --continuation, the first stages' evaluations on fewer frames are marked
+    /// under horizon continuation, the first stages' evaluations on fewer frames are marked
     /// `true-horizon`.
     #[arg(long)]
     iterates: Option<PathBuf>,
@@ -119,10 +121,14 @@ fn simulator(args: &SolveArgs) -> Result<(Box<dyn Simulator>, Option<Pool>)> {
 
 /// The method, with every flag it would ignore refused by name.
 fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
-    let name = match (&args.method, &args.data) {
-        (Some(m), _) => m.clone(),
-        (None, Some(_)) => "pool-bfgs".into(),
-        (None, None) => "multistart-bfgs".into(),
+    // The defaults are what results/scaling/REFINE.md measured best at every d: the inverse
+    // network's start ahead of the pool's where both are given, the pool's alone otherwise.
+    let name = match (&args.method, &args.data, &args.inverse_model) {
+        (Some(m), _, _) => m.clone(),
+        (None, Some(_), Some(_)) => "inverse-pool".into(),
+        (None, Some(_), None) => "pool-bfgs".into(),
+        (None, None, Some(_)) => "inverse-net".into(),
+        (None, None, None) => "multistart-bfgs".into(),
     };
     let budget = args.budget.unwrap_or(500);
     if budget == 0 || budget > MAX_BUDGET {
@@ -144,7 +150,7 @@ fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
             args.inverse_model.is_some() && !method.needs_inverse(),
             "--inverse-model",
         ),
-        (args.continuation && !method.refines(), "--continuation"),
+        (args.horizon.is_some() && !method.refines(), "--horizon"),
     ];
     if let Some((_, flag)) = unused.iter().find(|(unused, _)| *unused) {
         bail!(
@@ -352,7 +358,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     // what the verdict judges.
     let settings = LocalSettings {
         refine: Refine::parse(&args.refine).map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
-        continuation: args.continuation,
+        continuation: method.refines() && horizon_is_continuation(args.horizon.as_deref(), true)?,
         ..LocalSettings::default()
     };
     proxyland_proxy::device::set_threads(1);
@@ -613,4 +619,14 @@ fn write_iterates(
         path.display()
     );
     Ok(())
+}
+
+/// Whether `--horizon` (given as `flag`) asks for continuation; `default` when not given.
+pub fn horizon_is_continuation(flag: Option<&str>, default: bool) -> Result<bool> {
+    match flag {
+        None => Ok(default),
+        Some("continuation") => Ok(true),
+        Some("full") => Ok(false),
+        Some(other) => bail!("--horizon {other}: choose continuation or full"),
+    }
 }
