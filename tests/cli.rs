@@ -418,6 +418,29 @@ fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_
     }
     assert_eq!(answer["method"], "pool-bfgs", "the default with a pool");
     assert_eq!(answer["verdict"], "ok");
+    // The default refinement is LM under horizon continuation: the frames of each stage are
+    // recorded, a quarter, a half and all of the observation's.
+    let frames = std::fs::read_to_string(p("obs.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .count();
+    let refinement = &answer["refinement"];
+    assert_eq!(refinement["method"], "lm", "{answer}");
+    let horizons: Vec<u64> = refinement["horizons"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no horizons in {answer}"))
+        .iter()
+        .map(|h| h.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        horizons,
+        vec![
+            frames.div_ceil(4) as u64,
+            frames.div_ceil(2) as u64,
+            frames as u64
+        ]
+    );
     for j in 0..2 {
         let x = answer["x_hat"][j].as_f64().unwrap();
         assert!((x - truth[j]).abs() < 0.02, "{answer}");
