@@ -210,13 +210,8 @@ fn on_e0_two_stage_with_an_exactly_smoothed_objective_beats_single_start_bfgs() 
     assert!(truth.calls() > 0 && smooth.calls() > 0 && smooth.dim() == 1);
 }
 
-#[test]
-fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
-    // Gramacy–Lee's target is f at its global minimum: the pool samples whose "trajectories"
-    // (f values) are nearest to it lie in the global basin, where single-start BFGS from a
-    // random start mostly fails (see the test above). 64 uniform samples, no network.
-    let sim = GramacyLee::new();
-    let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
+/// 64 uniform Gramacy–Lee samples as a pool: the lookup that `pool-bfgs` refines from.
+fn gramacy_lee_pool(sim: &GramacyLee) -> proxyland_optim::SampleLibrary {
     let mut stream = Stream::new(7, 0);
     let n = 64;
     let unit = ndarray::Array2::from_shape_fn((n, 1), |_| stream.uniform());
@@ -227,7 +222,30 @@ fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
             .index_axis_mut(ndarray::Axis(0), i)
             .assign(&sim.simulate(&x).unwrap());
     }
-    let library = proxyland_optim::SampleLibrary::new(unit, trajectories).unwrap();
+    proxyland_optim::SampleLibrary::new(unit, trajectories).unwrap()
+}
+
+/// The bottom of Gramacy–Lee's local well near x = 1.35 for the observation `y`, by dense
+/// search (independent of any optimizer).
+fn gramacy_lee_local_minimum(sim: &GramacyLee, y: &Trajectory) -> f64 {
+    (0..=4000)
+        .map(|i| 1.25 + 0.2 * i as f64 / 4000.0)
+        .min_by(|a, b| {
+            let la = sim.loss(&[*a], y).unwrap();
+            let lb = sim.loss(&[*b], y).unwrap();
+            la.total_cmp(&lb)
+        })
+        .unwrap()
+}
+
+#[test]
+fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
+    // Gramacy–Lee's target is f at its global minimum: the pool samples whose "trajectories"
+    // (f values) are nearest to it lie in the global basin, where single-start BFGS from a
+    // random start mostly fails (see the test above). 64 uniform samples, no network.
+    let sim = GramacyLee::new();
+    let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
+    let library = gramacy_lee_pool(&sim);
     let x_star = [GramacyLee::GLOBAL_MINIMUM];
     let mut problem = Problem {
         sim: &sim,
@@ -487,15 +505,7 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
             y: y.clone(),
         })
         .collect();
-    // A local minimum of the loss near x = 1.35, by dense search (independent of any optimizer).
-    let local = (0..=4000)
-        .map(|i| 1.25 + 0.2 * i as f64 / 4000.0)
-        .min_by(|a, b| {
-            let la = sim.loss(&[*a], &y).unwrap();
-            let lb = sim.loss(&[*b], &y).unwrap();
-            la.total_cmp(&lb)
-        })
-        .unwrap();
+    let local = gramacy_lee_local_minimum(&sim, &y);
     assert!((local - GramacyLee::GLOBAL_MINIMUM).abs() > 0.5);
     let space = sim.param_space();
     let guess = |variant: &str, x: f64, calls: usize| InverseGuesses {
@@ -548,17 +558,7 @@ fn inverse_pool_falls_back_on_the_pool_only_when_the_network_misses() {
     let sim = GramacyLee::new();
     let x_star = [GramacyLee::GLOBAL_MINIMUM];
     let target = sim.simulate(&x_star).unwrap();
-    let mut stream = Stream::new(7, 0);
-    let n = 64;
-    let unit = ndarray::Array2::from_shape_fn((n, 1), |_| stream.uniform());
-    let mut trajectories = ndarray::Array3::zeros((n, 1, 1));
-    for i in 0..n {
-        let x = sim.param_space().from_unit(&[unit[[i, 0]]]);
-        trajectories
-            .index_axis_mut(ndarray::Axis(0), i)
-            .assign(&sim.simulate(&x).unwrap());
-    }
-    let library = proxyland_optim::SampleLibrary::new(unit, trajectories).unwrap();
+    let library = gramacy_lee_pool(&sim);
     let space = sim.param_space();
     let method = Method::parse("inverse-pool", 0).unwrap();
     assert!(method.needs_inverse() && method.needs_library() && method.uses_start());
@@ -582,16 +582,8 @@ fn inverse_pool_falls_back_on_the_pool_only_when_the_network_misses() {
     let right = solve_from(GramacyLee::GLOBAL_MINIMUM + 0.004);
     assert!(is_success(&sim, &right.x_hat, &x_star).0);
     assert_eq!(right.local_runs, 1, "the pool was refined after a fit");
-    // The bottom of the local well near x = 1.35, by dense search (as in the test above):
-    // refinement started there stays there.
-    let local = (0..=4000)
-        .map(|i| 1.25 + 0.2 * i as f64 / 4000.0)
-        .min_by(|a, b| {
-            let la = sim.loss(&[*a], &target).unwrap();
-            let lb = sim.loss(&[*b], &target).unwrap();
-            la.total_cmp(&lb)
-        })
-        .unwrap();
+    // Refinement started at the bottom of a local well stays there.
+    let local = gramacy_lee_local_minimum(&sim, &target);
     let wrong = solve_from(local);
     assert!(
         is_success(&sim, &wrong.x_hat, &x_star).0,
