@@ -584,13 +584,26 @@ fn scaling_pool(
     e: &str,
     dir: &Path,
 ) -> Result<(PathBuf, String)> {
+    sized_pool(repo, pipeline, e, dir, None)
+}
+
+/// Stage: member `e`'s pool in `dir` with the scaling profile's targets and `samples`
+/// simulations (the profile's own count when `None`). Pools of one member are nested: sample
+/// i is the same in each, and so are the test and validation targets.
+fn sized_pool(
+    repo: &Path,
+    pipeline: &Pipeline,
+    e: &str,
+    dir: &Path,
+    samples: Option<usize>,
+) -> Result<(PathBuf, String)> {
     std::fs::create_dir_all(dir)?;
     let config = repo.join("datasets").join(format!("{e}.toml"));
     let config_text =
         std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
     let data = dir.join("data.h5");
-    let data_hash = fnv(&[&config_text, b"scaling", b"generate v1"]);
-    let args: Vec<String> = [
+    let mut data_hash = fnv(&[&config_text, b"scaling", b"generate v1"]);
+    let mut args: Vec<String> = [
         "generate",
         "--config",
         &config.display().to_string(),
@@ -603,7 +616,13 @@ fn scaling_pool(
     .iter()
     .map(|a| a.to_string())
     .collect();
-    pipeline.stage(&format!("{e}/generate"), &data, &data_hash, &args)?;
+    let mut label = format!("{e}/generate");
+    if let Some(n) = samples {
+        data_hash = fnv(&[data_hash.as_bytes(), n.to_string().as_bytes()]);
+        args.extend(["--samples".to_string(), n.to_string()]);
+        label = format!("{e}/pool-{n}/generate");
+    }
+    pipeline.stage(&label, &data, &data_hash, &args)?;
     Ok((data, data_hash))
 }
 
@@ -687,7 +706,7 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
                 ]),
             )?;
         }
-        refine_studies(&pipeline, e, &dir, &data, &data_hash)?;
+        refine_studies(repo, &pipeline, e, &dir, &data, &data_hash)?;
     }
     write_report(&pipeline, "refine-report", &runs, report, experiments)?;
     eprintln!(
@@ -707,6 +726,7 @@ const LEARNED_START_MEMBERS: [&str; 4] = ["burgers-k4", "burgers-k8", "ks-m8", "
 /// [`LEARNED_START_MEMBERS`], learned starts (the supervised inverse network, and its start
 /// ahead of the pool's), all refined by LM and stopping at the first start that fits.
 fn refine_studies(
+    repo: &Path,
     pipeline: &Pipeline,
     e: &str,
     dir: &Path,
@@ -760,42 +780,32 @@ fn refine_studies(
     }
     let (inverse, inverse_hash) = train_supervised_inverse(pipeline, e, dir, data, data_hash)?;
     // The same three methods, one-shot and under horizon continuation.
-    for (file, tag, continuation) in [
-        ("eval-learned.json", "learned starts", false),
-        (
-            "eval-learned-continuation.json",
-            "learned starts continuation",
-            true,
-        ),
-    ] {
-        let learned = dir.join(file);
-        let mut a = arg(&[
-            "evaluate",
-            "--data",
-            &s(data),
-            "--split",
-            "test",
-            "--methods",
-            "pool-bfgs,inverse-net,inverse-pool",
-            "--refine",
-            "lm",
-            "--stop-at-fit",
-            "--seed",
-            "0",
-            "--out",
-            &s(&learned),
-            "--inverse-models",
-            &inverse,
-        ]);
-        if continuation {
-            a.extend(["--horizon".into(), "continuation".into()]);
-        }
-        pipeline.stage(
-            &format!("{e}/evaluate {tag}"),
-            &learned,
-            &fnv(&[inverse_hash.as_bytes(), tag.as_bytes(), EVALUATE_REVISION]),
-            &a,
+    for continuation in [false, true] {
+        learned_starts(
+            pipeline,
+            e,
+            dir,
+            data,
+            (&inverse, &inverse_hash),
+            continuation,
         )?;
+    }
+    // Data requirement: the same, under continuation, on nested pools of other sizes.
+    if DATA_REQUIREMENT_MEMBERS.contains(&e) {
+        for n in DATA_REQUIREMENT_SIZES {
+            let label = format!("{e}/pool-{n}");
+            let sub = dir.join(format!("pool-{n}"));
+            let (data, data_hash) = sized_pool(repo, pipeline, e, &sub, Some(n))?;
+            let inverse = train_supervised_inverse(pipeline, &label, &sub, &data, &data_hash)?;
+            learned_starts(
+                pipeline,
+                &label,
+                &sub,
+                &data,
+                (&inverse.0, &inverse.1),
+                true,
+            )?;
+        }
     }
     // The variant the study's targets picked, measured again on fresh targets: picking the
     // best of several variants on the same 30 targets flatters it.
@@ -826,6 +836,64 @@ fn refine_studies(
         ]),
     )?;
     Ok(())
+}
+
+/// The d = 8 members whose pools are also measured at other sizes (the spec's data
+/// requirement), and those sizes (the scaling pool, 4096, is the third).
+const DATA_REQUIREMENT_MEMBERS: [&str; 2] = ["burgers-k4", "ks-m8"];
+const DATA_REQUIREMENT_SIZES: [usize; 2] = [1024, 16384];
+
+/// Stage: `pool-bfgs`, `inverse-net` and `inverse-pool` on the test targets of the pool `data`
+/// in `dir`, refined by LM (one-shot, or under horizon continuation), stopping at the first
+/// start that fits; `inverse` is the network and its hash.
+fn learned_starts(
+    pipeline: &Pipeline,
+    label: &str,
+    dir: &Path,
+    data: &Path,
+    inverse: (&str, &str),
+    continuation: bool,
+) -> Result<()> {
+    let s = |p: &Path| p.display().to_string();
+    let (file, tag) = if continuation {
+        (
+            "eval-learned-continuation.json",
+            "learned starts continuation",
+        )
+    } else {
+        ("eval-learned.json", "learned starts")
+    };
+    let out = dir.join(file);
+    let mut a: Vec<String> = [
+        "evaluate",
+        "--data",
+        &s(data),
+        "--split",
+        "test",
+        "--methods",
+        "pool-bfgs,inverse-net,inverse-pool",
+        "--refine",
+        "lm",
+        "--stop-at-fit",
+        "--seed",
+        "0",
+        "--out",
+        &s(&out),
+        "--inverse-models",
+        inverse.0,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    if continuation {
+        a.extend(["--horizon".into(), "continuation".into()]);
+    }
+    pipeline.stage(
+        &format!("{label}/evaluate {tag}"),
+        &out,
+        &fnv(&[inverse.1.as_bytes(), tag.as_bytes(), EVALUATE_REVISION]),
+        &a,
+    )
 }
 
 /// Seeds the refine profile's fresh confirmation targets (their own stream, apart from every

@@ -4,8 +4,8 @@
 //! Holm-corrected over each family of comparisons.
 
 use crate::refine_studies::{
-    CHOSEN, StudiedMember, Studies, confirmation_section, continuation_section, learned_section,
-    limits_section,
+    CHOSEN, StudiedMember, Studies, confirmation_section, continuation_section,
+    data_requirement_section, learned_section, limits_section,
 };
 use crate::report::{duration, seconds_per_experiment};
 use anyhow::{Context, Result, bail};
@@ -206,6 +206,7 @@ fn markdown(
     learned_section(&mut md, &studied, true)?;
     limits_section(&mut md, &studied)?;
     confirmation_section(&mut md, &studied)?;
+    data_requirement_section(&mut md, &studied)?;
     goals_section(&mut md, members)?;
     let total: f64 = members.iter().filter_map(|m| seconds.get(&m.name)).sum();
     if total > 0.0 {

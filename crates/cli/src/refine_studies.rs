@@ -30,6 +30,9 @@ pub struct Studies {
     pub limits: Option<MemberLimits>,
     /// The chosen variant and the lookup on fresh targets (`eval-confirm.json`).
     pub confirm: Option<Results>,
+    /// The learned-start study under continuation on nested pools of other sizes
+    /// (`pool-<n>/eval-learned-continuation.json`), smallest first.
+    pub pool_sizes: Vec<Results>,
 }
 
 fn read_optional<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
@@ -43,6 +46,30 @@ fn read_optional<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
         .with_context(|| format!("{}: not a file proxyland wrote", path.display()))
 }
 
+/// Every `pool-<n>/eval-learned-continuation.json` under `dir`, by pool size.
+fn read_pool_sizes(dir: &Path) -> Result<Vec<Results>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let sized = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("pool-"))
+            .is_some_and(|n| n.parse::<usize>().is_ok());
+        if sized {
+            if let Some(r) = read_optional::<Results>(&path.join("eval-learned-continuation.json"))?
+            {
+                found.push(r);
+            }
+        }
+    }
+    found.sort_by_key(|r| r.pool_simulations.unwrap_or(0));
+    Ok(found)
+}
+
 impl Studies {
     /// Reads a member's run folder; a missing file is a study not run.
     pub fn read(dir: &Path) -> Result<Studies> {
@@ -52,6 +79,7 @@ impl Studies {
             learned_continuation: read_optional(&dir.join("eval-learned-continuation.json"))?,
             limits: read_optional(&dir.join("limits.json"))?,
             confirm: read_optional(&dir.join("eval-confirm.json"))?,
+            pool_sizes: read_pool_sizes(dir)?,
         })
     }
 }
@@ -438,5 +466,85 @@ pub fn confirmation_section(md: &mut String, members: &[StudiedMember]) -> Resul
             summary(CHOSEN)
         )?;
     }
+    Ok(())
+}
+
+/// The share of targets the data-requirement study asks of a pool.
+const DATA_GOAL: f64 = 0.9;
+
+/// Success against pool size: the learned-start study under continuation on nested pools.
+pub fn data_requirement_section(md: &mut String, members: &[StudiedMember]) -> Result<()> {
+    let ran: Vec<(&StudiedMember, Vec<&Results>)> = members
+        .iter()
+        .filter(|m| !m.studies.pool_sizes.is_empty())
+        .map(|m| {
+            let mut runs: Vec<&Results> = m.studies.pool_sizes.iter().collect();
+            runs.extend(m.studies.learned_continuation.as_ref());
+            runs.sort_by_key(|r| r.pool_simulations.unwrap_or(0));
+            (m, runs)
+        })
+        .collect();
+    if ran.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        md,
+        "\n## Data requirement\n\n`{CHOSEN}` and `{POOL}` as in the learned-start study under \
+         continuation, on nested pools of the member (the first n samples of the same stream; \
+         the same test targets), each with its own supervised network trained on it. Cells: \
+         success [95% Wilson interval] and mean simulator calls per target; the network's \
+         training time. The last column names the smallest pool measured at which `{CHOSEN}` \
+         solves at least {DATA_GOAL:.2} of the targets.\n"
+    )?;
+    writeln!(
+        md,
+        "| member | d | pool | {POOL} | {CHOSEN} | network training |\n|---|---|---|---|---|---|"
+    )?;
+    let mut readings = Vec::new();
+    for (m, runs) in &ran {
+        for r in runs {
+            let short = |label: &str| {
+                r.method(label).map_or("not run".to_string(), |s| {
+                    format!(
+                        "{:.2} [{:.2}–{:.2}], {:.0} calls",
+                        s.success_rate,
+                        s.success_interval.0,
+                        s.success_interval.1,
+                        s.mean_sim_calls
+                    )
+                })
+            };
+            let training = r
+                .inverse_networks
+                .first()
+                .map_or("?".to_string(), |n| format!("{:.0} s", n.training_seconds));
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {training} |",
+                m.name,
+                m.d,
+                r.pool_simulations.unwrap_or(0),
+                short(POOL),
+                short(CHOSEN)
+            )?;
+        }
+        let enough = runs.iter().find(|r| {
+            r.method(CHOSEN)
+                .is_some_and(|s| s.success_rate >= DATA_GOAL)
+        });
+        readings.push(format!(
+            "- {}: {}",
+            m.name,
+            match enough {
+                Some(r) => format!(
+                    "{} samples are enough for {DATA_GOAL:.2} (the smallest pool measured that \
+                     reaches it)",
+                    r.pool_simulations.unwrap_or(0)
+                ),
+                None => format!("no pool measured reaches {DATA_GOAL:.2}"),
+            }
+        ));
+    }
+    writeln!(md, "\n{}", readings.join("\n"))?;
     Ok(())
 }
