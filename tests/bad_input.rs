@@ -2,13 +2,12 @@
 //! a signal), say what is wrong (naming the file, field or flag), and leave every file that
 //! existed before it byte-identical, with no temporary left behind.
 
+mod common;
+
+use common::{npy, replaced, repo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -100,27 +99,6 @@ impl Fixture {
     }
 }
 
-/// A little-endian float64 `.npy` file.
-fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
-    let shape = dims
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    for v in values {
-        out.extend(v.to_le_bytes());
-    }
-    out
-}
-
 fn run(args: &[&str]) -> (bool, String) {
     let (code, err) = run_code(args);
     (code == Some(0), err)
@@ -128,15 +106,8 @@ fn run(args: &[&str]) -> (bool, String) {
 
 /// Exit code (None if killed by a signal) and stderr.
 fn run_code(args: &[&str]) -> (Option<i32>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let o = common::proxyland(args);
+    (o.status.code(), common::stderr(&o))
 }
 
 /// Every file under `dir` (recursively) with its bytes.
@@ -166,13 +137,17 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
     let base = std::fs::read_to_string(repo().join("datasets/burgers.toml")).unwrap();
     let unknown_key = write(
         "unknown.toml",
-        &base.replace("dt = 0.01", "dt = 0.01\ndtt = 1"),
+        &replaced(&base, "dt = 0.01", "dt = 0.01\ndtt = 1"),
     );
-    let odd_n = write("odd.toml", &base.replace("n = 128", "n = 127"));
+    let odd_n = write("odd.toml", &replaced(&base, "n = 128", "n = 127"));
     let bad_toml = write("bad.toml", "experiment = [");
     let bad_box = write(
         "box.toml",
-        &base.replace("omega_range = [2.0, 12.0]", "omega_range = [5.0, 5.0]"),
+        &replaced(
+            &base,
+            "omega_range = [2.0, 12.0]",
+            "omega_range = [5.0, 5.0]",
+        ),
     );
     let truncated = {
         let bytes = std::fs::read(f.path("pool.h5")).unwrap();
@@ -204,9 +179,9 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
     let burgers_config = repo().join("datasets/burgers.toml").display().to_string();
     let huge_steps = write(
         "huge.toml",
-        &base.replace("steps = 400", "steps = 4000000000"),
+        &replaced(&base, "steps = 400", "steps = 4000000000"),
     );
-    let big_grid = write("grid.toml", &base.replace("n = 128", "n = 1048576"));
+    let big_grid = write("grid.toml", &replaced(&base, "n = 128", "n = 1048576"));
     let (traj, b2r, dir, rep) = (
         f.s("traj.h5"),
         f.s("b2r.safetensors"),
@@ -428,7 +403,7 @@ fn every_bad_input_fails_with_a_clear_message_and_damages_nothing() {
                 "--out",
                 &l_png,
             ],
-            "not a results file",
+            "not a proxyland results file",
         ),
         (
             vec![
@@ -1067,8 +1042,11 @@ fn no_wrap_around_one_writer_per_output_and_refused_resumes_change_nothing() {
 /// truth lies outside the box `solve` searches.
 fn wide_burgers() -> Box<dyn proxyland_physics::Simulator> {
     let text = std::fs::read_to_string(repo().join("datasets/burgers.toml")).unwrap();
-    let wide = text.replace("omega_range = [2.0, 12.0]", "omega_range = [0.5, 20.0]");
-    assert_ne!(wide, text, "the config's ω range moved: update this test");
+    let wide = replaced(
+        &text,
+        "omega_range = [2.0, 12.0]",
+        "omega_range = [0.5, 20.0]",
+    );
     proxyland_dataset::ExperimentConfig::parse(Path::new("wide.toml"), &wide)
         .unwrap()
         .simulator()

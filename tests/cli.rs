@@ -1,38 +1,45 @@
 //! End-to-end tests of the `proxyland` binary.
 
+mod common;
+
+use common::{npy, proxyland, stderr};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn proxyland(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proxyland"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Command;
 
 #[test]
 fn help_lists_every_subcommand_of_the_design() {
     let out = proxyland(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
+    // Whole names from the "Commands:" block, not substrings ("train" is inside
+    // "train-inverse").
+    let listed: std::collections::BTreeSet<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     for cmd in [
         "simulate",
         "landscape",
         "generate",
+        "merge",
         "train",
+        "train-inverse",
         "solve",
         "evaluate",
-        "info",
-        "merge",
-        "train-inverse",
+        "select",
+        "report",
         "scaling-report",
+        "refine-report",
+        "limits",
+        "info",
     ] {
-        assert!(text.contains(cmd), "--help does not list `{cmd}`:\n{text}");
+        assert!(
+            listed.contains(cmd),
+            "--help does not list `{cmd}`:\n{text}"
+        );
     }
 }
 
@@ -328,27 +335,6 @@ fn solve_with_pool_bfgs_starts_from_the_pool_not_from_init() {
     );
 }
 
-/// A little-endian float64 `.npy` file.
-fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
-    let shape = dims
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    for v in values {
-        out.extend(v.to_le_bytes());
-    }
-    out
-}
-
 #[test]
 fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_verdict() {
     let dir = tempfile::tempdir().unwrap();
@@ -576,15 +562,7 @@ fn read_answers_csv(path: &str) -> Vec<std::collections::HashMap<String, String>
 
 /// A tiny Burgers config and pool for the training tests.
 fn tiny_pool(dir: &Path) -> String {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../datasets/burgers.toml"
-    ))
-    .unwrap()
-    .replace("n = 128", "n = 32")
-    .replace("steps = 400", "steps = 40");
-    let config = dir.join("tiny.toml");
-    std::fs::write(&config, text).unwrap();
+    let config = common::tiny_config(dir, "burgers");
     let pool = dir.join("pool.h5");
     let o = proxyland(&[
         "generate",

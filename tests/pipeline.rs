@@ -1,41 +1,16 @@
 //! The whole pipeline through the binary on a tiny config: generate → train → evaluate →
 //! landscape → report, checking each artifact's schema.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn proxyland(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proxyland"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn tiny_config(dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../datasets/burgers.toml"
-    ))
-    .unwrap()
-    .replace("n = 128", "n = 32")
-    .replace("steps = 400", "steps = 40");
-    let path = dir.join("burgers.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{ok, proxyland};
 
 #[test]
 fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
-    let config = tiny_config(d);
+    let config = common::tiny_config(d, "burgers");
     std::fs::create_dir_all(d.join("runs/burgers")).unwrap();
     ok(proxyland(&[
         "generate",

@@ -2,40 +2,10 @@
 //! the two inverse networks → evaluation with `inverse-net` → `scaling-report`, whose verdicts
 //! must follow from the results file by an exact test computed here.
 
+mod common;
+
+use common::{ok, proxyland};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn proxyland(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proxyland"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run proxyland")
-}
-
-fn ok(o: Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
-/// burgers-k2 on a coarse grid and a short horizon: the same family member, cheap.
-fn tiny_member(dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../datasets/burgers-k2.toml"
-    ))
-    .unwrap()
-    .replace("n = 128", "n = 32")
-    .replace("steps = 400", "steps = 40");
-    let path = dir.join("burgers-k2.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// The exact two-sided sign-test p-value on the discordant targets, written out here.
 fn sign_test(b: usize, c: usize) -> f64 {
@@ -60,7 +30,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
-    let config = tiny_member(d);
+    let config = common::tiny_config(d, "burgers-k2");
     std::fs::create_dir_all(d.join("runs/burgers-k2")).unwrap();
     let data = p("runs/burgers-k2/data.h5");
     ok(proxyland(&[
@@ -394,7 +364,7 @@ fn pool_successes(path: &Path) -> Vec<bool> {
 fn refine_report_verdicts_are_the_holm_corrected_paired_tests_of_the_results() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let config = tiny_member(d);
+    let config = common::tiny_config(d, "burgers-k2");
     let member = d.join("runs/burgers-k2");
     std::fs::create_dir_all(&member).unwrap();
     let data = member.join("data.h5");

@@ -1,68 +1,9 @@
-//! A minimal writer of NumPy's `.npy` format (version 1.0, little-endian, C order), enough to hand
-//! arrays to the reference scripts without another dependency.
+//! `.npy` files for the reference scripts, written by dataset's encoder (the workspace's one).
 
 use anyhow::{Context, Result};
+use proxyland_dataset::npy::{Element, encode};
 use std::io::Write;
 use std::path::Path;
-
-/// An element type `.npy` can describe.
-pub trait Element: Copy {
-    /// The dtype descriptor, e.g. `<f8`.
-    const DESCR: &'static str;
-    fn write_le(self, out: &mut Vec<u8>);
-}
-
-impl Element for f64 {
-    const DESCR: &'static str = "<f8";
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-}
-
-impl Element for f32 {
-    const DESCR: &'static str = "<f4";
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-}
-
-impl Element for i64 {
-    const DESCR: &'static str = "<i8";
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-}
-
-/// The bytes of an `.npy` file holding `data` (row-major) with `shape`.
-pub fn encode<T: Element>(shape: &[usize], data: &[T]) -> Vec<u8> {
-    assert_eq!(
-        shape.iter().product::<usize>(),
-        data.len(),
-        "shape and data disagree"
-    );
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut header = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-        T::DESCR,
-        shape_text
-    );
-    // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat(unpadded.div_ceil(64) * 64 - unpadded));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for &v in data {
-        v.write_le(&mut out);
-    }
-    out
-}
 
 /// Writes `dir/<name>.npy`.
 pub fn write<T: Element>(dir: &Path, name: &str, shape: &[usize], data: &[T]) -> Result<()> {
@@ -70,30 +11,4 @@ pub fn write<T: Element>(dir: &Path, name: &str, shape: &[usize], data: &[T]) ->
     std::fs::File::create(&path)
         .and_then(|mut f| f.write_all(&encode(shape, data)))
         .with_context(|| format!("writing {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_is_aligned_and_data_follows_it() {
-        let bytes = encode(&[2, 3], &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        assert_eq!((10 + header_len) % 64, 0);
-        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        assert!(header.contains("'shape': (2, 3)"), "{header}");
-        assert!(header.ends_with('\n'));
-        let first = f64::from_le_bytes(bytes[10 + header_len..18 + header_len].try_into().unwrap());
-        assert_eq!(first, 1.0);
-        assert_eq!(bytes.len(), 10 + header_len + 6 * 8);
-    }
-
-    #[test]
-    fn one_dimensional_shapes_keep_the_trailing_comma() {
-        let bytes = encode(&[3], &[1i64, 2, 3]);
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains("'shape': (3,)"));
-        assert!(text.contains("'<i8'"));
-    }
 }

@@ -91,11 +91,12 @@ fn load_models(paths: &[PathBuf], sim: &dyn Simulator) -> Result<Vec<Proxy>> {
         .collect()
 }
 
-fn read_results(path: &Path) -> Result<Results> {
+/// A results file (`proxyland evaluate`), refused with its path when unreadable, garbled or
+/// newer than this build.
+pub fn read_results(path: &Path) -> Result<Results> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a proxyland results file", path.display()))
+    Ok(Results::from_json(path, &text)?)
 }
 
 /// A selection written by `proxyland select`.

@@ -167,8 +167,7 @@ fn end_points(
 ) -> Result<Vec<Marker>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--results {}: cannot read", path.display()))?;
-    let results: Results = serde_json::from_str(&text)
-        .with_context(|| format!("--results {}: not a results file", path.display()))?;
+    let results = Results::from_json(path, &text).context("--results")?;
     if results.experiment != experiment {
         bail!(
             "--results {} is for {}, not {experiment}",

@@ -97,10 +97,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut runs = Vec::new();
         for r in REFINEMENTS {
             let path = args.runs.join(e).join(format!("eval-{r}.json"));
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let results: Results = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a proxyland results file", path.display()))?;
+            let results = crate::evaluate::read_results(&path)?;
             if results.method(METHOD).is_none() {
                 bail!("{}: holds no {METHOD} run", path.display());
             }

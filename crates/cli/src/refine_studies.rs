@@ -3,6 +3,7 @@
 //! limits each member (`proxyland limits`). Each reads its own file of a member's run folder
 //! and is left out where the profile did not write it.
 
+use crate::evaluate::read_results;
 use crate::refine_report::{cell, verdict_cell};
 use anyhow::{Context, Result, bail};
 use proxyland_optim::limits::{MemberLimits, PROBE_RADII};
@@ -46,6 +47,15 @@ fn read_optional<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
         .with_context(|| format!("{}: not a file proxyland wrote", path.display()))
 }
 
+/// A results file that may not have been written (a study not run).
+fn optional_results(path: &Path) -> Result<Option<Results>> {
+    if path.exists() {
+        Ok(Some(read_results(path)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Every `pool-<n>/eval-learned-continuation.json` under `dir`, by pool size.
 fn read_pool_sizes(dir: &Path) -> Result<Vec<Results>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -59,11 +69,9 @@ fn read_pool_sizes(dir: &Path) -> Result<Vec<Results>> {
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_prefix("pool-"))
             .is_some_and(|n| n.parse::<usize>().is_ok());
-        if sized {
-            if let Some(r) = read_optional::<Results>(&path.join("eval-learned-continuation.json"))?
-            {
-                found.push(r);
-            }
+        let file = path.join("eval-learned-continuation.json");
+        if sized && file.exists() {
+            found.push(read_results(&file)?);
         }
     }
     found.sort_by_key(|r| r.pool_simulations.unwrap_or(0));
@@ -74,11 +82,11 @@ impl Studies {
     /// Reads a member's run folder; a missing file is a study not run.
     pub fn read(dir: &Path) -> Result<Studies> {
         Ok(Studies {
-            continuation: read_optional(&dir.join("eval-lm-continuation.json"))?,
-            learned: read_optional(&dir.join("eval-learned.json"))?,
-            learned_continuation: read_optional(&dir.join("eval-learned-continuation.json"))?,
+            continuation: optional_results(&dir.join("eval-lm-continuation.json"))?,
+            learned: optional_results(&dir.join("eval-learned.json"))?,
+            learned_continuation: optional_results(&dir.join("eval-learned-continuation.json"))?,
             limits: read_optional(&dir.join("limits.json"))?,
-            confirm: read_optional(&dir.join("eval-confirm.json"))?,
+            confirm: optional_results(&dir.join("eval-confirm.json"))?,
             pool_sizes: read_pool_sizes(dir)?,
         })
     }
@@ -493,7 +501,7 @@ pub fn data_requirement_section(md: &mut String, members: &[StudiedMember]) -> R
          continuation, on nested pools of the member (the first n samples of the same stream; \
          the same test targets), each with its own supervised network trained on it. Cells: \
          success [95% Wilson interval] and mean simulator calls per target; the network's \
-         training time. The last column names the smallest pool measured at which `{CHOSEN}` \
+         training time. Below the table: the smallest pool measured at which `{CHOSEN}` \
          solves at least {DATA_GOAL:.2} of the targets.\n"
     )?;
     writeln!(

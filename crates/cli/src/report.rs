@@ -64,14 +64,18 @@ fn other_profiles(args: &Args) -> impl Iterator<Item = &(String, PathBuf)> {
     args.profile_runs.iter().filter(|(n, _)| *n != args.profile)
 }
 
-/// An experiment's results of one split in a runs folder, if that run got as far.
-fn load(runs: &Path, experiment: &str, file: &str) -> Option<Results> {
-    let text = std::fs::read_to_string(runs.join(experiment).join(file)).ok()?;
-    serde_json::from_str(&text).ok()
+/// An experiment's results of one split in a runs folder, if that run got as far (no file);
+/// a file that is there but unreadable or garbled is an error naming it, never "missing".
+fn load(runs: &Path, experiment: &str, file: &str) -> Result<Option<Results>> {
+    let path = runs.join(experiment).join(file);
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::evaluate::read_results(&path).map(Some)
 }
 
 /// Every validation evaluation of an experiment (`validation*.json`: the σ sweep, the λ sweep).
-fn validations(runs: &Path, experiment: &str) -> Vec<Results> {
+fn validations(runs: &Path, experiment: &str) -> Result<Vec<Results>> {
     let mut names: Vec<String> = std::fs::read_dir(runs.join(experiment))
         .map(|d| {
             d.filter_map(|f| f.ok()?.file_name().into_string().ok())
@@ -80,23 +84,31 @@ fn validations(runs: &Path, experiment: &str) -> Vec<Results> {
         })
         .unwrap_or_default();
     names.sort();
-    names
-        .iter()
-        .filter_map(|n| load(runs, experiment, n))
-        .collect()
+    let mut found = Vec::new();
+    for n in &names {
+        found.extend(load(runs, experiment, n)?);
+    }
+    Ok(found)
 }
 
 /// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
+/// A stage run again (its inputs changed) counts once, by its last time: the total is what the
+/// outputs on record cost, not every attempt.
 pub(crate) fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64> {
-    let mut out = std::collections::BTreeMap::new();
+    let mut last: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
     for line in text.lines() {
         let Some((stage, secs)) = line.rsplit_once(' ') else {
             continue;
         };
-        let (Some((experiment, _)), Ok(secs)) = (stage.split_once('/'), secs.parse::<f64>()) else {
-            continue;
-        };
-        *out.entry(experiment.to_string()).or_insert(0.0) += secs;
+        if let Ok(secs) = secs.parse::<f64>() {
+            last.insert(stage, secs);
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (stage, secs) in last {
+        if let Some((experiment, _)) = stage.split_once('/') {
+            *out.entry(experiment.to_string()).or_insert(0.0) += secs;
+        }
     }
     out
 }
@@ -117,11 +129,10 @@ fn profiles_table(args: &Args) -> Result<String> {
     };
     let mut timings: Vec<(String, Option<std::collections::BTreeMap<String, f64>>)> = Vec::new();
     if let Some(t) = &args.timings {
-        let own = std::fs::read_to_string(t).ok();
-        timings.push((
-            args.profile.clone(),
-            own.map(|t| seconds_per_experiment(&t)),
-        ));
+        // Given by name, so unreadable is an error; other profiles' timings are optional.
+        let own = std::fs::read_to_string(t)
+            .with_context(|| format!("--timings {}: cannot read", t.display()))?;
+        timings.push((args.profile.clone(), Some(seconds_per_experiment(&own))));
     }
     for (name, runs) in other_profiles(args) {
         let text = std::fs::read_to_string(runs.join("timings.txt")).ok();
@@ -337,7 +348,7 @@ pub fn run(args: Args) -> Result<()> {
         args.profile
     )?;
     for e in &args.experiments {
-        let Some(r) = load(&args.runs, e, "eval.json") else {
+        let Some(r) = load(&args.runs, e, "eval.json")? else {
             writeln!(
                 sections,
                 "## {e}\n\nNo results: {} is missing (the run did not finish).\n",
@@ -346,7 +357,7 @@ pub fn run(args: Args) -> Result<()> {
             continue;
         };
         environment.get_or_insert_with(|| r.environment.clone());
-        let validation = validations(&args.runs, e);
+        let validation = validations(&args.runs, e)?;
         writeln!(headline, "| {e} | {} |", headline_cells(&r))?;
         experiment_section(&mut sections, &args, e, &r, &validation)?;
 
@@ -511,20 +522,22 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     md.push_str(&sections);
     let mut side_by_side = String::new();
+    let mut other_found = false;
     for e in &args.experiments {
-        let own = std::iter::once((&args.profile, load(&args.runs, e, "eval.json")));
-        let others = other_profiles(&args).map(|(n, dir)| (n, load(dir, e, "eval.json")));
+        let own = std::iter::once((&args.profile, load(&args.runs, e, "eval.json")?));
+        let mut others = Vec::new();
+        for (n, dir) in other_profiles(&args) {
+            let r = load(dir, e, "eval.json")?;
+            other_found |= r.is_some();
+            others.push((n, r));
+        }
         for (name, results) in own.chain(others) {
             if let Some(r) = results {
                 writeln!(side_by_side, "| {e} | {name} | {} |", headline_cells(&r))?;
             }
         }
     }
-    if other_profiles(&args).any(|(_, dir)| {
-        args.experiments
-            .iter()
-            .any(|e| load(dir, e, "eval.json").is_some())
-    }) {
+    if other_found {
         writeln!(
             md,
             "## Profiles side by side\n\nThe headline of every profile on record; the profiles differ in pool size, training length and number of targets (Setup):\n\n{}{side_by_side}",
@@ -801,6 +814,9 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert!((t["burgers"] - 11.5).abs() < 1e-12);
         assert!((t["ks"] - 2.25).abs() < 1e-12);
+        // A stage run twice counts by its last time.
+        let t = seconds_per_experiment("ks/limits 60.0\nks/evaluate 2.0\nks/limits 70.0\n");
+        assert!((t["ks"] - 72.0).abs() < 1e-12, "{t:?}");
     }
 
     #[test]

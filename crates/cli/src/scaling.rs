@@ -89,11 +89,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let timings = args
-        .timings
-        .as_ref()
-        .and_then(|t| std::fs::read_to_string(t).ok())
-        .unwrap_or_default();
+    let timings = match &args.timings {
+        Some(t) => std::fs::read_to_string(t)
+            .with_context(|| format!("--timings {}: cannot read", t.display()))?,
+        None => String::new(),
+    };
     let times = seconds_per_experiment(&timings);
     let stage_seconds = |stage: &str| {
         timings.lines().find_map(|l| {
@@ -110,8 +110,7 @@ pub fn run(args: Args) -> Result<()> {
         let path = args.runs.join(e).join("eval.json");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let results: Results = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not a results file", path.display()))?;
+                let results = Results::from_json(&path, &text)?;
                 members.push(Member {
                     name: e.clone(),
                     family,

@@ -25,6 +25,7 @@ mod error;
 mod format;
 mod generate;
 mod lock;
+pub mod npy;
 mod observations;
 mod pairs;
 pub mod sizes;

@@ -315,6 +315,10 @@ pub struct Environment {
 /// The results file (DESIGN.md's format, spec v2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
+    /// The layout of this file ([`RESULTS_FORMAT_VERSION`] when written by this build; files
+    /// from before the field existed read as 1).
+    #[serde(default = "format_one")]
+    pub format_version: u32,
     /// The experiment.
     pub experiment: String,
     /// The spec version of the experiment's config.
@@ -344,6 +348,15 @@ pub struct Results {
     pub inverse_networks: Vec<InverseGuesses>,
     /// One row per method and target.
     pub rows: Vec<Outcome>,
+}
+
+/// The results layout this build writes. 2: rows carry field solves, local runs, minima and
+/// the refinement (with its horizons); summaries carry mean field solves and capped
+/// refinements. 1: everything before (read with those fields empty).
+pub const RESULTS_FORMAT_VERSION: u32 = 2;
+
+fn format_one() -> u32 {
+    1
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -859,6 +872,7 @@ pub fn evaluate(
         })
         .collect();
     Ok(Results {
+        format_version: RESULTS_FORMAT_VERSION,
         experiment: experiment.to_string(),
         spec_version,
         split: opts.split,
@@ -988,6 +1002,37 @@ pub struct Headline<'a> {
 }
 
 impl Results {
+    /// Reads a results file's `text` (from `path`, which errors name): refuses a layout newer
+    /// than this build's and anything that is not a results file.
+    ///
+    /// ```
+    /// use proxyland_optim::Results;
+    /// let path = std::path::Path::new("eval.json");
+    /// let newer = r#"{"format_version": 99}"#;
+    /// assert!(Results::from_json(path, newer).unwrap_err().to_string().contains("eval.json"));
+    /// assert!(Results::from_json(path, "[1, 2]").is_err());
+    /// ```
+    pub fn from_json(path: &std::path::Path, text: &str) -> Result<Results> {
+        let invalid = |what: String| Error::invalid(&path.display().to_string(), what);
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("not a proxyland results file: not JSON ({e})")))?;
+        let version = match value.get("format_version") {
+            None => 1,
+            Some(v) => v
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| invalid(format!("format_version {v} is not a version number")))?,
+        };
+        if version > RESULTS_FORMAT_VERSION {
+            return Err(invalid(format!(
+                "results format {version}, written by a newer proxyland; this build reads up \
+                 to {RESULTS_FORMAT_VERSION}"
+            )));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| invalid(format!("not a proxyland results file ({e})")))
+    }
+
     /// The summary with this label.
     pub fn method(&self, label: &str) -> Option<&MethodSummary> {
         self.methods.iter().find(|s| s.label == label)

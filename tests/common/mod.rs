@@ -1,0 +1,71 @@
+//! What every top-level test needs, once: the binary runner, a tiny config that fails loudly
+//! when the TOML it shrinks has changed, and `.npy` fixtures by dataset's own writer.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `proxyland` binary with `args`, logging warnings only.
+pub fn proxyland(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+/// Its stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the run succeeded and returns its stdout.
+pub fn ok(o: Output) -> String {
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `datasets/<name>.toml` with each `(from, to)` replaced, written into `dir`. Panics when a
+/// `from` is not in the file: a fixture that silently stopped shrinking anything would make
+/// the tests slow and prove nothing new.
+pub fn shrunk_config(dir: &Path, name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let source = repo().join("datasets").join(format!("{name}.toml"));
+    let mut text =
+        std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    for (from, to) in replacements {
+        text = replaced(&text, from, to);
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `text` with `from` replaced by `to`; panics when `from` is not in it (the fixture would
+/// otherwise stop testing what it says).
+pub fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "`{from}` is no longer in the config; update the test fixture"
+    );
+    text.replace(from, to)
+}
+
+/// A Burgers-family config on a coarse grid and a short horizon: the same experiment, cheap.
+pub fn tiny_config(dir: &Path, name: &str) -> PathBuf {
+    shrunk_config(
+        dir,
+        name,
+        &[("n = 128", "n = 32"), ("steps = 400", "steps = 40")],
+    )
+}
+
+/// A little-endian float64 `.npy` file of `values` with shape `dims`.
+pub fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
+    proxyland_dataset::npy::encode(dims, values)
+}
