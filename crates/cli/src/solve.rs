@@ -61,16 +61,22 @@ pub struct SolveArgs {
     /// Start point of single-start methods (default: a uniform draw from --seed).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     init: Vec<String>,
-    /// How the method refines on the true loss: bfgs, lm (Levenberg–Marquardt on the exact
-    /// Jacobian) or bfgs+lm. The default, lm under horizon continuation, is what
-    /// results/scaling/REFINE.md measured best from d = 2 to 16.
-    #[arg(long, default_value = "lm")]
-    refine: String,
-    /// continuation (the default for methods that refine: fit the first quarter of the
-    /// observed frames, then half, then all, each stage from where the last ended) or full
-    /// (every frame from the start).
+    /// How a refining method (not bfgs, lbfgs, gd, adam, proxy or multistart-bfgs) refines on
+    /// the true loss: lm (Levenberg–Marquardt on the exact Jacobian; the default), bfgs or
+    /// bfgs+lm. In results/scaling/REFINE.md LM under continuation solved at least as many
+    /// targets as one-shot LM, BFGS or BFGS+LM on every member.
+    #[arg(long)]
+    refine: Option<String>,
+    /// continuation (the default for pool-bfgs, inverse-net, inverse-pool and the proxy's
+    /// two-stage methods: fit the first quarter of the observed frames, then half, then all,
+    /// each stage from where the last ended) or full (every frame from the start).
     #[arg(long)]
     horizon: Option<String>,
+    /// Multi-start methods (pool-bfgs, inverse-pool, proxy-multistart) stop at the first start
+    /// that fits exactly: the refine study's cost (results/scaling/REFINE.md), but the verdict
+    /// then sees no other minimum and cannot call an answer ambiguous.
+    #[arg(long)]
+    stop_at_fit: bool,
     /// Simulator-call budget of multistart-bfgs, cmaes and de (default 500).
     #[arg(long)]
     budget: Option<usize>,
@@ -150,7 +156,21 @@ fn method_of(args: &SolveArgs) -> Result<(String, Method)> {
             args.inverse_model.is_some() && !method.needs_inverse(),
             "--inverse-model",
         ),
-        (args.horizon.is_some() && !method.refines(), "--horizon"),
+        (
+            args.horizon.is_some() && !method.uses_continuation(),
+            "--horizon",
+        ),
+        (args.refine.is_some() && !method.refines(), "--refine"),
+        (
+            args.stop_at_fit
+                && !matches!(
+                    method,
+                    Method::PoolBfgs { .. }
+                        | Method::InversePool { .. }
+                        | Method::ProxyMultistart { .. }
+                ),
+            "--stop-at-fit",
+        ),
     ];
     if let Some((_, flag)) = unused.iter().find(|(unused, _)| *unused) {
         bail!(
@@ -355,10 +375,13 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         (_, false) => None,
     };
     // No noise-level stop here: a solve converges fully, so its χ² and its other minima are
-    // what the verdict judges.
+    // what the verdict judges (unless --stop-at-fit trades the other minima for calls).
     let settings = LocalSettings {
-        refine: Refine::parse(&args.refine).map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
-        continuation: method.refines() && horizon_is_continuation(args.horizon.as_deref(), true)?,
+        refine: Refine::parse(args.refine.as_deref().unwrap_or("lm"))
+            .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
+        continuation: method.uses_continuation()
+            && horizon_is_continuation(args.horizon.as_deref(), true)?,
+        stop_at_fit: args.stop_at_fit,
         ..LocalSettings::default()
     };
     proxyland_proxy::device::set_threads(1);

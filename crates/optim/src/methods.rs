@@ -161,6 +161,13 @@ impl Method {
         )
     }
 
+    /// Whether the method's refinements run under horizon continuation when asked
+    /// ([`LocalSettings::continuation`]): every refining method but the DE/CMA-ES polish, which
+    /// starts from the search's best point and fits every frame.
+    pub fn uses_continuation(&self) -> bool {
+        self.refines() && !self.is_budgeted()
+    }
+
     /// Whether the method runs until a simulator budget is spent.
     pub fn is_budgeted(&self) -> bool {
         matches!(
