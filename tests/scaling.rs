@@ -188,7 +188,14 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         "--data",
         &data,
         "--methods",
-        "bfgs,pool-bfgs,proxy-multistart,inverse-net,de",
+        "bfgs,pool-bfgs,proxy-multistart,inverse-net,inverse-pool,de",
+        "--solve-budgets",
+        "1",
+        "--refine",
+        "lm",
+        "--horizon",
+        "continuation",
+        "--stop-at-fit",
         "--selection",
         &p("runs/burgers-k2/selection.json"),
         "--models",
@@ -245,7 +252,17 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     ok(report(false));
     let md = std::fs::read_to_string(d.join("results/REPORT.md")).unwrap();
     assert!(md.contains("**Not run:** ks-m4"), "{md}");
-    assert!(md.contains("| 4 (burgers-k2) |"), "{md}");
+    assert!(md.contains("### burgers-k2 (d = 4)"), "{md}");
+    // The protocol is read from the results, not assumed.
+    assert!(md.contains("LM refinement, horizon continuation"), "{md}");
+    // Baselines at the proxy's spend in calls and, separately, in field solves.
+    for unit in ["calls", "solves"] {
+        let row = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| strongest baseline @1× {unit} | de: ")))
+            .unwrap_or_else(|| panic!("no 1× {unit} baseline:\n{md}"));
+        assert!(row.contains("solves"), "{row}");
+    }
     for png in ["success-vs-d.png", "calls-vs-d.png"] {
         let bytes = std::fs::read(d.join("results").join(png)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{png}");
@@ -278,56 +295,70 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         rows.sort();
         rows
     };
-    let (mut wins, mut compared) = (0, 0);
+    // Raw p-values first, then Holm over all of them (step-down, monotone), then verdicts.
+    let mut tests: Vec<(String, usize, usize, f64)> = Vec::new();
     for net in [
         "proxy-multistart",
         "inverse-net[supervised]",
         "inverse-net[physics]",
+        "inverse-pool[supervised]",
+        "inverse-pool[physics]",
     ] {
-        if net == "inverse-net[physics]" && answers(net) == answers("inverse-net[supervised]") {
+        let supervised = net.replace("[physics]", "[supervised]");
+        if net.ends_with("[physics]") && answers(net) == answers(&supervised) {
             // The fine-tuning kept the supervised weights: one network, listed once as such.
-            assert!(
-                md.contains("same answers as inverse-net[supervised]"),
-                "{md}"
-            );
+            assert!(md.contains("Not compared:") && md.contains(&format!("{net} on burgers-k2")));
             continue;
         }
-        compared += 1;
-        let s = successes(&label_of(net));
+        let label = label_of(net);
+        let s = successes(&label);
         let only_net = s.iter().zip(&pool).filter(|(a, b)| **a && !**b).count();
         let only_pool = s.iter().zip(&pool).filter(|(a, b)| !**a && **b).count();
-        let p_value = sign_test(only_net, only_pool);
+        tests.push((label, only_net, only_pool, sign_test(only_net, only_pool)));
+    }
+    let m = tests.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| tests[a].3.total_cmp(&tests[b].3));
+    let mut holm = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * tests[i].3).min(1.0));
+        holm[i] = running;
+    }
+    let mut wins = 0;
+    for ((label, only_net, only_pool, _), p_holm) in tests.iter().zip(&holm) {
         let row = md
             .lines()
-            .find(|l| l.starts_with("| burgers-k2 | 4 |") && l.contains(&format!("| {net} |")))
-            .unwrap_or_else(|| panic!("no verdict row for {net}:\n{md}"));
-        let expected = if only_net == 0 && only_pool == 0 {
+            .find(|l| l.starts_with("| burgers-k2 | 4 |") && l.contains(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no verdict row for {label}:\n{md}"));
+        let expected = if *only_net == 0 && *only_pool == 0 {
             "the same targets"
-        } else if p_value < 0.05 && only_net > only_pool {
+        } else if *p_holm < 0.05 && only_net > only_pool {
             wins += 1;
             "better"
-        } else if p_value < 0.05 {
+        } else if *p_holm < 0.05 {
             "worse"
         } else {
             "no significant difference"
         };
         assert!(
-            row.contains(expected),
-            "{net}: expected `{expected}` in {row}"
+            row.ends_with(&format!("| {expected} |")),
+            "{label}: expected `{expected}` in {row}"
         );
     }
     if wins == 0 {
         assert!(
-            md.contains("**Answer: no significant win for a network anywhere up to d = 4.**"),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!("none of the {compared} comparisons")),
+            md.contains(&format!(
+                "**Answer: no significant win for a network anywhere up to d = 4** (Holm over \
+                 {m} comparisons)"
+            )),
             "{md}"
         );
     } else {
         assert!(
-            md.contains(&format!("beats the lookup in {wins} of {compared}")),
+            md.contains(&format!(
+                "beats the lookup in {wins} of {m} comparisons after Holm"
+            )),
             "{md}"
         );
     }

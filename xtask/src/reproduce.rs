@@ -41,19 +41,39 @@ const SCALING_EXPERIMENTS: [&str; 8] = [
     "ks-m16",
 ];
 
-/// The scaling profile's proxy sweep: σ at λ = 0, one seed (a full σ/λ sweep with three seeds
-/// at eight values of d would not fit its 90 minutes; docs/experiments.md records the choice).
-const SCALING_NOISE: [f64; 2] = [0.0, 0.05];
+/// The scaling profile's proxy sweep (spec v3): σ at λ = 0, then λ at the chosen σ, one seed.
+/// A subset of the main profiles' grid (σ 0.01 and λ 1e-4, 1e-1 left out): at the inverse
+/// network's epoch budget each proxy trains for minutes at d = 16, and the full grid would
+/// take the profile past its 150 minutes (docs/experiments.md).
+const SCALING_SWEEP: Sweep = Sweep {
+    noise: &[0.0, 0.02, 0.05, 0.1],
+    penalty: &[1e-3, 1e-2],
+    seeds: 1,
+};
 
-/// Members whose baselines run at 1× only: those with d = 16. burgers-k8's 10× baselines
-/// (multi-start BFGS makes ~4000 gradient solves of 17 fields per target) took most of its
-/// 52-minute evaluation and alone put the profile over its 90 minutes; ks-m16 follows the same
-/// rule, so both families stop at the same d (docs/experiments.md).
-const SCALING_1X_ONLY: [&str; 2] = ["burgers-k8", "ks-m16"];
+/// Epochs at most of every network of the scaling profile, proxy and inverse alike (spec v3:
+/// the proxy gets the inverse network's training budget; both stop early on validation).
+const SCALING_EPOCHS: &str = "200";
+
+/// How every refining method of the scaling profile refines (spec v3): Levenberg–Marquardt on
+/// the exact Jacobian, horizon continuation, multi-starts stopping at the first fit. REFINE.md
+/// measured each of the three against BFGS with paired tests.
+const SCALING_REFINEMENT: [&str; 5] = [
+    "--refine",
+    "lm",
+    "--horizon",
+    "continuation",
+    "--stop-at-fit",
+];
+
+/// Members whose baselines run at 1× in calls only (their 10× run in field solves): those with
+/// d = 16, where 10× in calls is 10× proxy-multistart's calls each worth 17 field solves
+/// (burgers-k8's took most of a 52-minute evaluation in the v2 profile).
+const SCALING_CALLS_1X_ONLY: [&str; 2] = ["burgers-k8", "ks-m16"];
 
 /// What the scaling profile evaluates on the test targets.
 const SCALING_METHODS: &str =
-    "bfgs,pool-bfgs,proxy-multistart,inverse-net,multistart-bfgs,cmaes,de";
+    "bfgs,pool-bfgs,proxy-multistart,inverse-net,inverse-pool,multistart-bfgs,cmaes,de";
 
 /// The regularization sweep of a profile: σ at λ = 0 first, then λ at the chosen σ
 /// (EXPERIMENTS.md: σ ∈ {0, 0.01, 0.02, 0.05, 0.1}, λ on a log grid 1e-4 … 1e-1; the quick
@@ -189,6 +209,145 @@ impl Pipeline {
     }
 }
 
+/// One member's proxy sweep (σ at λ = 0, then λ at the chosen σ, each choice made on the
+/// validation targets): its training, validation and selection stages in `dir`.
+struct ProxySweep<'a> {
+    pipeline: &'a Pipeline,
+    e: &'a str,
+    dir: &'a Path,
+    data: &'a Path,
+    data_hash: &'a str,
+    profile: &'a str,
+    /// Extra `train` arguments (none in the quick and paper profiles); part of each hash.
+    train_args: Vec<String>,
+    /// What validation evaluates (the selection rule reads proxy-multistart).
+    validation_methods: &'static str,
+    /// Extra validation `evaluate` arguments (a refinement rule); part of each hash.
+    validation_args: Vec<String>,
+}
+
+impl ProxySweep<'_> {
+    fn path(&self, p: &Path) -> String {
+        p.display().to_string()
+    }
+
+    /// Stage: one trained proxy. Returns its file and the hash of what it depends on.
+    fn train(&self, noise: f64, penalty: f64, seed: u64) -> Result<(String, String)> {
+        let name = checkpoint_name(noise, penalty, seed);
+        let model = self.dir.join(format!("{name}.safetensors"));
+        let extra = self.train_args.join(" ");
+        let (n, l, r) = (noise.to_string(), penalty.to_string(), seed.to_string());
+        let mut parts: Vec<&[u8]> = vec![
+            self.data_hash.as_bytes(),
+            n.as_bytes(),
+            l.as_bytes(),
+            r.as_bytes(),
+            b"train v4",
+        ];
+        // Profiles without extra arguments keep the hashes they always had.
+        if !extra.is_empty() {
+            parts.push(extra.as_bytes());
+        }
+        let hash = fnv(&parts);
+        let mut a: Vec<String> = vec![
+            "train".into(),
+            "--data".into(),
+            self.path(self.data),
+            "--out".into(),
+            self.path(&model),
+            "--noise".into(),
+            noise.to_string(),
+            "--penalty".into(),
+            penalty.to_string(),
+            "--seed".into(),
+            seed.to_string(),
+            "--profile".into(),
+            self.profile.to_string(),
+            "--device".into(),
+            "auto".into(),
+            "--resume".into(),
+        ];
+        a.extend(self.train_args.iter().cloned());
+        self.pipeline
+            .stage(&format!("{}/train {name}", self.e), &model, &hash, &a)?;
+        Ok((self.path(&model), hash))
+    }
+
+    /// Stage: validation of a set of checkpoints.
+    fn validate(&self, name: &str, models: &[(String, String)]) -> Result<(PathBuf, String)> {
+        let out = self.dir.join(format!("validation-{name}.json"));
+        let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
+        let extra = self.validation_args.join(" ");
+        let joined = hashes.join(",");
+        let mut parts: Vec<&[u8]> = vec![joined.as_bytes(), VALIDATE_REVISION];
+        if !extra.is_empty() {
+            parts.push(extra.as_bytes());
+        }
+        let hash = fnv(&parts);
+        let mut a: Vec<String> = vec![
+            "evaluate".into(),
+            "--data".into(),
+            self.path(self.data),
+            "--split".into(),
+            "validation".into(),
+            "--methods".into(),
+            self.validation_methods.into(),
+            "--seed".into(),
+            "0".into(),
+            "--out".into(),
+            self.path(&out),
+        ];
+        a.extend(self.validation_args.iter().cloned());
+        a.push("--models".into());
+        a.extend(models.iter().map(|m| m.0.clone()));
+        self.pipeline
+            .stage(&format!("{}/validate {name}", self.e), &out, &hash, &a)?;
+        Ok((out, hash))
+    }
+
+    /// Stage: the choice over every validation so far.
+    fn select(&self, name: &str, inputs: &[&(PathBuf, String)]) -> Result<(PathBuf, String)> {
+        let out = self.dir.join(format!("selection-{name}.json"));
+        let hashes: Vec<&str> = inputs.iter().map(|v| v.1.as_str()).collect();
+        let hash = fnv(&[hashes.join(",").as_bytes(), b"select v1"]);
+        let mut a: Vec<String> = vec!["select".into(), "--out".into(), self.path(&out)];
+        a.push("--validation".into());
+        a.extend(inputs.iter().map(|v| self.path(&v.0)));
+        self.pipeline
+            .stage(&format!("{}/select {name}", self.e), &out, &hash, &a)?;
+        Ok((out, hash))
+    }
+
+    /// σ at λ = 0, then λ at the chosen σ. Returns the σ models, the λ models and the final
+    /// selection (file and hash).
+    #[allow(clippy::type_complexity)]
+    fn sweep(
+        &self,
+        plan: &Sweep,
+    ) -> Result<(
+        Vec<(String, String)>,
+        Vec<(String, String)>,
+        (PathBuf, String),
+    )> {
+        let sigma_models: Vec<(String, String)> = plan
+            .noise
+            .iter()
+            .map(|&noise| self.train(noise, 0.0, 0))
+            .collect::<Result<_>>()?;
+        let sigma_validation = self.validate("sigma", &sigma_models)?;
+        let sigma_choice = self.select("sigma", &[&sigma_validation])?;
+        let (noise, _) = read_selection(&sigma_choice.0)?;
+        let lambda_models: Vec<(String, String)> = plan
+            .penalty
+            .iter()
+            .map(|&penalty| self.train(noise, penalty, 0))
+            .collect::<Result<_>>()?;
+        let lambda_validation = self.validate("lambda", &lambda_models)?;
+        let choice = self.select("final", &[&sigma_validation, &lambda_validation])?;
+        Ok((sigma_models, lambda_models, choice))
+    }
+}
+
 pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     let mut profile = "quick".to_string();
     let mut experiments: Vec<String> = EXPERIMENTS.map(String::from).to_vec();
@@ -275,91 +434,19 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             ],
         )?;
         let plan = sweep(&profile);
-        // One trained proxy: its file and the hash of what it depends on.
-        let train = |noise: f64, penalty: f64, seed: u64| -> Result<(String, String)> {
-            let name = checkpoint_name(noise, penalty, seed);
-            let model = dir.join(format!("{name}.safetensors"));
-            let hash = fnv(&[
-                data_hash.as_bytes(),
-                noise.to_string().as_bytes(),
-                penalty.to_string().as_bytes(),
-                seed.to_string().as_bytes(),
-                b"train v4",
-            ]);
-            pipeline.stage(
-                &format!("{e}/train {name}"),
-                &model,
-                &hash,
-                &[
-                    "train".into(),
-                    "--data".into(),
-                    s(&data),
-                    "--out".into(),
-                    s(&model),
-                    "--noise".into(),
-                    noise.to_string(),
-                    "--penalty".into(),
-                    penalty.to_string(),
-                    "--seed".into(),
-                    seed.to_string(),
-                    "--profile".into(),
-                    profile.clone(),
-                    "--device".into(),
-                    "auto".into(),
-                    "--resume".into(),
-                ],
-            )?;
-            Ok((s(&model), hash))
+        let proxies = ProxySweep {
+            pipeline: &pipeline,
+            e,
+            dir: &dir,
+            data: &data,
+            data_hash: &data_hash,
+            profile: &profile,
+            train_args: Vec::new(),
+            validation_methods: VALIDATION_METHODS,
+            validation_args: Vec::new(),
         };
-        // Validation of a set of checkpoints, then the choice over every validation so far.
-        let validate = |name: &str, models: &[(String, String)]| -> Result<(PathBuf, String)> {
-            let out = dir.join(format!("validation-{name}.json"));
-            let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
-            let hash = fnv(&[hashes.join(",").as_bytes(), VALIDATE_REVISION]);
-            let mut a: Vec<String> = vec![
-                "evaluate".into(),
-                "--data".into(),
-                s(&data),
-                "--split".into(),
-                "validation".into(),
-                "--methods".into(),
-                VALIDATION_METHODS.into(),
-                "--seed".into(),
-                "0".into(),
-                "--out".into(),
-                s(&out),
-                "--models".into(),
-            ];
-            a.extend(models.iter().map(|m| m.0.clone()));
-            pipeline.stage(&format!("{e}/validate {name}"), &out, &hash, &a)?;
-            Ok((out, hash))
-        };
-        let select = |name: &str, inputs: &[&(PathBuf, String)]| -> Result<(PathBuf, String)> {
-            let out = dir.join(format!("selection-{name}.json"));
-            let hashes: Vec<&str> = inputs.iter().map(|v| v.1.as_str()).collect();
-            let hash = fnv(&[hashes.join(",").as_bytes(), b"select v1"]);
-            let mut a: Vec<String> = vec!["select".into(), "--out".into(), s(&out)];
-            a.push("--validation".into());
-            a.extend(inputs.iter().map(|v| s(&v.0)));
-            pipeline.stage(&format!("{e}/select {name}"), &out, &hash, &a)?;
-            Ok((out, hash))
-        };
-
-        let sigma_models: Vec<(String, String)> = plan
-            .noise
-            .iter()
-            .map(|&noise| train(noise, 0.0, 0))
-            .collect::<Result<_>>()?;
-        let sigma_validation = validate("sigma", &sigma_models)?;
-        let sigma_choice = select("sigma", &[&sigma_validation])?;
-        let (noise, _) = read_selection(&sigma_choice.0)?;
-        let lambda_models: Vec<(String, String)> = plan
-            .penalty
-            .iter()
-            .map(|&penalty| train(noise, penalty, 0))
-            .collect::<Result<_>>()?;
-        let lambda_validation = validate("lambda", &lambda_models)?;
-        let choice = select("final", &[&sigma_validation, &lambda_validation])?;
+        let train = |noise: f64, penalty: f64, seed: u64| proxies.train(noise, penalty, seed);
+        let (sigma_models, lambda_models, choice) = proxies.sweep(&plan)?;
         let (noise, penalty) = read_selection(&choice.0)?;
         let seed_models: Vec<(String, String)> = (1..plan.seeds)
             .map(|seed| train(noise, penalty, seed))
@@ -913,99 +1000,50 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         let dir = runs.join(e);
         let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
         let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
-        let mut models: Vec<(String, String)> = Vec::new();
-        for noise in SCALING_NOISE {
-            let name = checkpoint_name(noise, 0.0, 0);
-            let model = dir.join(format!("{name}.safetensors"));
-            let hash = fnv(&[
-                data_hash.as_bytes(),
-                noise.to_string().as_bytes(),
-                b"train v4",
-            ]);
-            pipeline.stage(
-                &format!("{e}/train {name}"),
-                &model,
-                &hash,
-                &arg(&[
-                    "train",
-                    "--data",
-                    &s(&data),
-                    "--out",
-                    &s(&model),
-                    "--noise",
-                    &noise.to_string(),
-                    "--seed",
-                    "0",
-                    "--profile",
-                    &profile,
-                    "--device",
-                    "auto",
-                    "--resume",
-                ]),
-            )?;
-            models.push((s(&model), hash));
-        }
-        let validation = dir.join("validation-sigma.json");
-        let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
-        let validation_hash = fnv(&[hashes.join(",").as_bytes(), VALIDATE_REVISION]);
-        let mut a = arg(&[
-            "evaluate",
-            "--data",
-            &s(&data),
-            "--split",
-            "validation",
-            "--methods",
-            "proxy-multistart",
-            "--seed",
-            "0",
-            "--out",
-            &s(&validation),
-            "--models",
-        ]);
-        a.extend(models.iter().map(|m| m.0.clone()));
-        pipeline.stage(
-            &format!("{e}/validate sigma"),
-            &validation,
-            &validation_hash,
-            &a,
-        )?;
-        let selection = dir.join("selection-final.json");
-        let selection_hash = fnv(&[validation_hash.as_bytes(), b"select v1"]);
-        pipeline.stage(
-            &format!("{e}/select final"),
-            &selection,
-            &selection_hash,
-            &arg(&[
-                "select",
-                "--out",
-                &s(&selection),
-                "--validation",
-                &s(&validation),
-            ]),
-        )?;
+        let proxies = ProxySweep {
+            pipeline: &pipeline,
+            e,
+            dir: &dir,
+            data: &data,
+            data_hash: &data_hash,
+            profile: &profile,
+            train_args: arg(&["--epochs", SCALING_EPOCHS]),
+            validation_methods: "proxy-multistart",
+            validation_args: arg(&SCALING_REFINEMENT),
+        };
+        let (sigma_models, lambda_models, (selection, selection_hash)) =
+            proxies.sweep(&SCALING_SWEEP)?;
         let (inverse, physics_hash) =
             train_inverse_networks(&pipeline, e, &dir, &data, &data_hash)?;
-        // Only the chosen proxy is scored on the test targets: the other σ was a candidate,
-        // and scoring it too would spend the profile's time on a number nobody reads.
-        let (noise, _) = read_selection(&selection)?;
-        let chosen = SCALING_NOISE
-            .iter()
-            .position(|&n| n == noise)
-            .with_context(|| format!("{}: σ = {noise} was not trained", selection.display()))?;
-        let models = [models[chosen].clone()];
+        // Only the chosen proxy is scored on the test targets: the others were candidates,
+        // and scoring them too would spend the profile's time on numbers nobody reads.
+        let (noise, penalty) = read_selection(&selection)?;
+        let chosen = checkpoint_name(noise, penalty, 0);
+        let models: Vec<(String, String)> = sigma_models
+            .into_iter()
+            .chain(lambda_models)
+            .filter(|m| m.0.ends_with(&format!("{chosen}.safetensors")))
+            .take(1)
+            .collect();
+        if models.is_empty() {
+            bail!("{}: {chosen} was not trained", selection.display());
+        }
         let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let eval = dir.join("eval.json");
-        let budgets = if SCALING_1X_ONLY.contains(&e.as_str()) {
+        let budgets = if SCALING_CALLS_1X_ONLY.contains(&e.as_str()) {
             "1"
         } else {
             "1,10"
         };
+        let solve_budgets = "1,10";
         let eval_hash = fnv(&[
             hashes.join(",").as_bytes(),
             selection_hash.as_bytes(),
             physics_hash.as_bytes(),
             SCALING_METHODS.as_bytes(),
             budgets.as_bytes(),
+            solve_budgets.as_bytes(),
+            SCALING_REFINEMENT.join(" ").as_bytes(),
             EVALUATE_REVISION,
         ]);
         let mut a = arg(&[
@@ -1024,12 +1062,15 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
             &s(&eval),
             "--budgets",
             budgets,
+            "--solve-budgets",
+            solve_budgets,
             "--inverse-models",
             &inverse[0],
             &inverse[1],
             "--models",
         ]);
         a.extend(models.iter().map(|m| m.0.clone()));
+        a.extend(arg(&SCALING_REFINEMENT));
         pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &a)?;
     }
     write_report(&pipeline, "scaling-report", &runs, out, experiments)?;

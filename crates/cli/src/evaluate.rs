@@ -57,9 +57,15 @@ pub struct Args {
     /// stage from where the last ended).
     #[arg(long, default_value = "full")]
     horizon: String,
-    /// Budgets of the baselines as multiples of each proxy method's spend.
+    /// Budgets of the baselines in simulator calls, as multiples of each proxy method's mean
+    /// calls per target.
     #[arg(long, default_value = "1,10", value_delimiter = ',')]
     budgets: Vec<usize>,
+    /// Budgets of the baselines in field solves too, as multiples of each proxy method's mean
+    /// field solves per target (a call with gradient costs 1 + d solves, a value call 1);
+    /// labelled `@Kx-solves(...)`. None unless given.
+    #[arg(long, value_delimiter = ',')]
+    solve_budgets: Vec<usize>,
     /// Results JSON.
     #[arg(long)]
     out: PathBuf,
@@ -247,6 +253,9 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     if args.budgets.is_empty() || args.budgets.contains(&0) {
         bail!("--budgets: give positive multiples, e.g. 1,10");
     }
+    if args.solve_budgets.contains(&0) {
+        bail!("--solve-budgets: give positive multiples, e.g. 1,10");
+    }
     let selection = match &args.selection {
         Some(path) => Some(read_selection(path)?),
         None => None,
@@ -278,6 +287,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),
+        solve_budget_multipliers: args.solve_budgets.clone(),
         library,
         pool_simulations: pool.as_ref().map(|p| p.header.len()),
         selection,

@@ -46,7 +46,7 @@ const GOALS: [(usize, f64); 2] = [(8, 0.95), (16, 0.90)];
 pub(crate) fn goal_for(d: usize) -> Option<f64> {
     GOALS.iter().find(|(g, _)| *g == d).map(|(_, s)| *s)
 }
-const GOAL_CALLS: f64 = 100.0;
+pub(crate) const GOAL_CALLS: f64 = 100.0;
 
 struct Member {
     name: String,

@@ -206,18 +206,31 @@ pub(crate) fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummar
     })
 }
 
-/// The strongest baseline at `multiple` × the given reference's spend.
+/// The strongest baseline at `multiple` × the given reference's spend in calls.
 pub(crate) fn strongest_at<'a>(
     r: &'a Results,
     multiple: usize,
     reference: &str,
 ) -> Option<&'a MethodSummary> {
+    strongest_in(r, multiple, reference, false)
+}
+
+/// The strongest baseline at `multiple` × the given reference's spend, in calls or (with
+/// `field_solves`) in field solves.
+pub(crate) fn strongest_in<'a>(
+    r: &'a Results,
+    multiple: usize,
+    reference: &str,
+    field_solves: bool,
+) -> Option<&'a MethodSummary> {
     r.methods
         .iter()
         .filter(|s| {
-            s.id.budget
-                .as_ref()
-                .is_some_and(|b| b.multiple == multiple && b.reference == reference)
+            s.id.budget.as_ref().is_some_and(|b| {
+                b.multiple == multiple
+                    && b.reference == reference
+                    && b.in_field_solves() == field_solves
+            })
         })
         .max_by(|a, b| {
             a.success_rate

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::library::SampleLibrary;
 use crate::local::{LocalSettings, StopReason};
 use crate::methods::{
-    Answer, BUDGET_REFERENCES, Method, Problem, is_success, run, surrogate_minima,
+    Answer, BUDGET_REFERENCES, Method, Problem, SimBudget, is_success, run, surrogate_minima,
 };
 use crate::objective::{SurrogateInfo, SurrogateLoss, SurrogateModel};
 use crate::stats::{PairedComparison, Z95, wilson_interval};
@@ -79,7 +79,8 @@ impl SurrogateConfig {
     }
 }
 
-/// A budgeted baseline's budget: `multiple` × what `reference` spent per target.
+/// A budgeted baseline's budget: `multiple` × what `reference` spent per target, in simulator
+/// calls or in field solves (exactly one of the two is set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     /// The multiple (1, 10, ...).
@@ -87,8 +88,28 @@ pub struct Budget {
     /// The method family whose spend is the unit (`proxy-multistart`, `proxy-bfgs`, or `bfgs`
     /// when no surrogate ran).
     pub reference: String,
-    /// Simulator calls per target.
-    pub calls: usize,
+    /// Simulator calls per target, for a budget in calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<usize>,
+    /// Field solves per target, for a budget in field solves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_solves: Option<usize>,
+}
+
+impl Budget {
+    /// The spend it allows per target.
+    pub fn spend(&self) -> SimBudget {
+        match (self.calls, self.field_solves) {
+            (_, Some(n)) => SimBudget::FieldSolves(n),
+            (Some(n), None) => SimBudget::Calls(n),
+            (None, None) => SimBudget::Calls(0),
+        }
+    }
+
+    /// Whether it is counted in field solves.
+    pub fn in_field_solves(&self) -> bool {
+        self.field_solves.is_some()
+    }
 }
 
 /// Which method a summary or a row belongs to.
@@ -116,7 +137,8 @@ impl MethodId {
         }
     }
 
-    /// A display label: `proxy-multistart[s=0.05,l=0,seed=0]`, `de@10x(proxy-multistart)`,
+    /// A display label: `proxy-multistart[s=0.05,l=0,seed=0]`, `de@10x(proxy-multistart)`
+    /// (a budget in calls), `de@10x-solves(proxy-multistart)` (in field solves),
     /// `inverse-net[physics]`.
     pub fn label(&self) -> String {
         let mut label = self.family.clone();
@@ -127,7 +149,8 @@ impl MethodId {
             label.push_str(&format!("[s={},l={},seed={}]", c.noise, c.penalty, c.seed));
         }
         if let Some(b) = &self.budget {
-            label.push_str(&format!("@{}x({})", b.multiple, b.reference));
+            let unit = if b.in_field_solves() { "-solves" } else { "" };
+            label.push_str(&format!("@{}x{unit}({})", b.multiple, b.reference));
         }
         label
     }
@@ -161,8 +184,12 @@ pub struct EvaluateOptions {
     pub seed: u64,
     /// Local-solver rules (the spec's protocol by default).
     pub settings: LocalSettings,
-    /// Budgets of the baselines, as multiples of each surrogate method's per-target spend.
+    /// Budgets of the baselines in simulator calls, as multiples of each surrogate method's
+    /// per-target spend in calls.
     pub budget_multipliers: Vec<usize>,
+    /// Budgets of the baselines in field solves, as multiples of each surrogate method's
+    /// per-target spend in field solves (none by default; spec v3's scaling study runs both).
+    pub solve_budget_multipliers: Vec<usize>,
     /// The training pool as a lookup table, for `pool-bfgs`.
     pub library: Option<SampleLibrary>,
     /// Simulations that made the pool (the one-off cost of pool-bfgs and of the surrogates).
@@ -205,6 +232,7 @@ impl EvaluateOptions {
             seed,
             settings: LocalSettings::default(),
             budget_multipliers: vec![1, 10],
+            solve_budget_multipliers: Vec::new(),
             library: None,
             pool_simulations: None,
             selection: None,
@@ -292,6 +320,46 @@ pub struct SurrogateReport {
     pub quality: SurrogateQuality,
 }
 
+/// How the refining methods of an evaluation refined: what a report needs to describe the
+/// numbers without being told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Protocol {
+    /// The refinement rule (`bfgs`, `lm`, `bfgs+lm`).
+    pub refine: String,
+    /// Whether refinements fitted a quarter, then half, then all of the frames.
+    pub continuation: bool,
+    /// Whether multi-start refinements stopped at the first start that fits.
+    pub stop_at_fit: bool,
+    /// Local-solver iteration cap.
+    pub max_iters: u64,
+}
+
+impl Protocol {
+    /// The protocol of these settings.
+    pub fn of(settings: &LocalSettings) -> Self {
+        Protocol {
+            refine: settings.refine.name().to_string(),
+            continuation: settings.continuation,
+            stop_at_fit: settings.stop_at_fit,
+            max_iters: settings.max_iters,
+        }
+    }
+
+    /// In words: "LM refinement, horizon continuation, multi-starts stop at a fit".
+    pub fn describe(&self) -> String {
+        let mut words = vec![format!("{} refinement", self.refine.to_uppercase())];
+        words.push(if self.continuation {
+            "horizon continuation (¼, ½, all frames)".into()
+        } else {
+            "every frame from the start".into()
+        });
+        if self.stop_at_fit {
+            words.push("multi-starts stop at the first start that fits".into());
+        }
+        words.join(", ")
+    }
+}
+
 /// The budget unit one surrogate method set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BudgetUnit {
@@ -299,6 +367,9 @@ pub struct BudgetUnit {
     pub reference: String,
     /// Its mean simulator calls per target (over the headline configuration's surrogates).
     pub calls_per_target: f64,
+    /// Its mean field solves per target (0 in files from before field solves were counted).
+    #[serde(default)]
+    pub field_solves_per_target: f64,
 }
 
 /// Where and how an evaluation ran (filled by the caller that knows: threads, libtorch).
@@ -339,6 +410,9 @@ pub struct Results {
     pub selection: Option<Selection>,
     /// The units of the baselines' budgets.
     pub budget_units: Vec<BudgetUnit>,
+    /// How refining methods refined (absent in files from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     /// One summary per method, surrogate and budget.
     pub methods: Vec<MethodSummary>,
     /// Every surrogate that took part.
@@ -350,10 +424,11 @@ pub struct Results {
     pub rows: Vec<Outcome>,
 }
 
-/// The results layout this build writes. 2: rows carry field solves, local runs, minima and
+/// The results layout this build writes. 3: budgets may be in field solves (a budget holds
+/// `calls` or `field_solves`), units carry field solves per target. 2: rows carry field solves, local runs, minima and
 /// the refinement (with its horizons); summaries carry mean field solves and capped
 /// refinements. 1: everything before (read with those fields empty).
-pub const RESULTS_FORMAT_VERSION: u32 = 2;
+pub const RESULTS_FORMAT_VERSION: u32 = 3;
 
 fn format_one() -> u32 {
     1
@@ -778,9 +853,9 @@ pub fn evaluate(
         .filter(|r| methods.iter().any(|m| m.name() == *r) && !surrogates.is_empty())
         .collect();
     let units = references.len().max(1);
-    let total = targets.len()
-        * (jobs.len() + budgeted.len() * opts.budget_multipliers.len() * units)
-        + surrogates.len();
+    let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
+    let total =
+        targets.len() * (jobs.len() + budgeted.len() * multiples * units) + surrogates.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = |n: usize| {
         let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
@@ -792,8 +867,8 @@ pub fn evaluate(
 
     // The budget units: what each surrogate method spent per target, over the headline
     // configuration's surrogates (all surrogates when none was chosen).
-    let mean_calls = |family: &str| {
-        let calls: Vec<f64> = jobs
+    let mean_spend = |family: &str, spend: fn(&Answer) -> usize| {
+        let spent: Vec<f64> = jobs
             .iter()
             .filter(|j| j.id.family == family)
             .filter(|j| match &j.id.surrogate {
@@ -804,47 +879,51 @@ pub fn evaluate(
                 let label = j.id.label();
                 rows.iter()
                     .filter(move |o| o.method == label)
-                    .map(|o| o.answer.sim_calls as f64)
+                    .map(|o| spend(&o.answer) as f64)
             })
             .collect();
-        (!calls.is_empty()).then(|| calls.iter().sum::<f64>() / calls.len() as f64)
+        (!spent.is_empty()).then(|| spent.iter().sum::<f64>() / spent.len() as f64)
     };
-    let mut budget_units: Vec<BudgetUnit> = references
-        .iter()
-        .filter_map(|r| {
-            Some(BudgetUnit {
-                reference: r.to_string(),
-                calls_per_target: mean_calls(r)?,
-            })
+    let unit_of = |family: &str| {
+        Some(BudgetUnit {
+            reference: family.to_string(),
+            calls_per_target: mean_spend(family, |a| a.sim_calls)?,
+            field_solves_per_target: mean_spend(family, |a| a.field_solves)?,
         })
-        .collect();
+    };
+    let mut budget_units: Vec<BudgetUnit> = references.iter().filter_map(|r| unit_of(r)).collect();
     if budget_units.is_empty() && !budgeted.is_empty() {
         // Without a surrogate method, the baselines get single-start BFGS's spend.
-        let calls_per_target = mean_calls("bfgs").ok_or(Error::Missing {
+        budget_units.push(unit_of("bfgs").ok_or(Error::Missing {
             method: budgeted[0].name().into(),
             what: "a budget unit: run proxy-bfgs, proxy-multistart or bfgs beside it",
-        })?;
-        budget_units.push(BudgetUnit {
-            reference: "bfgs".into(),
-            calls_per_target,
-        });
+        })?);
     }
-    // Phase 2: the baselines at multiples of each unit.
+    // Phase 2: the baselines at multiples of each unit, in calls and in field solves.
     let mut jobs2 = Vec::new();
     for m in &budgeted {
         for unit in &budget_units {
-            for &k in &opts.budget_multipliers {
-                let calls = ((unit.calls_per_target * k as f64).ceil() as usize).max(1);
+            let scaled =
+                |per_target: f64, k: usize| ((per_target * k as f64).ceil() as usize).max(1);
+            let in_calls = opts.budget_multipliers.iter().map(|&k| Budget {
+                multiple: k,
+                reference: unit.reference.clone(),
+                calls: Some(scaled(unit.calls_per_target, k)),
+                field_solves: None,
+            });
+            let in_solves = opts.solve_budget_multipliers.iter().map(|&k| Budget {
+                multiple: k,
+                reference: unit.reference.clone(),
+                calls: None,
+                field_solves: Some(scaled(unit.field_solves_per_target, k)),
+            });
+            for budget in in_calls.chain(in_solves) {
                 jobs2.push(Job {
+                    method: (*m).clone().with_budget(budget.spend()),
                     id: MethodId {
-                        budget: Some(Budget {
-                            multiple: k,
-                            reference: unit.reference.clone(),
-                            calls,
-                        }),
+                        budget: Some(budget),
                         ..MethodId::plain(m.name())
                     },
-                    method: Method::parse(m.name(), calls)?,
                     surrogate: None,
                     guess: None,
                 });
@@ -886,6 +965,7 @@ pub fn evaluate(
         pool_simulations: opts.pool_simulations,
         selection: opts.selection.clone(),
         budget_units,
+        protocol: Some(Protocol::of(&opts.settings)),
         methods: summaries,
         surrogates: surrogate_reports,
         inverse_networks: opts.guesses.clone(),

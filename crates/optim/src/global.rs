@@ -160,8 +160,19 @@ fn reflect_inside(space: &proxyland_physics::ParamSpace, u: &mut [f64]) {
 /// others distinct from i). Below 4 · (1 + 5) calls of search, 5 generations cannot fit; the
 /// generations run are recorded with every answer.
 pub fn de_population(budget: usize, d: usize) -> usize {
-    let search = budget.saturating_sub(polish_reserve(budget));
+    population_for(budget.saturating_sub(polish_reserve(budget)), d)
+}
+
+fn population_for(search: usize, d: usize) -> usize {
     (search / (DE_MIN_GENERATIONS + 1)).clamp(4, (15 * d).max(4))
+}
+
+/// The polish reserve of an objective with `budget` left, in its budget's unit: under a
+/// field-solve budget the reserve holds as many gradient calls as [`polish_reserve`] would
+/// give a call budget of the same number of gradient calls.
+fn reserve_of(objective: &TrueLoss, budget: usize) -> usize {
+    let cost = objective.gradient_call_cost();
+    polish_reserve(budget / cost) * cost
 }
 
 /// Differential evolution (best/1/bin) sized to the objective's budget, then a BFGS polish.
@@ -173,8 +184,8 @@ pub fn differential_evolution(
     let d = objective.dim();
     let space = objective.space();
     let budget = budget_of(objective)?;
-    let reserve = polish_reserve(budget);
-    let np = de_population(budget, d);
+    let reserve = reserve_of(objective, budget);
+    let np = population_for(budget.saturating_sub(reserve), d);
     let cr = 0.7;
     // Latin hypercube: each coordinate's np strata are each hit once, in a random order.
     let mut pop: Vec<Vec<f64>> = vec![vec![0.0; d]; np];
@@ -361,7 +372,7 @@ pub fn cma_es(
 ) -> Result<GlobalResult> {
     let d = objective.dim();
     let budget = budget_of(objective)?;
-    let reserve = polish_reserve(budget);
+    let reserve = reserve_of(objective, budget);
     let lambda0 = 4 + (3.0 * (d as f64).ln()).floor() as usize;
     let first = uniform_point(stream, d);
     let mut mean = first.clone();

@@ -48,7 +48,7 @@ pub use comparison::{FamilyComparison, Pairing, compare_family, compare_pairings
 pub use error::{Error, Result};
 pub use evaluate::{
     Budget, BudgetUnit, Environment, EvaluateOptions, Headline, InverseGuesses, MethodId,
-    MethodSummary, Outcome, RESULTS_FORMAT_VERSION, Results, SELECTION_RULE, Selection,
+    MethodSummary, Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, SELECTION_RULE, Selection,
     SurrogateConfig, SurrogateQuality, SurrogateReport, Target, TargetSplit, crossover,
     cumulative_calls, evaluate, select_configuration, spearman, start_of,
 };
@@ -62,7 +62,7 @@ pub use lm::{FnResiduals, LmResult, LmStop, Residuals, levenberg_marquardt};
 pub use local::{LocalMethod, LocalResult, LocalSettings, Refine, StopReason, minimize};
 pub use methods::{
     Answer, BUDGET_REFERENCES, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
-    SUCCESS_TOLERANCE, is_success, run, surrogate_minima,
+    SUCCESS_TOLERANCE, SimBudget, is_success, run, surrogate_minima,
 };
 pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,

@@ -56,19 +56,57 @@ pub enum Method {
     },
     /// BFGS from random starts until the budget is spent.
     MultistartBfgs {
-        /// Simulator calls per problem.
-        budget: usize,
+        /// Spend per problem.
+        budget: SimBudget,
     },
     /// IPOP-CMA-ES with a BFGS polish.
     Cmaes {
-        /// Simulator calls per problem.
-        budget: usize,
+        /// Spend per problem.
+        budget: SimBudget,
     },
     /// Differential evolution sized to the budget, with a BFGS polish.
     De {
-        /// Simulator calls per problem.
-        budget: usize,
+        /// Spend per problem.
+        budget: SimBudget,
     },
+}
+
+/// What a budgeted baseline may spend on one problem, and in which unit (spec v3: budgets are
+/// matched in simulator calls and in field solves). A call with gradient costs one call but
+/// [`proxyland_physics::Simulator::tangent_cost`] field solves (1 + d by default), a value
+/// call one of each; at d = 16 the two units differ by up to 17×.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimBudget {
+    /// Simulator calls, with or without gradient.
+    Calls(usize),
+    /// Field solves: 1 per value call, the simulator's tangent cost per gradient call.
+    FieldSolves(usize),
+}
+
+impl SimBudget {
+    /// The amount, in its own unit.
+    pub fn amount(self) -> usize {
+        match self {
+            SimBudget::Calls(n) | SimBudget::FieldSolves(n) => n,
+        }
+    }
+
+    /// The unit's name in labels and reports: `calls` or `field solves`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            SimBudget::Calls(_) => "calls",
+            SimBudget::FieldSolves(_) => "field solves",
+        }
+    }
+
+    /// `truth` limited to this budget (at least 1 of its unit).
+    pub fn limit<'a>(self, truth: TrueLoss<'a>) -> TrueLoss<'a> {
+        match self {
+            SimBudget::Calls(n) => truth.with_budget(n.max(1)),
+            SimBudget::FieldSolves(n) => truth.with_solve_budget(n.max(1)),
+        }
+    }
 }
 
 /// Method names of the command line.
@@ -92,11 +130,12 @@ pub const METHOD_NAMES: [&str; 13] = [
 pub const BUDGET_REFERENCES: [&str; 2] = ["proxy-bfgs", "proxy-multistart"];
 
 impl Method {
-    /// Parses a method name; budgeted baselines get `budget`.
+    /// Parses a method name; budgeted baselines get a budget of `budget` simulator calls
+    /// ([`Method::with_budget`] sets one in field solves).
     ///
     /// ```
-    /// use proxyland_optim::Method;
-    /// assert_eq!(Method::parse("de", 500)?, Method::De { budget: 500 });
+    /// use proxyland_optim::{Method, SimBudget};
+    /// assert_eq!(Method::parse("de", 500)?, Method::De { budget: SimBudget::Calls(500) });
     /// assert!(Method::parse("newton", 0).is_err());
     /// # Ok::<(), proxyland_optim::Error>(())
     /// ```
@@ -115,11 +154,46 @@ impl Method {
             "pool-bfgs" => Method::PoolBfgs { refine: 3 },
             "inverse-net" => Method::InverseNet,
             "inverse-pool" => Method::InversePool { refine: 3 },
-            "multistart-bfgs" => Method::MultistartBfgs { budget },
-            "cmaes" => Method::Cmaes { budget },
-            "de" => Method::De { budget },
+            "multistart-bfgs" => Method::MultistartBfgs {
+                budget: SimBudget::Calls(budget),
+            },
+            "cmaes" => Method::Cmaes {
+                budget: SimBudget::Calls(budget),
+            },
+            "de" => Method::De {
+                budget: SimBudget::Calls(budget),
+            },
             other => return Err(Error::UnknownMethod(other.into(), METHOD_NAMES.join(", "))),
         })
+    }
+
+    /// The method with `budget` in place of its own; methods without a budget are returned
+    /// as they are.
+    ///
+    /// ```
+    /// use proxyland_optim::{Method, SimBudget};
+    /// let de = Method::parse("de", 0)?.with_budget(SimBudget::FieldSolves(1700));
+    /// assert_eq!(de.budget(), Some(SimBudget::FieldSolves(1700)));
+    /// assert_eq!(Method::parse("bfgs", 0)?.with_budget(SimBudget::Calls(5)).budget(), None);
+    /// # Ok::<(), proxyland_optim::Error>(())
+    /// ```
+    pub fn with_budget(self, budget: SimBudget) -> Method {
+        match self {
+            Method::MultistartBfgs { .. } => Method::MultistartBfgs { budget },
+            Method::Cmaes { .. } => Method::Cmaes { budget },
+            Method::De { .. } => Method::De { budget },
+            other => other,
+        }
+    }
+
+    /// The budget of a budgeted baseline.
+    pub fn budget(&self) -> Option<SimBudget> {
+        match self {
+            Method::MultistartBfgs { budget }
+            | Method::Cmaes { budget }
+            | Method::De { budget } => Some(*budget),
+            _ => None,
+        }
     }
 
     /// Whether the method needs a trained surrogate.
@@ -414,8 +488,8 @@ pub fn run(
             (u, stopped, ends)
         }
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
-            let limited = TrueLoss::new(problem.sim, problem.target)
-                .with_budget((*budget).max(1))
+            let limited = budget
+                .limit(TrueLoss::new(problem.sim, problem.target))
                 .with_trace(problem.trace);
             let r = match method {
                 Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream)?,

@@ -116,6 +116,17 @@ impl<'a> TrueLoss<'a> {
         calls.min(solves)
     }
 
+    /// What a call with gradient or Jacobian costs in the unit of [`TrueLoss::remaining`]:
+    /// [`Simulator::tangent_cost`] field solves under a field-solve budget, else one call. A
+    /// global method keeps back this many times the gradient calls its polish needs.
+    pub fn gradient_call_cost(&self) -> usize {
+        if self.solve_budget.is_some() {
+            self.sim.tangent_cost()
+        } else {
+            1
+        }
+    }
+
     /// Frames of Y* the loss compares: all of them, unless a stage of horizon continuation
     /// restricted it to the first ones.
     pub fn horizon(&self) -> usize {

@@ -3,9 +3,9 @@
 use openblas_src as _;
 
 use proxyland_optim::{
-    EvaluateOptions, FnObjective, LocalMethod, LocalSettings, Method, Objective, Problem,
-    StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel, Target, TargetSplit,
-    TrueLoss, evaluate, is_success, minimize, run, select_configuration,
+    EvaluateOptions, FnObjective, LocalMethod, LocalSettings, Method, Objective, Outcome, Problem,
+    SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel, Target,
+    TargetSplit, TrueLoss, evaluate, is_success, minimize, run, select_configuration,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment};
@@ -14,6 +14,7 @@ use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment}
 struct CountingMock {
     space: proxyland_physics::ParamSpace,
     solves: std::sync::atomic::AtomicUsize,
+    tangent_solves: std::sync::atomic::AtomicUsize,
 }
 
 impl CountingMock {
@@ -28,10 +29,16 @@ impl CountingMock {
             )
             .unwrap(),
             solves: Default::default(),
+            tangent_solves: Default::default(),
         }
     }
     fn solves(&self) -> usize {
         self.solves.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Calls that asked for the tangent too.
+    fn tangent_solves(&self) -> usize {
+        self.tangent_solves
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -58,6 +65,8 @@ impl Simulator for CountingMock {
     }
     fn simulate_with_tangents(&self, x: &[f64]) -> proxyland_physics::Result<Tangents> {
         self.solves
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.tangent_solves
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Tangents {
             trajectory: Trajectory::from_elem((1, 1), (x[0] - 0.3).sin()),
@@ -110,6 +119,53 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
             "{name} should solve a convex 1D problem: {:?}",
             o.x_hat
         );
+    }
+}
+
+/// Under a budget in field solves, a value call costs 1 and a gradient call 1 + d (2 here):
+/// the baselines never overspend, what they report is what the simulator saw, and the
+/// value-only searches (DE, CMA-ES) get more calls than the budget's gradient calls would buy.
+#[test]
+fn budgets_in_field_solves_charge_gradients_at_their_tangent_cost() {
+    let target = Trajectory::zeros((1, 1));
+    for name in ["multistart-bfgs", "cmaes", "de"] {
+        let sim = CountingMock::new();
+        let problem = Problem {
+            sim: &sim,
+            target: &target,
+            u0: vec![0.9],
+            trace: None,
+            library: None,
+        };
+        let method = Method::parse(name, 0)
+            .unwrap()
+            .with_budget(SimBudget::FieldSolves(80));
+        let o = run(
+            &method,
+            &problem,
+            None,
+            LocalSettings::default(),
+            &mut Stream::new(1, 1),
+        )
+        .unwrap();
+        // The resimulation that scores the answer is one value solve, not charged.
+        let (calls, tangents) = (sim.solves() - 1, sim.tangent_solves());
+        assert_eq!(o.sim_calls, calls, "{name}");
+        assert_eq!(
+            o.field_solves,
+            calls + tangents,
+            "{name}: 1 + 2 per gradient call"
+        );
+        assert!(o.field_solves <= 80, "{name} overspent: {}", o.field_solves);
+        assert!(
+            o.field_solves > 60,
+            "{name} left most of its budget: {}",
+            o.field_solves
+        );
+        if name != "multistart-bfgs" {
+            assert!(tangents > 0, "{name}: no polish");
+            assert!(o.sim_calls > 40, "{name}: {} calls", o.sim_calls);
+        }
     }
 }
 
@@ -416,6 +472,7 @@ fn evaluation_budgets_follow_each_surrogate_method_and_selection_uses_validation
         .collect();
     let model = RecordingSurrogate::new();
     let mut opts = EvaluateOptions::new(&["bfgs", "proxy-bfgs", "proxy-multistart", "de"], 4);
+    opts.solve_budget_multipliers = vec![1, 10];
     opts.split = TargetSplit::Validation;
     opts.quality_grid = 8;
     let progress = |_: usize, _: usize| {};
@@ -446,36 +503,55 @@ fn evaluation_budgets_follow_each_surrogate_method_and_selection_uses_validation
     )
     .unwrap();
     assert!(select_configuration(&[&test]).is_err());
-    // One budget unit per surrogate method, each equal to that method's measured mean spend.
+    // One budget unit per surrogate method, each equal to that method's measured mean spend,
+    // in calls and in field solves; the baselines run at each multiple of each.
     assert_eq!(test.budget_units.len(), 2);
     for unit in &test.budget_units {
-        let measured = test
+        let reference = test
             .methods
             .iter()
             .find(|s| s.id.family == unit.reference && s.headline)
-            .unwrap()
-            .mean_sim_calls;
-        assert_eq!(unit.calls_per_target, measured, "{}", unit.reference);
+            .unwrap();
+        assert_eq!(unit.calls_per_target, reference.mean_sim_calls);
+        assert_eq!(unit.field_solves_per_target, reference.mean_field_solves);
+        assert!(
+            unit.field_solves_per_target > unit.calls_per_target,
+            "gradients cost 2"
+        );
         for k in [1, 10] {
-            let de = test
-                .methods
-                .iter()
-                .find(|s| {
-                    s.id.family == "de"
-                        && s.id
-                            .budget
-                            .as_ref()
-                            .is_some_and(|b| b.multiple == k && b.reference == unit.reference)
-                })
-                .unwrap_or_else(|| panic!("no de at {k}x {}", unit.reference));
-            let budget = de.id.budget.as_ref().unwrap().calls;
-            assert_eq!(budget, (unit.calls_per_target * k as f64).ceil() as usize);
-            // Spend equals what was counted, and never exceeds the budget.
-            let rows: Vec<_> = test.rows.iter().filter(|o| o.method == de.label).collect();
-            assert_eq!(rows.len(), 6);
-            assert!(rows.iter().all(|o| o.answer.sim_calls <= budget));
-            let mean = rows.iter().map(|o| o.answer.sim_calls as f64).sum::<f64>() / 6.0;
-            assert_eq!(mean, de.mean_sim_calls);
+            for in_solves in [false, true] {
+                let de = test
+                    .methods
+                    .iter()
+                    .find(|s| {
+                        s.id.family == "de"
+                            && s.id.budget.as_ref().is_some_and(|b| {
+                                b.multiple == k
+                                    && b.reference == unit.reference
+                                    && b.in_field_solves() == in_solves
+                            })
+                    })
+                    .unwrap_or_else(|| panic!("no de at {k}x {} ({in_solves})", unit.reference));
+                let b = de.id.budget.as_ref().unwrap();
+                let (per_target, budget, spent): (f64, usize, fn(&Outcome) -> usize) = if in_solves
+                {
+                    (unit.field_solves_per_target, b.field_solves.unwrap(), |o| {
+                        o.answer.field_solves
+                    })
+                } else {
+                    (unit.calls_per_target, b.calls.unwrap(), |o| {
+                        o.answer.sim_calls
+                    })
+                };
+                assert_eq!(budget, (per_target * k as f64).ceil() as usize);
+                assert_eq!(de.label.contains("-solves"), in_solves, "{}", de.label);
+                // Spend equals what was counted, and never exceeds the budget.
+                let rows: Vec<_> = test.rows.iter().filter(|o| o.method == de.label).collect();
+                assert_eq!(rows.len(), 6);
+                assert!(rows.iter().all(|o| spent(o) <= budget), "{}", de.label);
+                let mean = rows.iter().map(|o| o.answer.sim_calls as f64).sum::<f64>() / 6.0;
+                assert_eq!(mean, de.mean_sim_calls);
+            }
         }
     }
     // Every summary carries its Wilson interval around its rate.
