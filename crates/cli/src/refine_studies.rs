@@ -237,19 +237,6 @@ pub fn learned_section(
     Ok(())
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 /// What limits each member, and a reading of it.
 pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> {
     let ran: Vec<(&StudiedMember, &MemberLimits)> = members
@@ -315,13 +302,13 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
                 reached as f64 / trials.max(1) as f64
             })
             .collect();
-        let by_trajectory = median(
+        let by_trajectory = proxyland_optim::stats::median(
             l.targets
                 .iter()
                 .filter_map(|t| t.nearest_by_trajectory)
                 .collect(),
         );
-        let in_x = median(
+        let in_x = proxyland_optim::stats::median(
             l.targets
                 .iter()
                 .filter_map(|t| t.nearest_in_parameters)
@@ -330,7 +317,8 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
         let fmt = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.2}"));
         let kappa = format!(
             "{} [{}]{}",
-            median(finite.clone()).map_or("?".to_string(), |k| format!("{k:.0}")),
+            proxyland_optim::stats::median(finite.clone())
+                .map_or("?".to_string(), |k| format!("{k:.0}")),
             if finite.is_empty() {
                 "?".to_string()
             } else {

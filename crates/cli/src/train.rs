@@ -35,6 +35,10 @@ pub struct Args {
     /// Override the profile's pairs per epoch.
     #[arg(long)]
     pairs_per_epoch: Option<usize>,
+    /// Override the config's early stopping: epochs without a better validation metric (the
+    /// learning rate halves after a third of them).
+    #[arg(long)]
+    patience: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Train without Fourier features (to see spectral bias).
@@ -67,8 +71,14 @@ pub fn run(args: Args) -> Result<()> {
     crate::output::check_output("--out", &args.out, &[("--data", &args.data)], args.force)?;
     let pool = Pool::open(&args.data)?;
     // The pool carries the config it was generated from.
-    let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
+    let mut config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
         .with_context(|| format!("{}: the stored config", args.data.display()))?;
+    if let Some(p) = args.patience {
+        if p == 0 {
+            anyhow::bail!("--patience 0: give at least 1 epoch");
+        }
+        config.proxy.patience = p;
+    }
     let mut opts = TrainOptions::from_profile(&config, &args.profile, args.seed)?;
     opts.noise = args.noise;
     opts.penalty = args.penalty;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The spec version of EXPERIMENTS.md these configs implement (v2: validation targets).
+/// The spec version of docs/spec.md these configs implement (v2: validation targets).
 pub const SPEC_VERSION: u32 = 2;
 
 /// The largest grid a PDE config may ask for: 64× the spec's largest (N = 128). Larger grids are
@@ -24,7 +24,7 @@ pub const MAX_GRID_POINTS: usize = 8192;
 /// The spec's largest is 41 × 128.
 pub const MAX_TRAJECTORY_VALUES: usize = 1 << 24;
 
-/// Validation targets per pool when a profile does not say (EXPERIMENTS.md v2).
+/// Validation targets per pool when a profile does not say (docs/spec.md v2).
 pub const DEFAULT_VALIDATION_TARGETS: usize = 30;
 
 fn default_validation_targets() -> usize {
@@ -71,9 +71,9 @@ pub enum PhysicsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationSettings {
-    /// BFGS iteration cap (EXPERIMENTS.md: 100).
+    /// BFGS iteration cap (docs/spec.md: 100).
     pub max_iters: u64,
-    /// Gradient tolerance (EXPERIMENTS.md: 1e-8).
+    /// Gradient tolerance (docs/spec.md: 1e-8).
     pub grad_tolerance: f64,
 }
 
@@ -130,7 +130,7 @@ fn default_near_neighbours() -> usize {
 pub struct ProfileSettings {
     /// Pool size K.
     pub samples: usize,
-    /// Held-out test targets (EXPERIMENTS.md's protocol: 50).
+    /// Held-out test targets (docs/spec.md's protocol: 50).
     pub targets: usize,
     /// Validation targets, where every choice is made (spec v2: 30 by default).
     #[serde(default = "default_validation_targets")]

@@ -141,7 +141,7 @@ pub fn target_seed(seed: u64) -> u64 {
 }
 
 /// The seed of the validation targets' streams: distinct from the test targets' and the
-/// samples' (EXPERIMENTS.md v2: "own seed stream, disjoint from training samples and test
+/// samples' (docs/spec.md v2: "own seed stream, disjoint from training samples and test
 /// targets").
 pub fn validation_seed(seed: u64) -> u64 {
     Stream::new(seed, u64::MAX - 3).next_u64()

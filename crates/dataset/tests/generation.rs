@@ -52,7 +52,7 @@ fn every_shipped_config_parses_and_matches_the_spec_simulator() {
         );
         assert!(config.profile("quick").is_ok() && config.profile("paper").is_ok());
         if proxyland_physics::SCALING_EXPERIMENTS.contains(&name) {
-            // EXPERIMENTS.md's scaling profile: the same sizes at every d.
+            // docs/spec.md's scaling profile: the same sizes at every d.
             let p = config.profile("scaling").unwrap();
             assert_eq!(
                 (p.samples, p.targets, p.validation_targets),

@@ -17,7 +17,7 @@ use crate::methods::{
     Answer, BUDGET_REFERENCES, Method, Problem, SimBudget, is_success, run, surrogate_minima,
 };
 use crate::objective::{SurrogateInfo, SurrogateLoss, SurrogateModel};
-use crate::stats::{PairedComparison, Z95, wilson_interval};
+use crate::stats::{PairedComparison, Z95, spearman, wilson_interval};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Simulator, Trajectory};
 use rayon::prelude::*;
@@ -171,6 +171,21 @@ pub struct Selection {
     pub validation_success: f64,
     /// Its surrogate's median argmin error on them.
     pub validation_argmin_error: f64,
+    /// Every (σ, λ) it was chosen among, with its mean validation success (empty in files
+    /// from before candidates were recorded).
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
+}
+
+/// One configuration a [`Selection`] was chosen among.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// σ.
+    pub noise: f64,
+    /// λ.
+    pub penalty: f64,
+    /// Mean proxy-multistart success on the validation targets over its seeds.
+    pub validation_success: f64,
 }
 
 /// What to evaluate.
@@ -434,17 +449,9 @@ fn format_one() -> u32 {
     1
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
+/// The median, NaN for no values (a summary of no rows has no median).
+fn median(v: Vec<f64>) -> f64 {
+    crate::stats::median(v).unwrap_or(f64::NAN)
 }
 
 fn summarize(id: &MethodId, rows: &[&Outcome], headline: bool) -> MethodSummary {
@@ -571,35 +578,6 @@ fn run_jobs(
         all.extend(r?);
     }
     Ok(all)
-}
-
-/// Spearman's rank correlation (average ranks for ties).
-pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut order: Vec<usize> = (0..v.len()).collect();
-        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
-        let mut r = vec![0.0; v.len()];
-        let mut k = 0;
-        while k < order.len() {
-            let mut end = k;
-            while end + 1 < order.len() && v[order[end + 1]] == v[order[k]] {
-                end += 1;
-            }
-            let avg = (k + end) as f64 / 2.0;
-            for &i in &order[k..=end] {
-                r[i] = avg;
-            }
-            k = end + 1;
-        }
-        r
-    }
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = a.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
 }
 
 /// Points of the landscape slice through `x_star` (the last two coordinates vary over the
@@ -1065,6 +1043,14 @@ pub fn select_configuration(validations: &[&Results]) -> Result<Selection> {
         validation_targets: first.targets,
         validation_success: mean(&best.1),
         validation_argmin_error: mean(&best.2),
+        candidates: settings
+            .iter()
+            .map(|((noise, penalty), rates, _)| Candidate {
+                noise: *noise,
+                penalty: *penalty,
+                validation_success: mean(rates),
+            })
+            .collect(),
     })
 }
 

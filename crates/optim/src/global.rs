@@ -98,7 +98,8 @@ fn budget_of(objective: &TrueLoss) -> Result<usize> {
 /// continuation: the polish starts from the search's best point, already near a minimum, and
 /// partial-horizon stages would spend the small reserve on values that cannot be the answer.
 fn polish(objective: &TrueLoss, settings: LocalSettings, mut result: GlobalResult) -> GlobalResult {
-    if objective.remaining() > 0 && !result.value.is_nan() {
+    // Under a field-solve budget a gradient call may cost more than is left: no polish then.
+    if objective.remaining() >= objective.gradient_call_cost() && !result.value.is_nan() {
         let settings = LocalSettings {
             continuation: false,
             ..settings

@@ -47,10 +47,10 @@ mod verdict;
 pub use comparison::{FamilyComparison, Pairing, compare_family, compare_pairings};
 pub use error::{Error, Result};
 pub use evaluate::{
-    Budget, BudgetUnit, Environment, EvaluateOptions, Headline, InverseGuesses, MethodId,
-    MethodSummary, Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, SELECTION_RULE, Selection,
-    SurrogateConfig, SurrogateQuality, SurrogateReport, Target, TargetSplit, crossover,
-    cumulative_calls, evaluate, select_configuration, spearman, start_of,
+    Budget, BudgetUnit, Candidate, Environment, EvaluateOptions, Headline, InverseGuesses,
+    MethodId, MethodSummary, Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, SELECTION_RULE,
+    Selection, SurrogateConfig, SurrogateQuality, SurrogateReport, Target, TargetSplit, crossover,
+    cumulative_calls, evaluate, select_configuration, start_of,
 };
 pub use global::{
     DE_MIN_GENERATIONS, GlobalResult, cma_es, de_population, differential_evolution,

@@ -54,6 +54,63 @@ fn ln_choose(n: usize, k: usize) -> f64 {
         .sum()
 }
 
+/// The median (the mean of the middle two for an even count); `None` for no values.
+///
+/// ```
+/// use proxyland_optim::stats::median;
+/// assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+/// assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+/// assert_eq!(median(vec![]), None);
+/// ```
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// Spearman's rank correlation (average ranks for ties).
+///
+/// ```
+/// use proxyland_optim::stats::spearman;
+/// // Any increasing map keeps the ranks: correlation 1; reversing them gives −1.
+/// assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 8.0, 27.0, 64.0]) - 1.0).abs() < 1e-12);
+/// assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+/// ```
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+        let mut r = vec![0.0; v.len()];
+        let mut k = 0;
+        while k < order.len() {
+            let mut end = k;
+            while end + 1 < order.len() && v[order[end + 1]] == v[order[k]] {
+                end += 1;
+            }
+            let avg = (k + end) as f64 / 2.0;
+            for &i in &order[k..=end] {
+                r[i] = avg;
+            }
+            k = end + 1;
+        }
+        r
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = a.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
 /// The exact two-sided p-value of the sign test: under H0 each of the `b + c` discordant pairs
 /// favours either side with probability ½; p = P(|X − (b+c)/2| ≥ |b − (b+c)/2|), capped at 1.
 ///

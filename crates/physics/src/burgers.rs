@@ -1,5 +1,5 @@
 //! E1: forced viscous Burgers' equation u_t + u u_x = ν u_xx + f(x, t; X) on [0, 2π), and the
-//! scaling family `burgers-k{K}` with K forcing sources (EXPERIMENTS.md, "Scaling families").
+//! scaling family `burgers-k{K}` with K forcing sources (docs/spec.md, "Scaling families").
 
 use crate::error::{Error, Result};
 use crate::params::{Boundary, ParamSpace};

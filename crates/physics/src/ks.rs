@@ -1,6 +1,6 @@
 //! E2: the Kuramoto–Sivashinsky equation u_t + u u_x + u_xx + u_xxxx = 0 (chaotic), following the
 //! conventions of Kassam & Trefethen's kursiv.m: no dealiasing, Nyquist wavenumber set to zero.
-//! With M initial-condition modes it is the scaling family `ks-m{M}` (EXPERIMENTS.md).
+//! With M initial-condition modes it is the scaling family `ks-m{M}` (docs/spec.md).
 
 use crate::error::{Error, Result};
 use crate::params::{Boundary, ParamSpace};

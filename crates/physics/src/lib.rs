@@ -1,6 +1,6 @@
 //! Differentiable simulators for proxyland's inverse problems.
 //!
-//! Every experiment of the spec (EXPERIMENTS.md) is a [`Simulator`]: it maps control parameters
+//! Every experiment of the spec (docs/spec.md) is a [`Simulator`]: it maps control parameters
 //! X to a trajectory Y = P(Y0, X) (frames × state components), and returns the configuration loss
 //! L(Y*, X) = mean (P(Y0, X) − Y*)² together with its **exact** gradient for the discrete solver
 //! (forward-mode tangents; never finite differences).

@@ -176,7 +176,7 @@ pub fn simulate_batch(sim: &dyn Simulator, xs: &[Vec<f64>]) -> Vec<Result<Trajec
 }
 
 /// Draws target number `index` of the stream `seed`: X uniform in the box, redrawn until the
-/// experiment calls it admissible (EXPERIMENTS.md: billiards shots must move an object ball).
+/// experiment calls it admissible (docs/spec.md: billiards shots must move an object ball).
 /// Every caller (dataset generation, evaluation, the CLI) uses this one rule.
 ///
 /// ```

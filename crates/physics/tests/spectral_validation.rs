@@ -306,7 +306,7 @@ fn batches_do_not_depend_on_the_thread_count() {
     assert_eq!(one[2], sim.simulate(&xs[2]).unwrap());
 }
 
-// ---- The scaling families (EXPERIMENTS.md v2, "Scaling families") ----
+// ---- The scaling families (docs/spec.md v2, "Scaling families") ----
 
 /// Exact gradients at every d of both families, against central differences. The larger
 /// members are checked at fewer points: each check costs 2d forward solves.
