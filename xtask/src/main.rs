@@ -110,12 +110,64 @@ fn test(repo: &Path) -> Result<()> {
         ],
     )?;
     check_lean_crates(repo)?;
+    check_tch_stays_in_proxy(repo)?;
     cargo(repo, &["test", "--workspace", "--locked"])?;
     eprintln!(
         "[xtask] test: all green in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Only crates/proxy names tch (docs/architecture.md): every other crate, the workspace tests
+/// and xtask reach libtorch through proxy's own types, so a tch upgrade touches one crate.
+fn check_tch_stays_in_proxy(repo: &Path) -> Result<()> {
+    let mut offenders = Vec::new();
+    let mut stack = vec![repo.join("crates"), repo.join("tests"), repo.join("xtask")];
+    while let Some(dir) = stack.pop() {
+        if dir == repo.join("crates").join("proxy") {
+            continue;
+        }
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                for (i, line) in text.lines().enumerate() {
+                    if names_tch(line) {
+                        offenders.push(format!("{}:{}", path.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    if !offenders.is_empty() {
+        bail!(
+            "tch is named outside crates/proxy (use proxy's own types): {}",
+            offenders.join(", ")
+        );
+    }
+    eprintln!("[xtask] only crates/proxy names tch");
+    Ok(())
+}
+
+/// Whether a line of Rust names the tch crate (`tch::…` or `use tch`), with a word boundary
+/// before it: `Batch::` and `scratch::` do not.
+fn names_tch(line: &str) -> bool {
+    // Built at run time, so that this file does not match itself.
+    let needles = [format!("{}::", "tch"), format!("use {}", "tch")];
+    needles.iter().any(|n| {
+        line.match_indices(n.as_str()).any(|(at, _)| {
+            !line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// Crates downstream users pull alone must stay free of the heavy native stacks: `physics` and
@@ -178,4 +230,20 @@ pub fn cargo(repo: &Path, args: &[&str]) -> Result<()> {
         bail!("`cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_tch;
+
+    #[test]
+    fn only_the_tch_crate_counts_as_tch() {
+        let t = "tch";
+        assert!(names_tch(&format!("use {t}::Tensor;")));
+        assert!(names_tch(&format!("    {t}::manual_seed(0);")));
+        assert!(names_tch(&format!("let d = ({t}::Device::Cpu);")));
+        assert!(!names_tch("format::Batch::Plain(block)"));
+        assert!(!names_tch("let s = grid.scratch(); Scratch::new()"));
+        assert!(!names_tch("// tch 0.24.0 needs libtorch 2.11"));
+    }
 }

@@ -7,26 +7,13 @@ use crate::timing::{self, pretty};
 use crate::{Sizes, npy};
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, GenerateOptions, PairSampler, Pool, Split, generate};
-use proxyland_proxy::{Adam, Architecture, ProxyNet, StepBatch, normalization, training_step};
+use proxyland_proxy::device::Device;
+use proxyland_proxy::{Architecture, StepBatch, StepTrainer, normalization};
 use std::path::Path;
-use tch::nn::VarStore;
-use tch::{Device, Tensor};
 
 /// Noise and penalty of the two timed settings: the plain noise-injected proxy and the one with
 /// the gradient penalty (double backward).
 const SETTINGS: [(f64, f64); 2] = [(0.02, 0.0), (0.02, 0.1)];
-
-fn tensor_f32(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(t.flatten(0, -1))?)
-}
-
-fn tensor_i64(t: &Tensor) -> Result<Vec<i64>> {
-    Ok(Vec::<i64>::try_from(t.flatten(0, -1))?)
-}
-
-fn dims(t: &Tensor) -> Vec<usize> {
-    t.size().iter().map(|&d| d as usize).collect()
-}
 
 /// The training losses of the first `steps` steps from the saved initial weights (no noise, so
 /// that PyTorch can reproduce them exactly).
@@ -38,13 +25,10 @@ fn first_losses(
     penalty: f64,
     steps: usize,
 ) -> Result<Vec<f64>> {
-    let mut vs = VarStore::new(Device::Cpu);
-    let net = ProxyNet::new(&vs.root(), arch);
-    vs.load(init)?;
-    let mut adam = Adam::new(&vs, lr);
+    let mut trainer = StepTrainer::load(arch, init, lr)?;
     Ok(batches[..steps]
         .iter()
-        .map(|b| training_step(&net, &mut adam, b, 0.0, penalty))
+        .map(|b| trainer.step(b, 0.0, penalty))
         .collect())
 }
 
@@ -87,14 +71,8 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
     };
     let threads = rayon::current_num_threads();
     proxyland_proxy::device::set_threads(threads);
-    tch::manual_seed(0);
     let init = dir.join("init.safetensors");
-    {
-        let vs = VarStore::new(Device::Cpu);
-        let mut net = ProxyNet::new(&vs.root(), &arch);
-        net.init_fourier();
-        vs.save(&init)?;
-    }
+    StepTrainer::new(&arch, settings.learning_rate, 0).save(&init)?;
     let batch_size = settings.batch_size;
     let n_batches = (sizes.epoch_pairs / batch_size).max(3);
     let batches: Vec<StepBatch> = (0..n_batches)
@@ -107,30 +85,11 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
         })
         .collect();
     for (k, b) in batches.iter().enumerate() {
-        npy::write(
-            &dir,
-            &format!("batch{k:03}_targets"),
-            &dims(&b.targets),
-            &tensor_f32(&b.targets)?,
-        )?;
-        npy::write(
-            &dir,
-            &format!("batch{k:03}_rows"),
-            &dims(&b.rows),
-            &tensor_i64(&b.rows)?,
-        )?;
-        npy::write(
-            &dir,
-            &format!("batch{k:03}_u"),
-            &dims(&b.u),
-            &tensor_f32(&b.u)?,
-        )?;
-        npy::write(
-            &dir,
-            &format!("batch{k:03}_z"),
-            &dims(&b.z),
-            &tensor_f32(&b.z)?,
-        )?;
+        let e = b.export()?;
+        for (name, (shape, values)) in [("targets", &e.targets), ("u", &e.u), ("z", &e.z)] {
+            npy::write(&dir, &format!("batch{k:03}_{name}"), shape, values)?;
+        }
+        npy::write(&dir, &format!("batch{k:03}_rows"), &e.rows.0, &e.rows.1)?;
     }
     let lr = settings.learning_rate;
     let check_steps = 3;
@@ -148,23 +107,17 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
     // Ours: the same loop over the same prepared batches, through `training_step`.
     let mut ours = Vec::new();
     for (noise, penalty) in SETTINGS {
-        let mut vs = VarStore::new(Device::Cpu);
-        let net = ProxyNet::new(&vs.root(), &arch);
-        vs.load(&init)?;
-        let mut adam = Adam::new(&vs, lr);
+        let mut trainer = StepTrainer::load(&arch, &init, lr)?;
         ours.push(timing::median(3, 2.0, || {
             batches
                 .iter()
-                .map(|b| training_step(&net, &mut adam, b, noise, penalty))
+                .map(|b| trainer.step(b, noise, penalty))
                 .sum::<f64>()
         }));
     }
     // And the whole epoch as `train` runs it: sampling pairs and building tensors included.
     let full_epoch = {
-        let mut vs = VarStore::new(Device::Cpu);
-        let net = ProxyNet::new(&vs.root(), &arch);
-        vs.load(&init)?;
-        let mut adam = Adam::new(&vs, lr);
+        let mut trainer = StepTrainer::load(&arch, &init, lr)?;
         let mut draw = 0u64;
         timing::median(3, 2.0, || {
             (0..n_batches)
@@ -172,7 +125,7 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
                     draw += 1;
                     let batch = sampler.batch(Split::Train, draw, batch_size);
                     let b = StepBatch::new(&batch, &norm, Device::Cpu);
-                    training_step(&net, &mut adam, &b, SETTINGS[0].0, SETTINGS[0].1)
+                    trainer.step(&b, SETTINGS[0].0, SETTINGS[0].1)
                 })
                 .sum::<f64>()
         })

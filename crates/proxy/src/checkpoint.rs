@@ -184,7 +184,7 @@ pub fn save_named(
                 .to_kind(Kind::Float)
                 .contiguous();
             let shape: Vec<usize> = t.size().iter().map(|&s| s as usize).collect();
-            let values = Vec::<f32>::try_from(t.flatten(0, -1)).map_err(Error::Torch)?;
+            let values = Vec::<f32>::try_from(t.flatten(0, -1)).map_err(Error::from)?;
             let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             Ok((name, shape, bytes))
         })

@@ -7,7 +7,33 @@
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
-use tch::Device;
+
+/// Where a network trains or runs: proxyland's own type, so that callers of this crate never
+/// name a tch type (docs/architecture.md).
+///
+/// ```
+/// use proxyland_proxy::device::{self, Device};
+/// assert_eq!(device::choose("cpu")?, Device::Cpu);
+/// assert_eq!(device::describe(Device::Cuda(1)), "cuda:1");
+/// # Ok::<(), proxyland_proxy::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// The CPU, with libtorch's intra-op threads.
+    Cpu,
+    /// CUDA device `i`.
+    Cuda(usize),
+}
+
+impl Device {
+    /// The libtorch device.
+    pub(crate) fn tch(self) -> tch::Device {
+        match self {
+            Device::Cpu => tch::Device::Cpu,
+            Device::Cuda(i) => tch::Device::Cuda(i),
+        }
+    }
+}
 
 /// Tries once per process to load `libtorch_cuda.so`; returns why it failed, if it did (the
 /// dynamic loader's own words: which library is missing).
@@ -83,7 +109,6 @@ pub fn describe(device: Device) -> String {
     match device {
         Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
         Device::Cuda(i) => format!("cuda:{i}"),
-        other => format!("{other:?}"),
     }
 }
 

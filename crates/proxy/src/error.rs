@@ -62,10 +62,16 @@ pub enum Error {
     /// Reading the config or the pool failed.
     #[error(transparent)]
     Dataset(#[from] proxyland_dataset::Error),
-    /// A libtorch operation failed.
+    /// A libtorch operation failed (its message).
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(String),
 }
 
 /// The crate-wide result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(e.to_string())
+    }
+}

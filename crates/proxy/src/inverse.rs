@@ -267,7 +267,7 @@ pub struct InverseOptions {
     /// Seeds initialization, shuffling and the fine-tuning samples.
     pub seed: u64,
     /// Where it trains.
-    pub device: Device,
+    pub device: crate::device::Device,
     /// Supervised epochs at most (one pass over the pool each).
     pub epochs: usize,
     /// Epochs without a better validation error before the supervised stage stops.
@@ -299,7 +299,7 @@ impl InverseOptions {
         InverseOptions {
             variant,
             seed,
-            device: Device::Cpu,
+            device: crate::device::Device::Cpu,
             epochs: 200,
             patience: 20,
             batch_size: 128,
@@ -444,7 +444,7 @@ pub fn train_inverse(
     }
     let _rng = crate::torch_rng_lock();
     let started = Instant::now();
-    let device = opts.device;
+    let device = opts.device.tch();
     let valid = pool.valid();
     let (frames, components) = pool.trajectory_shape();
     let settings = &spec.settings;
@@ -496,7 +496,7 @@ pub fn train_inverse(
     };
     let mut training = InverseTraining {
         seed: opts.seed,
-        device: crate::device::describe(device),
+        device: crate::device::describe(opts.device),
         seconds: 0.0,
         learning_rate: settings.learning_rate,
         batch_size: opts.batch_size,
@@ -640,7 +640,7 @@ fn fine_tune(
     validation_error: &dyn Fn(&InverseNet) -> Result<f64>,
     on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<()> {
-    let device = opts.device;
+    let device = opts.device.tch();
     let valid = pool.valid();
     let start = InverseEpoch {
         train_loss: None,

@@ -44,7 +44,6 @@ fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
     TORCH_RNG.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-pub use adam::Adam;
 pub use checkpoint::{
     CheckpointMeta, DatasetProvenance, EpochRecord, FORMAT_VERSION, Normalization, TrainingSummary,
 };
@@ -53,9 +52,9 @@ pub use inverse::{
     INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch, InverseMeta,
     InverseModel, InverseOptions, InverseTraining, InverseVariant, train_inverse,
 };
-pub use model::{Architecture, EncoderKind, ProxyNet, TrajectoryEncoder};
+pub use model::{Architecture, EncoderKind};
 pub use predict::{BoundProxy, Proxy};
 pub use train::{
-    EpochCallback, StepBatch, TrainOptions, TrainSpec, log_rmse, normalization, train, train_with,
-    training_step,
+    EpochCallback, ExportedBatch, StepBatch, StepTrainer, TrainOptions, TrainSpec, log_rmse,
+    normalization, train, train_with,
 };

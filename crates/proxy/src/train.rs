@@ -39,7 +39,7 @@ pub struct TrainOptions {
     /// Seeds the split, pair sampling, initialization and noise.
     pub seed: u64,
     /// Where the network trains (CPU or a CUDA device).
-    pub device: Device,
+    pub device: crate::device::Device,
     /// Fourier features on u (switch off only to study spectral bias).
     pub use_fourier: bool,
     /// Continue from `<out>.resume` left by an interrupted run.
@@ -76,7 +76,7 @@ impl TrainOptions {
             epochs: 100,
             pairs_per_epoch: 16384,
             seed,
-            device: Device::Cpu,
+            device: crate::device::Device::Cpu,
             use_fourier: true,
             resume: false,
             validation_pairs: 2048,
@@ -142,18 +142,100 @@ fn resume_path(out: &Path) -> PathBuf {
 /// log-loss labels.
 pub struct StepBatch {
     /// t × F × S distinct target trajectories, normalized (f32).
-    pub targets: Tensor,
+    pub(crate) targets: Tensor,
     /// b target rows (int64): which of `targets` each pair uses.
-    pub rows: Tensor,
+    pub(crate) rows: Tensor,
     /// b × d candidate parameters in normalized coordinates u (f32).
-    pub u: Tensor,
+    pub(crate) u: Tensor,
     /// b normalized log-loss labels ẑ (f32).
-    pub z: Tensor,
+    pub(crate) z: Tensor,
+}
+
+/// A [`StepBatch`] as flat arrays in row-major order with their shapes: what another framework
+/// needs to train on the identical batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedBatch {
+    /// t × F × S distinct target trajectories, normalized.
+    pub targets: (Vec<usize>, Vec<f32>),
+    /// b target rows: which of `targets` each pair uses.
+    pub rows: (Vec<usize>, Vec<i64>),
+    /// b × d candidate parameters u.
+    pub u: (Vec<usize>, Vec<f32>),
+    /// b normalized log-loss labels.
+    pub z: (Vec<usize>, Vec<f32>),
+}
+
+fn shape(t: &Tensor) -> Vec<usize> {
+    t.size().iter().map(|&d| d as usize).collect()
+}
+
+/// A proxy network and its Adam optimizer, stepped on prepared batches: [`train`]'s inner step
+/// without pair sampling, schedule or checkpoints (the benchmarks time exactly this against
+/// PyTorch).
+///
+/// ```
+/// use proxyland_proxy::{Architecture, EncoderKind, StepTrainer};
+/// let arch = Architecture {
+///     params: 2, periodic: vec![false, false], frames: 4, components: 8, use_fourier: true,
+///     fourier_features: 8, fourier_scale: 1.0, encoder: EncoderKind::Mlp,
+///     encoder_channels: vec![4], embedding: 8, hidden: vec![16],
+/// };
+/// let init = std::env::temp_dir().join(format!("step-trainer-{}.safetensors", std::process::id()));
+/// StepTrainer::new(&arch, 1e-3, 0).save(&init)?;
+/// let again = StepTrainer::load(&arch, &init, 1e-3)?;
+/// # std::fs::remove_file(&init).ok();
+/// # Ok::<(), proxyland_proxy::Error>(())
+/// ```
+pub struct StepTrainer {
+    vs: VarStore,
+    net: ProxyNet,
+    adam: Adam,
+}
+
+impl StepTrainer {
+    /// A network of `arch` initialized from libtorch's generator seeded with `seed` (Fourier
+    /// frequencies included), with a fresh Adam at learning rate `lr`.
+    pub fn new(arch: &Architecture, lr: f64, seed: i64) -> Self {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(seed);
+        let vs = VarStore::new(tch::Device::Cpu);
+        let mut net = ProxyNet::new(&vs.root(), arch);
+        net.init_fourier();
+        let adam = Adam::new(&vs, lr);
+        StepTrainer { vs, net, adam }
+    }
+
+    /// A network of `arch` with the weights [`StepTrainer::save`] wrote to `path`, and a fresh
+    /// Adam at learning rate `lr`.
+    pub fn load(arch: &Architecture, path: &Path, lr: f64) -> Result<Self> {
+        let mut vs = VarStore::new(tch::Device::Cpu);
+        let net = ProxyNet::new(&vs.root(), arch);
+        vs.load(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let adam = Adam::new(&vs, lr);
+        Ok(StepTrainer { vs, net, adam })
+    }
+
+    /// Writes the current weights to `path` (safetensors).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.vs.save(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// One step of [`training_step`] on `batch`; returns the batch's training loss.
+    pub fn step(&mut self, batch: &StepBatch, noise: f64, penalty: f64) -> f64 {
+        training_step(&self.net, &mut self.adam, batch, noise, penalty)
+    }
 }
 
 impl StepBatch {
     /// Converts sampled pairs with the checkpoint's normalization.
-    pub fn new(batch: &PairBatch, norm: &Normalization, device: Device) -> Self {
+    pub fn new(batch: &PairBatch, norm: &Normalization, device: crate::device::Device) -> Self {
+        let device = device.tch();
         let (t, f, s) = batch.targets.dim();
         let b = batch.u.nrows();
         let traj: Vec<f32> = batch
@@ -177,6 +259,22 @@ impl StepBatch {
             u,
             z: Tensor::from_slice(&z).to_device(device),
         }
+    }
+
+    /// The batch as flat arrays with their shapes.
+    pub fn export(&self) -> Result<ExportedBatch> {
+        let f32s = |t: &Tensor| -> Result<(Vec<usize>, Vec<f32>)> {
+            Ok((shape(t), Vec::<f32>::try_from(t.flatten(0, -1))?))
+        };
+        Ok(ExportedBatch {
+            targets: f32s(&self.targets)?,
+            rows: (
+                shape(&self.rows),
+                Vec::<i64>::try_from(self.rows.flatten(0, -1))?,
+            ),
+            u: f32s(&self.u)?,
+            z: f32s(&self.z)?,
+        })
     }
 }
 
@@ -473,11 +571,11 @@ pub fn train_with(
         embedding: settings.embedding,
         hidden: settings.hidden.clone(),
     };
-    let mut vs = VarStore::new(opts.device);
+    let mut vs = VarStore::new(opts.device.tch());
     tch::manual_seed(opts.seed as i64);
     let mut net = ProxyNet::new(&vs.root(), &arch);
     net.init_fourier();
-    let mut best_vs = VarStore::new(opts.device);
+    let mut best_vs = VarStore::new(opts.device.tch());
     let _best_net = ProxyNet::new(&best_vs.root(), &arch);
 
     let (fmt, fmt_version) = CheckpointMeta::format_fields();
@@ -590,7 +688,7 @@ pub fn train_with(
     let norm = meta.normalization.clone();
     let validation = sampler.batch(Split::Validation, 0, opts.validation_pairs.max(1));
     let val = StepBatch::new(&validation, &norm, opts.device);
-    let argmin_set = argmin_targets(pool, &norm, opts.argmin_targets, opts.device);
+    let argmin_set = argmin_targets(pool, &norm, opts.argmin_targets, opts.device.tch());
     let batch_size = settings.batch_size.min(opts.pairs_per_epoch);
     let batches = (opts.pairs_per_epoch / batch_size).max(1);
     let lr_min = 0.01 * settings.learning_rate;
