@@ -2,7 +2,7 @@
 //! experiment is a family of tests, and at 0.05 each, one of k true nulls is rejected by chance
 //! with probability up to 1 − 0.95^k. The verdicts here control the family-wise error instead.
 
-use crate::evaluate::{MethodSummary, Results};
+use crate::results::{MethodSummary, Results};
 use crate::stats::{ALPHA, PairedComparison, Verdict, holm};
 use serde::{Deserialize, Serialize};
 

@@ -28,6 +28,7 @@
 #[cfg(test)]
 use openblas_src as _;
 
+mod amortization;
 mod comparison;
 mod error;
 mod evaluate;
@@ -39,19 +40,18 @@ mod lm;
 mod local;
 mod methods;
 mod objective;
+mod quality;
 mod refine;
+mod results;
+mod selection;
 pub mod stats;
 mod uncertainty;
 mod verdict;
 
+pub use amortization::{crossover, cumulative_calls};
 pub use comparison::{FamilyComparison, Pairing, compare_family, compare_pairings};
 pub use error::{Error, Result};
-pub use evaluate::{
-    Budget, BudgetUnit, Candidate, Environment, EvaluateOptions, Headline, InverseGuesses,
-    MethodId, MethodSummary, Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, SELECTION_RULE,
-    Selection, SurrogateConfig, SurrogateQuality, SurrogateReport, Target, TargetSplit, crossover,
-    cumulative_calls, evaluate, select_configuration, start_of,
-};
+pub use evaluate::{EvaluateOptions, Target, evaluate, start_of};
 pub use global::{
     DE_MIN_GENERATIONS, GlobalResult, cma_es, de_population, differential_evolution,
     multistart_bfgs, polish_reserve,
@@ -69,6 +69,12 @@ pub use objective::{
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
 pub use refine::{Refinement, continuation_horizons, refine};
+pub use results::{
+    Budget, BudgetUnit, Candidate, Environment, Headline, InverseGuesses, MethodId, MethodSummary,
+    Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, Selection, SurrogateConfig,
+    SurrogateQuality, SurrogateReport, TargetSplit,
+};
+pub use selection::{SELECTION_RULE, select_configuration};
 pub use uncertainty::{EXACT_FIT, Noise, NoiseSource, Uncertainty, gauss_newton};
 pub use verdict::{
     AMBIGUITY_SE, Alternative, BOUNDARY_TOLERANCE, Judgement, MIN_P_VALUE, Trust, judge,
