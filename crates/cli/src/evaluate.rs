@@ -5,8 +5,9 @@ use crate::progress;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool};
 use proxyland_optim::{
-    Environment, EvaluateOptions, InverseGuesses, LocalSettings, METHOD_NAMES, Method, Results,
-    SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate, select_configuration,
+    Environment, EvaluateOptions, Family, InverseGuesses, LocalSettings, METHOD_NAMES, Method,
+    Results, SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate,
+    select_configuration,
 };
 use proxyland_physics::{Simulator, sample_target};
 use proxyland_proxy::{InverseModel, Proxy};
@@ -324,7 +325,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         && results
             .methods
             .iter()
-            .any(|s| s.id.family == "proxy-multistart")
+            .any(|s| s.id.family == Family::ProxyMultistart)
     {
         results.selection = Some(select_configuration(&[&results])?);
     }

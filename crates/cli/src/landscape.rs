@@ -5,7 +5,7 @@ use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
 use plotters::style::RGBColor;
 use proxyland_optim::{
-    Results, SurrogateConfig, SurrogateModel, surrogate_landscape, true_landscape,
+    Family, Results, SurrogateConfig, SurrogateModel, surrogate_landscape, true_landscape,
 };
 use proxyland_proxy::Proxy;
 use std::path::PathBuf;
@@ -186,7 +186,8 @@ fn end_points(
                 .iter()
                 .filter(|s| {
                     s.id.surrogate == Some(c)
-                        && (s.id.family == "proxy-bfgs" || s.id.family == "proxy-multistart")
+                        && (s.id.family == Family::ProxyBfgs
+                            || s.id.family == Family::ProxyMultistart)
                 })
                 .map(|s| s.label.clone()),
         );

@@ -10,7 +10,7 @@ use crate::refine_studies::{
 use crate::report::{duration, seconds_per_experiment};
 use anyhow::{Context, Result, bail};
 use proxyland_optim::stats::{Verdict, format_p};
-use proxyland_optim::{FamilyComparison, MethodSummary, Results, compare_family};
+use proxyland_optim::{Family, FamilyComparison, MethodSummary, Results, compare_family};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -236,7 +236,7 @@ fn variants(m: &Member) -> Vec<(String, &MethodSummary)> {
     }
     // inverse-net has one start: "first fit" describes the multi-start methods only.
     let how = |s: &MethodSummary, continuation: &str| {
-        let first_fit = if s.id.family == "inverse-net" {
+        let first_fit = if s.id.family == Family::InverseNet {
             ""
         } else {
             ", first fit"

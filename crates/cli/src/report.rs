@@ -11,7 +11,7 @@ use crate::figures::{
 use crate::output::write_atomically;
 use anyhow::{Context, Result};
 use proxyland_optim::stats::{PairedComparison, Verdict, Z95, wilson_interval};
-use proxyland_optim::{MethodSummary, Results, crossover};
+use proxyland_optim::{Family, MethodSummary, Results, crossover};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -170,7 +170,7 @@ pub(crate) fn rate_cell(s: &MethodSummary) -> String {
 
 /// The headline of a surrogate family: mean and range over the chosen configuration's seeds,
 /// with the Wilson interval of all their runs pooled.
-fn seeds_cell(r: &Results, family: &str) -> String {
+fn seeds_cell(r: &Results, family: Family) -> String {
     match r.headline(family) {
         Some(h) if h.runs.len() > 1 => {
             let (k, n) = h
@@ -193,11 +193,11 @@ fn seeds_cell(r: &Results, family: &str) -> String {
 }
 
 /// The selected checkpoint of a family: the chosen configuration's first seed.
-fn headline_run<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
+fn headline_run<'a>(r: &'a Results, family: Family) -> Option<&'a MethodSummary> {
     r.headline(family).map(|h| h.runs[0])
 }
 
-pub(crate) fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummary> {
+pub(crate) fn plain<'a>(r: &'a Results, family: Family) -> Option<&'a MethodSummary> {
     r.methods.iter().find(|s| {
         s.id.family == family
             && s.id.surrogate.is_none()
@@ -210,7 +210,7 @@ pub(crate) fn plain<'a>(r: &'a Results, family: &str) -> Option<&'a MethodSummar
 pub(crate) fn strongest_at<'a>(
     r: &'a Results,
     multiple: usize,
-    reference: &str,
+    reference: Family,
 ) -> Option<&'a MethodSummary> {
     strongest_in(r, multiple, reference, false)
 }
@@ -220,7 +220,7 @@ pub(crate) fn strongest_at<'a>(
 pub(crate) fn strongest_in<'a>(
     r: &'a Results,
     multiple: usize,
-    reference: &str,
+    reference: Family,
     field_solves: bool,
 ) -> Option<&'a MethodSummary> {
     r.methods
@@ -266,10 +266,10 @@ fn headline_cells(r: &Results) -> String {
         .map_or("–".into(), |s| format!("{}: {}", s.label, rate_cell(s)));
     [
         chosen,
-        cell(plain(r, "bfgs")),
-        seeds_cell(r, "proxy-bfgs"),
-        seeds_cell(r, "proxy-multistart"),
-        cell(plain(r, "pool-bfgs")),
+        cell(plain(r, Family::Bfgs)),
+        seeds_cell(r, Family::ProxyBfgs),
+        seeds_cell(r, Family::ProxyMultistart),
+        cell(plain(r, Family::PoolBfgs)),
         cell(r.method("inverse-net[supervised]")),
         cell(r.method("inverse-net[physics]")),
         strongest,
@@ -376,10 +376,10 @@ pub fn run(args: Args) -> Result<()> {
 
         // The paired claims of this experiment, against the chosen configuration's first seed.
         let mut lines = Vec::new();
-        let pm = headline_run(&r, "proxy-multistart");
-        let pb = headline_run(&r, "proxy-bfgs");
-        let bfgs = plain(&r, "bfgs");
-        let pool = plain(&r, "pool-bfgs");
+        let pm = headline_run(&r, Family::ProxyMultistart);
+        let pb = headline_run(&r, Family::ProxyBfgs);
+        let bfgs = plain(&r, Family::Bfgs);
+        let pool = plain(&r, Family::PoolBfgs);
         if let Some(pm) = pm {
             for (other, tally) in [(bfgs, &mut vs_bfgs), (pool, &mut vs_pool)] {
                 if let Some((c, s)) = other.and_then(|b| claim(&r, pm, b)) {
@@ -389,7 +389,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             for (k, tally) in [(1, &mut vs_base1), (10, &mut vs_base10)] {
                 if let Some((c, s)) =
-                    strongest_at(&r, k, "proxy-multistart").and_then(|b| claim(&r, pm, b))
+                    strongest_at(&r, k, Family::ProxyMultistart).and_then(|b| claim(&r, pm, b))
                 {
                     tally.add(&c);
                     lines.push(s);
@@ -664,7 +664,7 @@ fn experiment_section(
         .methods
         .iter()
         .map(|s| TradeoffPoint {
-            family: s.id.family.clone(),
+            family: s.id.family.name().to_string(),
             budgeted: s.id.budget.is_some(),
             calls: s.mean_sim_calls,
             success: s.success_rate,
@@ -677,28 +677,29 @@ fn experiment_section(
     )?;
     writeln!(md, "\n![success vs calls]({e}/tradeoff.png)")?;
     // Success against σ for the seed-0, λ = 0 checkpoints, per proxy method.
-    let series: Vec<(String, Vec<(f64, f64)>)> = ["proxy", "proxy-bfgs", "proxy-multistart"]
-        .iter()
-        .map(|family| {
-            let mut points: Vec<(f64, f64)> = r
-                .methods
-                .iter()
-                .filter(|s| s.id.family == *family)
-                .filter_map(|s| s.id.surrogate.map(|c| (c, s.success_rate)))
-                .filter(|(c, _)| c.penalty == 0.0 && c.seed == 0)
-                .map(|(c, rate)| (c.noise, rate))
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (family.to_string(), points)
-        })
-        .filter(|(_, p)| p.len() > 1)
-        .collect();
+    let series: Vec<(String, Vec<(f64, f64)>)> =
+        [Family::Proxy, Family::ProxyBfgs, Family::ProxyMultistart]
+            .iter()
+            .map(|family| {
+                let mut points: Vec<(f64, f64)> = r
+                    .methods
+                    .iter()
+                    .filter(|s| s.id.family == *family)
+                    .filter_map(|s| s.id.surrogate.map(|c| (c, s.success_rate)))
+                    .filter(|(c, _)| c.penalty == 0.0 && c.seed == 0)
+                    .map(|(c, rate)| (c.noise, rate))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (family.to_string(), points)
+            })
+            .filter(|(_, p)| p.len() > 1)
+            .collect();
     if !series.is_empty() {
         draw_success_vs_sigma(
             &fig_dir.join("success-vs-sigma.png"),
             &format!("{e}: success vs σ (λ = 0, seed 0)"),
             &series,
-            plain(r, "bfgs").map(|s| s.success_rate),
+            plain(r, Family::Bfgs).map(|s| s.success_rate),
         )?;
         writeln!(md, "![success vs sigma]({e}/success-vs-sigma.png)")?;
     }
@@ -723,9 +724,9 @@ fn amortization(md: &mut String, e: &str, r: &Results, fig_dir: &Path) -> Result
     let Some(pool) = r.pool_simulations else {
         return Ok(());
     };
-    let proxy = r.headline("proxy-multistart");
+    let proxy = r.headline(Family::ProxyMultistart);
     let base = r.strongest_baseline();
-    let pool_bfgs = plain(r, "pool-bfgs");
+    let pool_bfgs = plain(r, Family::PoolBfgs);
     let per_solved = |calls: f64, success: f64| {
         if success > 0.0 {
             calls / success

@@ -7,7 +7,7 @@ use crate::report::{duration, plain, rate_cell, seconds_per_experiment, stronges
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use proxyland_optim::stats::Verdict;
-use proxyland_optim::{MethodSummary, Pairing, Results, compare_pairings};
+use proxyland_optim::{Family, MethodSummary, Pairing, Results, compare_pairings};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -57,15 +57,15 @@ const NETWORKS: [&str; 5] = [
 ];
 
 fn find<'a>(r: &'a Results, method: &str) -> Option<&'a MethodSummary> {
-    let reference = "proxy-multistart";
+    let reference = Family::ProxyMultistart;
     match method {
-        "proxy-multistart" => r.headline("proxy-multistart").map(|h| h.runs[0]),
+        "proxy-multistart" => r.headline(Family::ProxyMultistart).map(|h| h.runs[0]),
         "strongest baseline @1× calls" => strongest_in(r, 1, reference, false),
         "strongest baseline @10× calls" => strongest_in(r, 10, reference, false),
         "strongest baseline @1× solves" => strongest_in(r, 1, reference, true),
         "strongest baseline @10× solves" => strongest_in(r, 10, reference, true),
         m if m.starts_with("inverse-") => r.method(m),
-        m => plain(r, m),
+        m => plain(r, Family::parse(m)?),
     }
 }
 

@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 use crate::library::SampleLibrary;
 use crate::local::LocalSettings;
-use crate::methods::{Answer, BUDGET_REFERENCES, Method, Problem, is_success, run};
+use crate::methods::{Answer, BUDGET_REFERENCES, Family, Method, Problem, is_success, run};
 use crate::objective::SurrogateModel;
 use crate::quality::surrogate_quality;
 use crate::results::{
@@ -345,7 +345,7 @@ pub fn evaluate(
                 jobs.push(Job {
                     id: MethodId {
                         surrogate: Some(SurrogateConfig::of(s.info())),
-                        ..MethodId::plain(m.name())
+                        ..MethodId::plain(m.family())
                     },
                     method: m.clone(),
                     surrogate: Some(c),
@@ -357,7 +357,7 @@ pub fn evaluate(
                 jobs.push(Job {
                     id: MethodId {
                         variant: Some(guesses.variant.clone()),
-                        ..MethodId::plain(m.name())
+                        ..MethodId::plain(m.family())
                     },
                     method: m.clone(),
                     surrogate: None,
@@ -366,7 +366,7 @@ pub fn evaluate(
             }
         } else {
             jobs.push(Job {
-                id: MethodId::plain(m.name()),
+                id: MethodId::plain(m.family()),
                 method: m.clone(),
                 surrogate: None,
                 guess: None,
@@ -374,10 +374,10 @@ pub fn evaluate(
         }
     }
     let budgeted: Vec<&Method> = methods.iter().filter(|m| m.is_budgeted()).collect();
-    let references: Vec<&str> = BUDGET_REFERENCES
+    let references: Vec<Family> = BUDGET_REFERENCES
         .iter()
         .copied()
-        .filter(|r| methods.iter().any(|m| m.name() == *r) && !surrogates.is_empty())
+        .filter(|r| methods.iter().any(|m| m.family() == *r) && !surrogates.is_empty())
         .collect();
     let units = references.len().max(1);
     let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
@@ -394,7 +394,7 @@ pub fn evaluate(
 
     // The budget units: what each surrogate method spent per target, over the headline
     // configuration's surrogates (all surrogates when none was chosen).
-    let mean_spend = |family: &str, spend: fn(&Answer) -> usize| {
+    let mean_spend = |family: Family, spend: fn(&Answer) -> usize| {
         let spent: Vec<f64> = jobs
             .iter()
             .filter(|j| j.id.family == family)
@@ -411,17 +411,17 @@ pub fn evaluate(
             .collect();
         (!spent.is_empty()).then(|| spent.iter().sum::<f64>() / spent.len() as f64)
     };
-    let unit_of = |family: &str| {
+    let unit_of = |family: Family| {
         Some(BudgetUnit {
-            reference: family.to_string(),
+            reference: family,
             calls_per_target: mean_spend(family, |a| a.sim_calls)?,
             field_solves_per_target: mean_spend(family, |a| a.field_solves)?,
         })
     };
-    let mut budget_units: Vec<BudgetUnit> = references.iter().filter_map(|r| unit_of(r)).collect();
+    let mut budget_units: Vec<BudgetUnit> = references.iter().filter_map(|r| unit_of(*r)).collect();
     if budget_units.is_empty() && !budgeted.is_empty() {
         // Without a surrogate method, the baselines get single-start BFGS's spend.
-        budget_units.push(unit_of("bfgs").ok_or(Error::Missing {
+        budget_units.push(unit_of(Family::Bfgs).ok_or(Error::Missing {
             method: budgeted[0].name().into(),
             what: "a budget unit: run proxy-bfgs, proxy-multistart or bfgs beside it",
         })?);
@@ -449,7 +449,7 @@ pub fn evaluate(
                     method: (*m).clone().with_budget(budget.spend()),
                     id: MethodId {
                         budget: Some(budget),
-                        ..MethodId::plain(m.name())
+                        ..MethodId::plain(m.family())
                     },
                     surrogate: None,
                     guess: None,

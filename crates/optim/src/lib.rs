@@ -61,7 +61,7 @@ pub use library::SampleLibrary;
 pub use lm::{FnResiduals, LmResult, LmStop, Residuals, levenberg_marquardt};
 pub use local::{LocalMethod, LocalResult, LocalSettings, Refine, StopReason, minimize};
 pub use methods::{
-    Answer, BUDGET_REFERENCES, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
+    Answer, BUDGET_REFERENCES, Family, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
     SUCCESS_TOLERANCE, SimBudget, is_success, run, surrogate_minima,
 };
 pub use objective::{

@@ -127,7 +127,97 @@ pub const METHOD_NAMES: [&str; 13] = [
 ];
 
 /// The method families whose spend sets the baselines' budgets.
-pub const BUDGET_REFERENCES: [&str; 2] = ["proxy-bfgs", "proxy-multistart"];
+pub const BUDGET_REFERENCES: [Family; 2] = [Family::ProxyBfgs, Family::ProxyMultistart];
+
+/// A method family: what identifies a method in results, whatever its settings (budget,
+/// surrogate, network). Written as its command-line name.
+///
+/// ```
+/// use proxyland_optim::{Family, Method};
+/// assert_eq!(Method::parse("proxy-multistart", 0)?.family(), Family::ProxyMultistart);
+/// assert_eq!(Family::ProxyMultistart.name(), "proxy-multistart");
+/// assert_eq!(serde_json::to_string(&Family::MultistartBfgs).unwrap(), "\"multistart-bfgs\"");
+/// # Ok::<(), proxyland_optim::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// `bfgs`.
+    Bfgs,
+    /// `lbfgs`.
+    Lbfgs,
+    /// `gd`.
+    Gd,
+    /// `adam`.
+    Adam,
+    /// `proxy`.
+    Proxy,
+    /// `proxy-bfgs`.
+    ProxyBfgs,
+    /// `proxy-multistart`.
+    ProxyMultistart,
+    /// `pool-bfgs`.
+    PoolBfgs,
+    /// `inverse-net`.
+    InverseNet,
+    /// `inverse-pool`.
+    InversePool,
+    /// `multistart-bfgs`.
+    MultistartBfgs,
+    /// `cmaes`.
+    Cmaes,
+    /// `de`.
+    De,
+}
+
+impl Family {
+    /// Every family, in the order of [`METHOD_NAMES`].
+    pub const ALL: [Family; 13] = [
+        Family::Bfgs,
+        Family::Lbfgs,
+        Family::Gd,
+        Family::Adam,
+        Family::Proxy,
+        Family::ProxyBfgs,
+        Family::ProxyMultistart,
+        Family::PoolBfgs,
+        Family::InverseNet,
+        Family::InversePool,
+        Family::MultistartBfgs,
+        Family::Cmaes,
+        Family::De,
+    ];
+
+    /// The family of a command-line name.
+    pub fn parse(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Bfgs => "bfgs",
+            Family::Lbfgs => "lbfgs",
+            Family::Gd => "gd",
+            Family::Adam => "adam",
+            Family::Proxy => "proxy",
+            Family::ProxyBfgs => "proxy-bfgs",
+            Family::ProxyMultistart => "proxy-multistart",
+            Family::PoolBfgs => "pool-bfgs",
+            Family::InverseNet => "inverse-net",
+            Family::InversePool => "inverse-pool",
+            Family::MultistartBfgs => "multistart-bfgs",
+            Family::Cmaes => "cmaes",
+            Family::De => "de",
+        }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl Method {
     /// Parses a method name; budgeted baselines get a budget of `budget` simulator calls
@@ -250,23 +340,28 @@ impl Method {
         )
     }
 
+    /// The method's family: its identity in results, whatever its settings.
+    pub fn family(&self) -> Family {
+        match self {
+            Method::Bfgs => Family::Bfgs,
+            Method::Lbfgs => Family::Lbfgs,
+            Method::Gd => Family::Gd,
+            Method::Adam => Family::Adam,
+            Method::Proxy => Family::Proxy,
+            Method::ProxyBfgs => Family::ProxyBfgs,
+            Method::ProxyMultistart { .. } => Family::ProxyMultistart,
+            Method::PoolBfgs { .. } => Family::PoolBfgs,
+            Method::InverseNet => Family::InverseNet,
+            Method::InversePool { .. } => Family::InversePool,
+            Method::MultistartBfgs { .. } => Family::MultistartBfgs,
+            Method::Cmaes { .. } => Family::Cmaes,
+            Method::De { .. } => Family::De,
+        }
+    }
+
     /// The family name (`de`, `proxy-bfgs`, ...).
     pub fn name(&self) -> &'static str {
-        match self {
-            Method::Bfgs => "bfgs",
-            Method::Lbfgs => "lbfgs",
-            Method::Gd => "gd",
-            Method::Adam => "adam",
-            Method::Proxy => "proxy",
-            Method::ProxyBfgs => "proxy-bfgs",
-            Method::ProxyMultistart { .. } => "proxy-multistart",
-            Method::PoolBfgs { .. } => "pool-bfgs",
-            Method::InverseNet => "inverse-net",
-            Method::InversePool { .. } => "inverse-pool",
-            Method::MultistartBfgs { .. } => "multistart-bfgs",
-            Method::Cmaes { .. } => "cmaes",
-            Method::De { .. } => "de",
-        }
+        self.family().name()
     }
 }
 
@@ -692,5 +787,26 @@ fn answer(
         local_runs: 0,
         field_solves: 0,
         refinement: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A results file names a method by its family's serde name; the command line by
+    /// `METHOD_NAMES`; both must be the same word, and every method must map to its own family.
+    #[test]
+    fn every_family_is_written_and_parsed_by_its_command_line_name() {
+        for (family, name) in Family::ALL.into_iter().zip(METHOD_NAMES) {
+            assert_eq!(family.name(), name);
+            assert_eq!(Family::parse(name), Some(family));
+            assert_eq!(
+                serde_json::to_string(&family).unwrap(),
+                format!("\"{name}\"")
+            );
+            assert_eq!(Method::parse(name, 1).unwrap().family(), family);
+        }
+        assert_eq!(Family::parse("newton"), None);
     }
 }

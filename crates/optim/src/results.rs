@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::local::{LocalSettings, StopReason};
-use crate::methods::{Answer, SimBudget};
+use crate::methods::{Answer, Family, SimBudget};
 use crate::objective::SurrogateInfo;
 use crate::stats::PairedComparison;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ pub struct Budget {
     pub multiple: usize,
     /// The method family whose spend is the unit (`proxy-multistart`, `proxy-bfgs`, or `bfgs`
     /// when no surrogate ran).
-    pub reference: String,
+    pub reference: Family,
     /// Simulator calls per target, for a budget in calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls: Option<usize>,
@@ -94,7 +94,7 @@ impl Budget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodId {
     /// The method family (`bfgs`, `proxy-multistart`, `de`, ...).
-    pub family: String,
+    pub family: Family,
     /// Surrogate methods: which trained surrogate.
     pub surrogate: Option<SurrogateConfig>,
     /// Budgeted baselines: the budget.
@@ -106,9 +106,9 @@ pub struct MethodId {
 
 impl MethodId {
     /// A method without surrogate or budget.
-    pub fn plain(family: &str) -> Self {
+    pub fn plain(family: Family) -> Self {
         MethodId {
-            family: family.to_string(),
+            family,
             surrogate: None,
             budget: None,
             variant: None,
@@ -119,7 +119,7 @@ impl MethodId {
     /// (a budget in calls), `de@10x-solves(proxy-multistart)` (in field solves),
     /// `inverse-net[physics]`.
     pub fn label(&self) -> String {
-        let mut label = self.family.clone();
+        let mut label = self.family.name().to_string();
         if let Some(v) = &self.variant {
             label.push_str(&format!("[{v}]"));
         }
@@ -304,7 +304,7 @@ impl Protocol {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BudgetUnit {
     /// The method family whose spend it is.
-    pub reference: String,
+    pub reference: Family,
     /// Its mean simulator calls per target (over the headline configuration's surrogates).
     pub calls_per_target: f64,
     /// Its mean field solves per target (0 in files from before field solves were counted).
@@ -441,7 +441,7 @@ impl Results {
     }
 
     /// The headline runs of a surrogate method family (the chosen configuration, every seed).
-    pub fn headline(&self, family: &str) -> Option<Headline<'_>> {
+    pub fn headline(&self, family: Family) -> Option<Headline<'_>> {
         let mut runs: Vec<&MethodSummary> = self
             .methods
             .iter()

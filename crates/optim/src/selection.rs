@@ -2,6 +2,7 @@
 //! split: the rule every profile applies.
 
 use crate::error::{Error, Result};
+use crate::methods::Family;
 use crate::results::{Candidate, Results, Selection, SurrogateConfig, TargetSplit};
 
 /// The rule [`select_configuration`] applies, in words (it goes into every results file).
@@ -52,7 +53,7 @@ pub fn select_configuration(validations: &[&Results]) -> Result<Selection> {
         for s in v
             .methods
             .iter()
-            .filter(|s| s.id.family == "proxy-multistart")
+            .filter(|s| s.id.family == Family::ProxyMultistart)
         {
             let Some(c) = s.id.surrogate else { continue };
             if seen.contains(&c) {

@@ -3,9 +3,9 @@
 use openblas_src as _;
 
 use proxyland_optim::{
-    EvaluateOptions, FnObjective, LocalMethod, LocalSettings, Method, Objective, Outcome, Problem,
-    SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel, Target,
-    TargetSplit, TrueLoss, evaluate, is_success, minimize, run, select_configuration,
+    EvaluateOptions, Family, FnObjective, LocalMethod, LocalSettings, Method, Objective, Outcome,
+    Problem, SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel,
+    Target, TargetSplit, TrueLoss, evaluate, is_success, minimize, run, select_configuration,
 };
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment};
@@ -524,7 +524,7 @@ fn evaluation_budgets_follow_each_surrogate_method_and_selection_uses_validation
                     .methods
                     .iter()
                     .find(|s| {
-                        s.id.family == "de"
+                        s.id.family == Family::De
                             && s.id.budget.as_ref().is_some_and(|b| {
                                 b.multiple == k
                                     && b.reference == unit.reference
