@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use proxyland_optim::stats::Verdict;
 use proxyland_optim::{Family, MethodSummary, Pairing, Results, compare_pairings};
+use proxyland_physics::registry::ScalingFamily;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -85,14 +86,9 @@ struct Member {
     pool_seconds: Option<f64>,
 }
 
+/// The name pattern of a member's family (`burgers-k{K}`), from physics' registry.
 fn family_of(name: &str) -> Option<&'static str> {
-    if name.starts_with("burgers-k") {
-        Some("burgers-k{K}")
-    } else if name.starts_with("ks-m") {
-        Some("ks-m{M}")
-    } else {
-        None
-    }
+    proxyland_physics::registry::scaling_member(name).map(|(family, _)| family.pattern())
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -236,7 +232,7 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
          strongest baseline is the best of the three on these targets, a choice that favours \
          the baselines.\n"
     );
-    for family in ["burgers-k{K}", "ks-m{M}"] {
+    for family in ScalingFamily::ALL.map(ScalingFamily::pattern) {
         let rows: Vec<&Member> = members.iter().filter(|m| m.family == family).collect();
         if rows.is_empty() {
             continue;
@@ -535,7 +531,10 @@ fn draw(path: &Path, members: &[Member], quantity: Quantity) -> Result<()> {
             .flat_map(|m| METHODS.iter().filter_map(|k| find(&m.results, k)))
             .map(|s| s.mean_sim_calls)
             .fold(10.0_f64, f64::max);
-        for (panel, family) in panels.iter().zip(["burgers-k{K}", "ks-m{M}"]) {
+        for (panel, family) in panels
+            .iter()
+            .zip(ScalingFamily::ALL.map(ScalingFamily::pattern))
+        {
             let rows: Vec<&Member> = members.iter().filter(|m| m.family == family).collect();
             let max_d = rows.iter().map(|m| m.d).max().unwrap_or(16).max(2) as f64;
             let title = match quantity {

@@ -33,6 +33,7 @@ mod gramacy_lee;
 mod ks;
 mod params;
 mod pde;
+pub mod registry;
 pub mod rng;
 mod simulator;
 pub mod spectral;

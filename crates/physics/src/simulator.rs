@@ -221,6 +221,7 @@ pub fn sample_target(sim: &dyn Simulator, seed: u64, index: u64) -> Result<(Vec<
 /// # Ok::<(), proxyland_physics::Error>(())
 /// ```
 pub fn experiment(name: &str) -> Result<Box<dyn Simulator>> {
+    use crate::registry::ScalingFamily;
     use crate::{Billiards, BilliardsConfig, Burgers, BurgersConfig, GramacyLee};
     use crate::{KsConfig, KuramotoSivashinsky};
     Ok(match name {
@@ -230,26 +231,16 @@ pub fn experiment(name: &str) -> Result<Box<dyn Simulator>> {
         "ks-kt" => Box::new(KuramotoSivashinsky::kassam_trefethen_benchmark()?),
         "billiards2d" => Box::new(Billiards::new(BilliardsConfig::two_d())?),
         "billiards4d" => Box::new(Billiards::new(BilliardsConfig::four_d())?),
-        other => {
-            // The scaling families: `burgers-k{K}` (K forcing sources), `ks-m{M}` (M modes).
-            let count = |prefix: &str| {
-                other
-                    .strip_prefix(prefix)
-                    .and_then(|k| k.parse::<usize>().ok())
-            };
-            if let Some(sources) = count("burgers-k") {
-                Box::new(Burgers::new(BurgersConfig {
-                    sources: Some(sources),
-                    ..BurgersConfig::default()
-                })?)
-            } else if let Some(modes) = count("ks-m") {
-                Box::new(KuramotoSivashinsky::new(KsConfig {
-                    modes: Some(modes),
-                    ..KsConfig::default()
-                })?)
-            } else {
-                return Err(Error::UnknownExperiment(other.to_string()));
-            }
-        }
+        other => match crate::registry::scaling_member(other) {
+            Some((ScalingFamily::Burgers, sources)) => Box::new(Burgers::new(BurgersConfig {
+                sources: Some(sources),
+                ..BurgersConfig::default()
+            })?),
+            Some((ScalingFamily::Ks, modes)) => Box::new(KuramotoSivashinsky::new(KsConfig {
+                modes: Some(modes),
+                ..KsConfig::default()
+            })?),
+            None => return Err(Error::UnknownExperiment(other.to_string())),
+        },
     })
 }
