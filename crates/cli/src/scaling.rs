@@ -194,6 +194,19 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
             missing.join(", ")
         );
     }
+    let absent: Vec<&str> = proxyland_physics::registry::SCALING_MEMBERS
+        .into_iter()
+        .filter(|name| {
+            !members.iter().any(|m| m.name == *name) && !missing.iter().any(|m| m == name)
+        })
+        .collect();
+    if !absent.is_empty() {
+        let _ = writeln!(
+            md,
+            "**Members not in this report:** {} (this run covered only the members below).\n",
+            absent.join(", ")
+        );
+    }
     let protocol = same(&|r| {
         r.protocol.as_ref().map_or(
             "not recorded in the results (written before protocols were)".into(),
