@@ -193,11 +193,11 @@ fn seeds_cell(r: &Results, family: Family) -> String {
 }
 
 /// The selected checkpoint of a family: the chosen configuration's first seed.
-fn headline_run<'a>(r: &'a Results, family: Family) -> Option<&'a MethodSummary> {
+fn headline_run(r: &Results, family: Family) -> Option<&MethodSummary> {
     r.headline(family).map(|h| h.runs[0])
 }
 
-pub(crate) fn plain<'a>(r: &'a Results, family: Family) -> Option<&'a MethodSummary> {
+pub(crate) fn plain(r: &Results, family: Family) -> Option<&MethodSummary> {
     r.methods.iter().find(|s| {
         s.id.family == family
             && s.id.surrogate.is_none()
@@ -207,22 +207,22 @@ pub(crate) fn plain<'a>(r: &'a Results, family: Family) -> Option<&'a MethodSumm
 }
 
 /// The strongest baseline at `multiple` × the given reference's spend in calls.
-pub(crate) fn strongest_at<'a>(
-    r: &'a Results,
+pub(crate) fn strongest_at(
+    r: &Results,
     multiple: usize,
     reference: Family,
-) -> Option<&'a MethodSummary> {
+) -> Option<&MethodSummary> {
     strongest_in(r, multiple, reference, false)
 }
 
 /// The strongest baseline at `multiple` × the given reference's spend, in calls or (with
 /// `field_solves`) in field solves.
-pub(crate) fn strongest_in<'a>(
-    r: &'a Results,
+pub(crate) fn strongest_in(
+    r: &Results,
     multiple: usize,
     reference: Family,
     field_solves: bool,
-) -> Option<&'a MethodSummary> {
+) -> Option<&MethodSummary> {
     r.methods
         .iter()
         .filter(|s| {

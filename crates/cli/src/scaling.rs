@@ -213,24 +213,34 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
             |p| p.describe(),
         )
     });
-    let proxies = same(&|r| {
-        let grid: Vec<String> = r
-            .selection
+    // The grid every member swept: σ at λ = 0, then λ at its chosen σ.
+    let grid = |lambda_zero: bool| {
+        let mut values: Vec<f64> = members
             .iter()
-            .flat_map(|s| &s.candidates)
-            .map(|c| format!("σ = {}, λ = {}", c.noise, c.penalty))
+            .flat_map(|m| m.results.selection.iter().flat_map(|s| &s.candidates))
+            .filter(|c| (c.penalty == 0.0) == lambda_zero)
+            .map(|c| if lambda_zero { c.noise } else { c.penalty })
             .collect();
-        if grid.is_empty() {
-            "candidates not recorded".into()
-        } else {
-            grid.join("; ")
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let proxies = match (grid(true), grid(false)) {
+        (sigmas, _) if sigmas.is_empty() => "configurations not recorded".to_string(),
+        (sigmas, lambdas) if lambdas.is_empty() => format!("σ ∈ {{{sigmas}}} at λ = 0"),
+        (sigmas, lambdas) => {
+            format!("σ ∈ {{{sigmas}}} at λ = 0, then λ ∈ {{{lambdas}}} at the chosen σ")
         }
-    });
+    };
     let _ = writeln!(
         md,
         "Methods: `bfgs` from one uniform start; `pool-bfgs` refines the 3 pool samples whose \
          stored trajectories lie nearest to Y* (no network); `proxy-multistart` is the proxy \
-         (one seed, the configuration chosen on the validation targets among {proxies}) with 256 free starts and the best 3 refined; `inverse-net[supervised]` \
+         (one seed, chosen on the validation targets: {proxies}) with 256 free starts and the best 3 refined; `inverse-net[supervised]` \
          refines the prediction of a network Y* → X trained by regression on the pool, \
          `inverse-net[physics]` that network fine-tuned on the physics loss through the \
          simulator's exact gradient (Holl & Thuerey, arXiv 2408.08119); `inverse-pool[…]` \
@@ -293,6 +303,9 @@ fn goals(members: &[Member]) -> String {
                 .iter()
                 .filter_map(|k| Some((*k, find(&m.results, k)?)))
                 .filter(|(_, s)| !within || s.mean_sim_calls <= GOAL_CALLS)
+                // On a tie the method listed first (the supervised network before the
+                // physics one that may be the same network) is named.
+                .rev()
                 .max_by(|(_, a), (_, b)| {
                     a.success_rate
                         .total_cmp(&b.success_rate)

@@ -434,13 +434,13 @@ pub fn evaluate(
                 |per_target: f64, k: usize| ((per_target * k as f64).ceil() as usize).max(1);
             let in_calls = opts.budget_multipliers.iter().map(|&k| Budget {
                 multiple: k,
-                reference: unit.reference.clone(),
+                reference: unit.reference,
                 calls: Some(scaled(unit.calls_per_target, k)),
                 field_solves: None,
             });
             let in_solves = opts.solve_budget_multipliers.iter().map(|&k| Budget {
                 multiple: k,
-                reference: unit.reference.clone(),
+                reference: unit.reference,
                 calls: None,
                 field_solves: Some(scaled(unit.field_solves_per_target, k)),
             });

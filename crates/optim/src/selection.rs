@@ -15,7 +15,6 @@ pub const SELECTION_RULE: &str = "highest proxy-multistart success on the valida
 ///
 /// ```no_run
 /// # let validation: proxyland_optim::Results = unimplemented!();
-
 /// let choice = proxyland_optim::select_configuration(&[&validation])?;
 /// println!("σ = {}, λ = {}", choice.noise, choice.penalty);
 /// # Ok::<(), proxyland_optim::Error>(())
