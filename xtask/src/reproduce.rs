@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const EXPERIMENTS: [&str; 5] = proxyland_physics::registry::PAPER_EXPERIMENTS;
+use proxyland_physics::{EXPERIMENTS, SCALING_EXPERIMENTS};
 
 /// Revisions of the stages that run optimizers. A stage's hash covers its inputs, not the code;
 /// bumping these reruns every validation and evaluation (and what reads them) after a change to
@@ -28,9 +28,6 @@ const EXPERIMENTS: [&str; 5] = proxyland_physics::registry::PAPER_EXPERIMENTS;
 /// no longer always 0.1 long.
 const VALIDATE_REVISION: &[u8] = b"validate v2";
 const EVALUATE_REVISION: &[u8] = b"evaluate v4";
-
-/// The scaling families of spec v2 (docs/spec.md, "Scaling families"), smallest d first.
-const SCALING_EXPERIMENTS: [&str; 8] = proxyland_physics::registry::SCALING_MEMBERS;
 
 /// The scaling profile's proxy sweep (spec v3): σ at λ = 0, then λ at the chosen σ, one seed.
 /// A subset of the main profiles' grid (σ 0.01 and λ 1e-4, 1e-1 left out): at the inverse

@@ -194,7 +194,7 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
             missing.join(", ")
         );
     }
-    let absent: Vec<&str> = proxyland_physics::registry::SCALING_MEMBERS
+    let absent: Vec<&str> = proxyland_physics::SCALING_EXPERIMENTS
         .into_iter()
         .filter(|name| {
             !members.iter().any(|m| m.name == *name) && !missing.iter().any(|m| m == name)

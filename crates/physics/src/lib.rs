@@ -44,7 +44,7 @@ pub use error::{Error, Result};
 pub use gramacy_lee::GramacyLee;
 pub use ks::{KsConfig, KuramotoSivashinsky, mode_order};
 pub use params::{Boundary, ParamSpace};
+pub use registry::{EXPERIMENTS, SCALING_EXPERIMENTS};
 pub use simulator::{
-    EXPERIMENTS, SCALING_EXPERIMENTS, Simulator, Tangents, Trajectory, configuration_loss,
-    experiment, sample_target, simulate_batch,
+    Simulator, Tangents, Trajectory, configuration_loss, experiment, sample_target, simulate_batch,
 };

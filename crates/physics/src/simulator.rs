@@ -18,23 +18,6 @@ pub struct Tangents {
     pub tangents: Vec<Trajectory>,
 }
 
-/// The experiment names of the spec, in the order reports list them. (`ks-kt` is the
-/// Kassam–Trefethen benchmark: a reference run, not an inverse problem.)
-pub const EXPERIMENTS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
-
-/// The scaling families of spec v2 at the d the scaling profile runs: `burgers-k{K}` for
-/// K ∈ {1, 2, 4, 8} (d = 2K) and `ks-m{M}` for M ∈ {2, 4, 8, 16} (d = M).
-pub const SCALING_EXPERIMENTS: [&str; 8] = [
-    "burgers-k1",
-    "burgers-k2",
-    "burgers-k4",
-    "burgers-k8",
-    "ks-m2",
-    "ks-m4",
-    "ks-m8",
-    "ks-m16",
-];
-
 /// A deterministic, differentiable forward model X ↦ Y = P(Y0, X).
 ///
 /// Implementations accept any finite X: it is folded into the box first ([`ParamSpace::fold`]),
