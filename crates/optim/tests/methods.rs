@@ -75,6 +75,29 @@ impl Simulator for CountingMock {
     }
 }
 
+/// `method` from u0 = 0.9 on the mock, with the protocol's settings and a fixed stream.
+fn run_on_mock(
+    sim: &CountingMock,
+    target: &Trajectory,
+    method: &Method,
+) -> proxyland_optim::Answer {
+    let problem = Problem {
+        sim,
+        target,
+        u0: vec![0.9],
+        trace: None,
+        library: None,
+    };
+    run(
+        method,
+        &problem,
+        None,
+        LocalSettings::default(),
+        &mut Stream::new(1, 1),
+    )
+    .unwrap()
+}
+
 #[test]
 fn simulator_calls_are_counted_exactly_for_every_method() {
     let target = Trajectory::zeros((1, 1));
@@ -89,22 +112,7 @@ fn simulator_calls_are_counted_exactly_for_every_method() {
         "de",
     ] {
         let sim = CountingMock::new();
-        let problem = Problem {
-            sim: &sim,
-            target: &target,
-            u0: vec![0.9],
-            trace: None,
-            library: None,
-        };
-        let method = Method::parse(name, 40).unwrap();
-        let o = run(
-            &method,
-            &problem,
-            None,
-            LocalSettings::default(),
-            &mut Stream::new(1, 1),
-        )
-        .unwrap();
+        let o = run_on_mock(&sim, &target, &Method::parse(name, 40).unwrap());
         // One extra solve scores the answer (the resimulation loss) and is not charged.
         assert_eq!(o.sim_calls + 1, sim.solves(), "{name}");
         if name.ends_with("de") || name.contains("cmaes") || name.contains("multistart") {
@@ -130,24 +138,10 @@ fn budgets_in_field_solves_charge_gradients_at_their_tangent_cost() {
     let target = Trajectory::zeros((1, 1));
     for name in ["multistart-bfgs", "cmaes", "de"] {
         let sim = CountingMock::new();
-        let problem = Problem {
-            sim: &sim,
-            target: &target,
-            u0: vec![0.9],
-            trace: None,
-            library: None,
-        };
         let method = Method::parse(name, 0)
             .unwrap()
             .with_budget(SimBudget::FieldSolves(80));
-        let o = run(
-            &method,
-            &problem,
-            None,
-            LocalSettings::default(),
-            &mut Stream::new(1, 1),
-        )
-        .unwrap();
+        let o = run_on_mock(&sim, &target, &method);
         // The resimulation that scores the answer is one value solve, not charged.
         let (calls, tangents) = (sim.solves() - 1, sim.tangent_solves());
         assert_eq!(o.sim_calls, calls, "{name}");
