@@ -382,7 +382,8 @@ fn inverse_guesses(
                 variant: meta.variant.name().to_string(),
                 path: p.clone(),
                 u: net.predict(&ys)?,
-                training_sim_calls: meta.training.physics_sim_calls,
+                training_sim_calls: meta.training.sim_calls(),
+                training_field_solves: meta.training.field_solves(sim.tangent_cost()),
                 training_seconds: meta.training.seconds,
             })
         })

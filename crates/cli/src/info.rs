@@ -39,10 +39,11 @@ pub fn run(path: &Path) -> Result<()> {
             say!(
                 "{}: inverse network ({}) for {} ({} = box lo {:?}, hi {:?})\n\
                  architecture:   {:?}\n\
-                 training:       {} supervised epochs, {} physics epochs ({} simulator calls); \
-                 kept {} (median validation error {:.4}); {:.1} s on {}, seed {}\n\
+                 training:       {} supervised epochs, {} physics epochs ({} simulator calls \
+                 with gradient, {} without); kept {}{} (median validation error {:.4}); \
+                 {:.1} s on {}, seed {}\n\
                  data:           {} (hash {}, {} samples, seed {})\n\
-                 written by:     proxyland {}",
+                 written by:     proxyland {}{}",
                 path.display(),
                 m.variant.name(),
                 m.experiment,
@@ -53,7 +54,10 @@ pub fn run(path: &Path) -> Result<()> {
                 t.supervised.len(),
                 t.physics.len().saturating_sub(1),
                 t.physics_sim_calls,
+                t.validation_sim_calls,
                 t.chosen,
+                t.selection
+                    .map_or(String::new(), |s| format!(", chosen by {}", s.name())),
                 t.validation_error,
                 t.seconds,
                 t.device,
@@ -62,7 +66,8 @@ pub fn run(path: &Path) -> Result<()> {
                 m.dataset.hash,
                 m.dataset.samples,
                 m.dataset.seed,
-                m.proxyland_version
+                m.proxyland_version,
+                physics_curve(&t.physics)
             );
             return Ok(());
         }
@@ -104,4 +109,25 @@ pub fn run(path: &Path) -> Result<()> {
     let pool = Pool::open(path)?;
     say!("{}", pool.describe());
     Ok(())
+}
+
+/// The physics stage's learning curve, one line per epoch (empty for a supervised network).
+fn physics_curve(epochs: &[proxyland_proxy::InverseEpoch]) -> String {
+    if epochs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nphysics curve:  epoch, mean training loss, median validation physics loss, median \
+         validation error",
+    );
+    let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3e}"));
+    for (i, e) in epochs.iter().enumerate() {
+        out.push_str(&format!(
+            "\n  {i:>3}  {}  {}  {:.4}",
+            cell(e.train_loss),
+            cell(e.validation_loss),
+            e.validation_error
+        ));
+    }
+    out
 }

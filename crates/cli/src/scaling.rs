@@ -357,8 +357,8 @@ fn one_off_costs(members: &[Member]) -> String {
         "## One-off costs\n\n\
          Paid once per problem family, before the first target: the pool's simulations (every \
          network and pool-bfgs need them), each network's training, and the physics variant's \
-         simulator calls (each with its gradient). Wall time: all stages of the member, \
-         evaluation included.\n\n\
+         simulator calls (training's with their gradient, the validation scoring's without) and \
+         their field solves. Wall time: all stages of the member, evaluation included.\n\n\
          | member | d | pool simulations | pool wall time | proxy training (chosen σ) | inverse supervised | inverse physics (incl. supervised) | member wall time |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
@@ -384,8 +384,8 @@ fn one_off_costs(members: &[Member]) -> String {
                 .map_or("–".into(), |g| {
                     if g.training_sim_calls > 0 {
                         format!(
-                            "{:.0} s, {} calls",
-                            g.training_seconds, g.training_sim_calls
+                            "{:.0} s, {} calls, {} solves",
+                            g.training_seconds, g.training_sim_calls, g.training_field_solves
                         )
                     } else {
                         format!("{:.0} s", g.training_seconds)

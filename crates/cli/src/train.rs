@@ -4,8 +4,8 @@ use crate::progress;
 use anyhow::{Context, Result};
 use proxyland_dataset::{ExperimentConfig, OutputLock, Pool};
 use proxyland_proxy::{
-    EncoderKind, InverseOptions, InverseVariant, TrainOptions, TrainSpec, device, train,
-    train_inverse,
+    EncoderKind, InverseOptions, InverseVariant, PhysicsSelection, TrainOptions, TrainSpec, device,
+    train, train_inverse,
 };
 use std::path::PathBuf;
 
@@ -151,8 +151,8 @@ pub struct InverseArgs {
     /// Network to write (.safetensors).
     #[arg(long)]
     out: PathBuf,
-    /// `supervised` (regression on the pool's (Y, u) pairs) or `physics` (that network
-    /// fine-tuned on the physics loss through the simulator's gradient; give --from).
+    /// `supervised` (regression on the pool's (Y, u) pairs) or `physics` (trained on the
+    /// physics loss through the simulator's gradient, from the supervised network; give --from).
     #[arg(long, default_value = "supervised")]
     variant: String,
     /// The supervised network the physics variant starts from.
@@ -164,18 +164,26 @@ pub struct InverseArgs {
     /// Supervised epochs at most (one pass over the pool each).
     #[arg(long, default_value_t = 200)]
     epochs: usize,
-    /// Physics variant: pool trajectories to fine-tune on.
+    /// Physics variant: pool trajectories to train on.
     #[arg(long, default_value_t = 1024)]
     physics_samples: usize,
-    /// Physics variant: fine-tuning epochs (each simulates every fine-tuning trajectory once).
-    #[arg(long, default_value_t = 3)]
+    /// Physics variant: epochs at most (each simulates every training trajectory once, with
+    /// its gradient).
+    #[arg(long, default_value_t = 60)]
     physics_epochs: usize,
-    /// Physics variant: trajectories per fine-tuning step.
+    /// Physics variant: epochs without a better validation score before training stops.
+    #[arg(long, default_value_t = 10)]
+    physics_patience: usize,
+    /// Physics variant: trajectories per step.
     #[arg(long, default_value_t = 32)]
     physics_batch: usize,
-    /// Physics variant: the fine-tuning learning rate as a fraction of the supervised one.
+    /// Physics variant: its learning rate as a fraction of the supervised one.
     #[arg(long, default_value_t = 0.1)]
     physics_learning_rate: f64,
+    /// Physics variant: the validation score that picks the epoch: `physics-loss` (median
+    /// physics loss of the prediction) or `parameter-error` (median parameter error).
+    #[arg(long, default_value = "physics-loss")]
+    physics_select: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Replace --out if it exists.
@@ -197,6 +205,12 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         "physics" => InverseVariant::Physics,
         other => anyhow::bail!("--variant {other}: expected supervised or physics"),
     };
+    let physics_selection = PhysicsSelection::parse(&args.physics_select).with_context(|| {
+        format!(
+            "--physics-select {}: expected physics-loss or parameter-error",
+            args.physics_select
+        )
+    })?;
     let pool = Pool::open(&args.data)?;
     let config = ExperimentConfig::parse(&args.data, &pool.header.config_text)
         .with_context(|| format!("{}: the stored config", args.data.display()))?;
@@ -205,6 +219,8 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         epochs: args.epochs,
         physics_samples: args.physics_samples,
         physics_epochs: args.physics_epochs,
+        physics_patience: args.physics_patience,
+        physics_selection,
         physics_batch: args.physics_batch,
         physics_learning_rate: args.physics_learning_rate,
         device: device::choose(&args.device)
@@ -227,19 +243,22 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         &args.out,
         &|stage, epoch, r| {
             bar.set_position(epoch as u64 + u64::from(stage == "supervised"));
-            tracing::info!(stage, epoch, train_loss = ?r.train_loss, validation_error = r.validation_error, "epoch");
+            tracing::info!(stage, epoch, train_loss = ?r.train_loss, validation_error = r.validation_error, validation_loss = ?r.validation_loss, "epoch");
         },
     )?;
     bar.finish_and_clear();
+    let t = &meta.training;
     say!(
-        "wrote {} ({}: {}, median validation error {:.4}; {} simulator calls, {:.1} s on {})",
+        "wrote {} ({}: {}, median validation error {:.4}; {} simulator calls with gradient, \
+         {} without; {:.1} s on {})",
         args.out.display(),
         variant.name(),
-        meta.training.chosen,
-        meta.training.validation_error,
-        meta.training.physics_sim_calls,
-        meta.training.seconds,
-        meta.training.device
+        t.chosen,
+        t.validation_error,
+        t.physics_sim_calls,
+        t.validation_sim_calls,
+        t.seconds,
+        t.device
     );
     Ok(())
 }

@@ -177,8 +177,12 @@ pub struct InverseGuesses {
     /// One prediction per target, in normalized coordinates u ∈ [0, 1]^d.
     #[serde(skip)]
     pub u: Vec<Vec<f64>>,
-    /// Simulator calls spent in training (physics fine-tuning); the pool's are not counted here.
+    /// Simulator calls spent in training (physics training and its validation scoring); the
+    /// pool's are not counted here.
     pub training_sim_calls: usize,
+    /// Those calls in field solves (a call with gradient costs 1 + d).
+    #[serde(default)]
+    pub training_field_solves: usize,
     /// Wall-clock seconds of training.
     pub training_seconds: f64,
 }

@@ -583,6 +583,7 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
         path: format!("{variant}.safetensors").into(),
         u: vec![space.to_unit(&[x]); targets.len()],
         training_sim_calls: calls,
+        training_field_solves: 2 * calls,
         training_seconds: 1.5,
     };
     let mut opts = EvaluateOptions::new(&["bfgs", "inverse-net"], 3);

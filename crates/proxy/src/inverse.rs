@@ -10,13 +10,20 @@
 //!
 //! - `supervised`: regression on the pool's (Y, u) pairs, free since the pool holds both
 //!   (squared error in u; on the unit circle for a periodic coordinate);
-//! - `physics`: the supervised network fine-tuned on the physics loss L(Y, P(net(Y))) of pool
-//!   trajectories, through the simulator's exact gradient: dL/du from `loss_and_grad` is fed
-//!   into the network's backward pass. Each of those is one simulator call, counted as the
-//!   variant's one-off cost.
+//! - `physics`: trained on the physics loss L(Y, P(net(Y))) of pool trajectories as its main
+//!   objective (Holl & Thuerey), through the simulator's exact gradient: dL/du from
+//!   `loss_and_grad` is fed into the network's backward pass. It starts from the supervised
+//!   network (a warm start: from random weights the prediction lands where the loss is flat or
+//!   chaotic) and trains with its own learning rate for as many epochs as the physics loss on
+//!   the validation targets keeps falling. Every simulator call, the validation ones included,
+//!   is counted as the variant's one-off cost.
 //!
-//! Either checkpoint is the epoch with the lowest median error of its prediction on the pool's
-//! validation targets: chosen on validation targets only, like everything else.
+//! The supervised checkpoint is the epoch with the lowest median parameter error of its
+//! prediction on the pool's validation targets; the physics checkpoint, by default, the epoch
+//! (the supervised start included) with the lowest median physics loss there
+//! ([`PhysicsSelection`]): what the refinement that follows cares about is how near the
+//! prediction's trajectory comes, not how near its parameters. Both are chosen on validation
+//! targets only, like everything else.
 
 use crate::adam::Adam;
 use crate::checkpoint::{self, DatasetProvenance};
@@ -89,10 +96,55 @@ impl InverseVariant {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct InverseEpoch {
     /// Mean training loss (supervised: squared error in u; physics: the configuration loss);
-    /// none for the start of fine-tuning, before any step.
+    /// none for the start of physics training, before any step.
     pub train_loss: Option<f64>,
     /// Median worst-coordinate error of the prediction on the pool's validation targets.
     pub validation_error: f64,
+    /// Physics stage: median over the validation targets of the physics loss of the
+    /// prediction, L(Y*, P(net(Y*))) (a failed simulation counts as infinite).
+    #[serde(default)]
+    pub validation_loss: Option<f64>,
+}
+
+/// Which validation score picks the physics variant's epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhysicsSelection {
+    /// The median physics loss of the prediction on the validation targets (the default).
+    PhysicsLoss,
+    /// The median parameter error, as the supervised stage is chosen (what proxyland did before
+    /// 0.1's scaling study v4; kept so the profiles measured that way stay reproducible).
+    ParameterError,
+}
+
+impl PhysicsSelection {
+    /// `physics-loss` or `parameter-error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhysicsSelection::PhysicsLoss => "physics-loss",
+            PhysicsSelection::ParameterError => "parameter-error",
+        }
+    }
+
+    /// The selection a name stands for; `None` for an unknown name.
+    ///
+    /// ```
+    /// use proxyland_proxy::PhysicsSelection;
+    /// assert_eq!(PhysicsSelection::parse("physics-loss"), Some(PhysicsSelection::PhysicsLoss));
+    /// assert_eq!(PhysicsSelection::parse("loss"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::PhysicsLoss, Self::ParameterError]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+
+    fn score(self, epoch: &InverseEpoch) -> f64 {
+        match self {
+            PhysicsSelection::PhysicsLoss => epoch.validation_loss.unwrap_or(f64::INFINITY),
+            PhysicsSelection::ParameterError => epoch.validation_error,
+        }
+    }
 }
 
 /// What training did.
@@ -104,24 +156,54 @@ pub struct InverseTraining {
     pub device: String,
     /// Wall-clock seconds, the supervised stage included for the physics variant.
     pub seconds: f64,
-    /// Adam's learning rate in the supervised stage (constant; fine-tuning uses
+    /// Adam's learning rate in the supervised stage (constant; physics training uses
     /// [`InverseOptions::physics_learning_rate`] of it).
     pub learning_rate: f64,
     /// Minibatch size of the supervised stage.
     pub batch_size: usize,
     /// Supervised epochs, one per row.
     pub supervised: Vec<InverseEpoch>,
-    /// Physics fine-tuning epochs (empty for the supervised variant); row 0 is the
-    /// supervised network before fine-tuning.
+    /// Physics training epochs (empty for the supervised variant); row 0 is the
+    /// supervised network before physics training: the learning curve.
     pub physics: Vec<InverseEpoch>,
-    /// Simulator calls of the physics fine-tuning (each with its gradient).
+    /// Simulator calls of physics training (each with its gradient).
     pub physics_sim_calls: usize,
-    /// Fine-tuning samples whose simulation failed (skipped, counted in the calls).
+    /// Value-only simulator calls scoring the validation targets' physics loss.
+    #[serde(default)]
+    pub validation_sim_calls: usize,
+    /// Training samples whose simulation failed (skipped, counted in the calls).
     pub physics_failed: usize,
+    /// Which validation score chose the physics epoch (none for the supervised variant).
+    #[serde(default)]
+    pub selection: Option<PhysicsSelection>,
     /// The stage and epoch whose weights the file holds.
     pub chosen: String,
     /// Their median worst-coordinate error on the validation targets.
     pub validation_error: f64,
+}
+
+impl InverseTraining {
+    /// Every simulator call training spent: the physics stage's (with gradient) and its
+    /// validation scoring (value only). The pool's simulations are not counted here.
+    pub fn sim_calls(&self) -> usize {
+        self.physics_sim_calls + self.validation_sim_calls
+    }
+
+    /// Those calls in field solves, a call with gradient costing `tangent_cost` (1 + d for the
+    /// forward-mode tangents of [`Simulator::tangent_cost`]).
+    ///
+    /// ```
+    /// # use proxyland_proxy::InverseTraining;
+    /// # fn check(t: &InverseTraining) {
+    /// // 3072 gradient calls at d = 8 and 300 validation calls: 3072 · 9 + 300 solves.
+    /// if (t.physics_sim_calls, t.validation_sim_calls) == (3072, 300) {
+    ///     assert_eq!(t.field_solves(9), 3072 * 9 + 300);
+    /// }
+    /// # }
+    /// ```
+    pub fn field_solves(&self, tangent_cost: usize) -> usize {
+        self.physics_sim_calls * tangent_cost + self.validation_sim_calls
+    }
 }
 
 /// Everything an inverse-network file says about itself.
@@ -274,26 +356,33 @@ pub struct InverseOptions {
     pub patience: usize,
     /// Minibatch size of the supervised stage.
     pub batch_size: usize,
-    /// Physics variant: pool trajectories fine-tuned on (each epoch simulates each once).
+    /// Physics variant: pool trajectories trained on (each epoch simulates each once).
     pub physics_samples: usize,
-    /// Physics variant: fine-tuning epochs.
+    /// Physics variant: epochs at most.
     pub physics_epochs: usize,
-    /// Physics variant: trajectories per fine-tuning step.
+    /// Physics variant: epochs without a better validation score before training stops.
+    pub physics_patience: usize,
+    /// Physics variant: trajectories per step.
     pub physics_batch: usize,
-    /// Physics variant: the fine-tuning learning rate, as a fraction of the supervised one.
+    /// Physics variant: its learning rate, as a fraction of the supervised one.
     pub physics_learning_rate: f64,
+    /// Physics variant: the validation score that chooses the epoch.
+    pub physics_selection: PhysicsSelection,
     /// Replace an existing file at the output.
     pub force: bool,
 }
 
 impl InverseOptions {
-    /// Defaults: 200 supervised epochs (patience 20) in batches of 128 on the CPU; fine-tuning
-    /// on 1024 pool trajectories for 3 epochs in batches of 32 at a tenth of the learning rate.
+    /// Defaults: 200 supervised epochs (patience 20) in batches of 128 on the CPU; physics
+    /// training on 1024 pool trajectories in batches of 32 (32 steps an epoch) at a tenth of
+    /// the supervised learning rate, for up to 60 epochs with patience 10, chosen on the
+    /// validation targets' physics loss: as many steps as a supervised run of ~60 epochs.
     ///
     /// ```
-    /// use proxyland_proxy::{InverseOptions, InverseVariant};
+    /// use proxyland_proxy::{InverseOptions, InverseVariant, PhysicsSelection};
     /// let opts = InverseOptions { epochs: 50, ..InverseOptions::new(InverseVariant::Physics, 3) };
     /// assert_eq!(opts.physics_samples, 1024);
+    /// assert_eq!(opts.physics_selection, PhysicsSelection::PhysicsLoss);
     /// ```
     pub fn new(variant: InverseVariant, seed: u64) -> Self {
         InverseOptions {
@@ -304,9 +393,11 @@ impl InverseOptions {
             patience: 20,
             batch_size: 128,
             physics_samples: 1024,
-            physics_epochs: 3,
+            physics_epochs: 60,
+            physics_patience: 10,
             physics_batch: 32,
             physics_learning_rate: 0.1,
+            physics_selection: PhysicsSelection::PhysicsLoss,
             force: false,
         }
     }
@@ -503,7 +594,9 @@ pub fn train_inverse(
         supervised: vec![],
         physics: vec![],
         physics_sim_calls: 0,
+        validation_sim_calls: 0,
         physics_failed: 0,
+        selection: None,
         chosen: String::new(),
         validation_error: f64::INFINITY,
     };
@@ -539,6 +632,7 @@ pub fn train_inverse(
                 let record = InverseEpoch {
                     train_loss: Some(train_loss),
                     validation_error: validation_error(&net)?,
+                    validation_loss: None,
                 };
                 on_epoch("supervised", epoch, &record);
                 training.supervised.push(record);
@@ -564,15 +658,15 @@ pub fn train_inverse(
                 || base.dataset.hash != pool.header.provenance_hash()
             {
                 return Err(Error::Input(format!(
-                    "--from {}: fine-tuning starts from a supervised network of this pool and \
-                     architecture",
+                    "--from {}: physics training starts from a supervised network of this pool \
+                     and architecture",
                     from.display()
                 )));
             }
             checkpoint::fill(&mut vs, &tensors, from)?;
             earlier_seconds = base.training.seconds;
             training.supervised = base.training.supervised.clone();
-            fine_tune(
+            train_on_physics(
                 &net,
                 &vs,
                 &mut best,
@@ -594,7 +688,7 @@ pub fn train_inverse(
         }
         (InverseVariant::Physics, None) => {
             return Err(Error::Input(
-                "the physics variant fine-tunes a supervised network: give --from".into(),
+                "the physics variant starts from a supervised network: give --from".into(),
             ));
         }
     }
@@ -623,17 +717,56 @@ pub fn train_inverse(
     Ok(meta)
 }
 
+/// Median over the validation targets of the physics loss of the network's prediction, and
+/// the value-only simulator calls it took (one per target).
+fn validation_physics_loss(
+    net: &InverseNet,
+    pool: &Pool,
+    sim: &dyn Simulator,
+    space: &ParamSpace,
+    (traj_mean, traj_std): (f64, f64),
+    device: Device,
+) -> Result<(f64, usize)> {
+    let u = predict_rows(
+        net,
+        &pool.validation_trajectories,
+        traj_mean,
+        traj_std,
+        device,
+    )?;
+    let mut losses: Vec<f64> = u
+        .par_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let target = pool
+                .validation_trajectories
+                .index_axis(ndarray::Axis(0), i)
+                .to_owned();
+            sim.loss(&space.from_unit(u), &target)
+                .ok()
+                .filter(|l| l.is_finite())
+                .unwrap_or(f64::INFINITY)
+        })
+        .collect();
+    losses.sort_by(f64::total_cmp);
+    let median = losses.get(losses.len() / 2).copied().unwrap_or(f64::NAN);
+    Ok((median, losses.len()))
+}
+
 /// The physics stage: minimizes L(Y, P(net(Y))) over pool trajectories through the simulator's
-/// exact gradient, keeping the epoch (0: the supervised start) with the best validation error.
+/// exact gradient, for up to `physics_epochs` epochs, stopping after `physics_patience` epochs
+/// without a better validation score, and keeping the best epoch by that score (epoch 0, the
+/// supervised start, included: physics training that does not help leaves the network as it
+/// was, and the file says so).
 #[allow(clippy::too_many_arguments)]
-fn fine_tune(
+fn train_on_physics(
     net: &InverseNet,
     vs: &VarStore,
     best: &mut VarStore,
     pool: &Pool,
     sim: &dyn Simulator,
     space: &ParamSpace,
-    (traj_mean, traj_std): (f64, f64),
+    normalization: (f64, f64),
     learning_rate: f64,
     opts: &InverseOptions,
     training: &mut InverseTraining,
@@ -641,16 +774,30 @@ fn fine_tune(
     on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<()> {
     let device = opts.device.tch();
-    let valid = pool.valid();
-    let start = InverseEpoch {
-        train_loss: None,
-        validation_error: validation_error(net)?,
+    let (traj_mean, traj_std) = normalization;
+    let selection = opts.physics_selection;
+    training.selection = Some(selection);
+    // Each score spends one value call per validation target, counted in the one-off cost.
+    let score = |net: &InverseNet, train_loss: Option<f64>| -> Result<(InverseEpoch, usize)> {
+        let (loss, calls) = validation_physics_loss(net, pool, sim, space, normalization, device)?;
+        let epoch = InverseEpoch {
+            train_loss,
+            validation_error: validation_error(net)?,
+            validation_loss: Some(loss),
+        };
+        Ok((epoch, calls))
     };
+    let (start, calls) = score(net, None)?;
+    training.validation_sim_calls += calls;
     on_epoch("physics", 0, &start);
-    training.physics.push(start);
-    training.validation_error = start.validation_error;
-    training.chosen = "physics epoch 0 (the supervised network)".into();
+    let mut best_score = selection.score(&start);
+    let mut chosen = (
+        "physics epoch 0 (the supervised network)".to_string(),
+        start.validation_error,
+    );
+    let mut curve = vec![start];
     best.copy(vs)?;
+    let valid = pool.valid();
     let order = permutation(valid.len())?;
     let samples: Vec<usize> = order
         .iter()
@@ -659,6 +806,7 @@ fn fine_tune(
         .collect();
     let width: Vec<f64> = (0..space.dim()).map(|j| space.width(j)).collect();
     let mut adam = Adam::new(vs, learning_rate * opts.physics_learning_rate);
+    let mut since_best = 0;
     for epoch in 1..=opts.physics_epochs {
         let (mut total, mut counted) = (0.0, 0usize);
         for chunk in samples.chunks(opts.physics_batch.max(1)) {
@@ -679,54 +827,76 @@ fn fine_tune(
                 .collect();
             training.physics_sim_calls += chunk.len();
             training.physics_failed += grads.iter().filter(|g| g.is_none()).count();
-            // Each sample's gradient is clipped at the batch's median norm: on a chaotic system
-            // one sample's gradient can be orders of magnitude above the rest and would throw
-            // the network.
-            let mut norms: Vec<f64> = grads
-                .iter()
-                .flatten()
-                .map(|(_, g)| g.iter().map(|v| v * v).sum::<f64>().sqrt())
-                .collect();
-            norms.sort_by(f64::total_cmp);
-            let clip = norms.get(norms.len() / 2).copied().unwrap_or(0.0);
-            let d = space.dim();
-            let mut flat = Vec::with_capacity(chunk.len() * d);
-            for g in &grads {
-                match g {
-                    Some((l, g)) => {
-                        total += l;
-                        counted += 1;
-                        let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-                        let scale = if norm > clip && norm > 0.0 {
-                            clip / norm
-                        } else {
-                            1.0
-                        };
-                        flat.extend(g.iter().map(|v| (v * scale) as f32));
-                    }
-                    None => flat.extend(std::iter::repeat_n(0.0f32, d)),
-                }
-            }
-            let g = Tensor::from_slice(&flat)
-                .reshape([chunk.len() as i64, d as i64])
+            let (batch_loss, batch_counted, g) = clipped_gradients(&grads, space.dim());
+            total += batch_loss;
+            counted += batch_counted;
+            let g = Tensor::from_slice(&g)
+                .reshape([chunk.len() as i64, space.dim() as i64])
                 .to_device(device);
             // d/dθ of Σ u·(dL/du) is Σ (dL/du)·du/dθ: the simulator's gradient, back-propagated.
             let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
             adam.backward_step(&surrogate);
         }
-        let record = InverseEpoch {
-            train_loss: Some(total / counted.max(1) as f64),
-            validation_error: validation_error(net)?,
-        };
+        let train_loss = total / counted.max(1) as f64;
+        if counted > 0 && !train_loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch,
+                loss: train_loss,
+            });
+        }
+        let (record, calls) = score(net, Some(train_loss))?;
+        training.validation_sim_calls += calls;
         on_epoch("physics", epoch, &record);
-        training.physics.push(record);
-        if record.validation_error < training.validation_error {
-            training.validation_error = record.validation_error;
-            training.chosen = format!("physics epoch {epoch}");
+        curve.push(record);
+        if selection.score(&record) < best_score {
+            best_score = selection.score(&record);
+            chosen = (format!("physics epoch {epoch}"), record.validation_error);
             best.copy(vs)?;
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= opts.physics_patience.max(1) {
+                break;
+            }
         }
     }
+    training.physics = curve;
+    training.chosen = chosen.0;
+    training.validation_error = chosen.1;
     Ok(())
+}
+
+/// The batch's summed loss, how many samples it counts, and the flattened (b × d) gradients,
+/// each clipped at the batch's median norm (a failed sample contributes zeros): on a chaotic
+/// system one sample's gradient can be orders of magnitude above the rest and would throw the
+/// network.
+fn clipped_gradients(grads: &[Option<(f64, Vec<f64>)>], d: usize) -> (f64, usize, Vec<f32>) {
+    let mut norms: Vec<f64> = grads
+        .iter()
+        .flatten()
+        .map(|(_, g)| g.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
+    norms.sort_by(f64::total_cmp);
+    let clip = norms.get(norms.len() / 2).copied().unwrap_or(0.0);
+    let (mut total, mut counted) = (0.0, 0);
+    let mut flat = Vec::with_capacity(grads.len() * d);
+    for g in grads {
+        match g {
+            Some((l, g)) => {
+                total += l;
+                counted += 1;
+                let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let scale = if norm > clip && norm > 0.0 {
+                    clip / norm
+                } else {
+                    1.0
+                };
+                flat.extend(g.iter().map(|v| (v * scale) as f32));
+            }
+            None => flat.extend(std::iter::repeat_n(0.0f32, d)),
+        }
+    }
+    (total, counted, flat)
 }
 
 fn read_inverse(path: &Path) -> Result<(InverseMeta, checkpoint::NamedTensors)> {

@@ -1,12 +1,15 @@
 //! The inverse network (Y* → X): it learns the pool's map, its file reproduces its own numbers,
-//! and the physics fine-tuning descends the physics loss and counts every simulator call.
+//! and physics training descends the physics loss, counts every simulator call and keeps the
+//! epoch its validation score names.
 
 mod common;
 
 use common::{no_edit, pool};
 use openblas_src as _;
 use proxyland_physics::Simulator;
-use proxyland_proxy::{InverseModel, InverseOptions, InverseVariant, TrainSpec, train_inverse};
+use proxyland_proxy::{
+    InverseModel, InverseOptions, InverseVariant, PhysicsSelection, TrainSpec, train_inverse,
+};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -78,7 +81,7 @@ fn a_supervised_inverse_network_predicts_held_out_parameters() {
 }
 
 #[test]
-fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
+fn physics_training_descends_the_physics_loss_and_keeps_its_best_validation_epoch() {
     let dir = tempfile::tempdir().unwrap();
     // Burgers near its truth is smooth: descent must show there (chaotic KS need not oblige).
     let (config, pool) = pool(dir.path(), "burgers-k1", 256, &no_edit);
@@ -98,12 +101,13 @@ fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
         &|_, _, _| {},
     )
     .unwrap();
-    // Fine-tuning on 16 trajectories, one batch, in small steps: with the simulator's gradient
+    // Training on 16 trajectories, one batch, in small steps: with the simulator's gradient
     // fed back with the right sign, the physics loss of that batch must fall.
     let opts = InverseOptions {
         physics_samples: 16,
         physics_batch: 16,
         physics_epochs: 8,
+        physics_patience: 8,
         physics_learning_rate: 0.01,
         ..InverseOptions::new(InverseVariant::Physics, 2)
     };
@@ -125,6 +129,13 @@ fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
         "one call per trajectory and epoch"
     );
     assert_eq!(t.physics.len(), 9, "epoch 0 (the start) and 8 epochs");
+    let validation = pool.validation_params.nrows();
+    assert_eq!(
+        t.validation_sim_calls,
+        9 * validation,
+        "one value call per validation target and scoring"
+    );
+    assert_eq!(t.sim_calls(), 16 * 8 + 9 * validation);
     let losses: Vec<f64> = t.physics[1..]
         .iter()
         .map(|e| e.train_loss.unwrap())
@@ -133,13 +144,44 @@ fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
         losses[7] < 0.95 * losses[0],
         "the physics loss did not fall: {losses:?}"
     );
-    // The file holds the best epoch on validation targets, the start included.
-    let best = t
+    // The file holds the epoch with the lowest validation physics loss, the start included...
+    assert_eq!(t.selection, Some(PhysicsSelection::PhysicsLoss));
+    let scores: Vec<f64> = t
         .physics
         .iter()
-        .map(|e| e.validation_error)
-        .fold(f64::INFINITY, f64::min);
-    assert_eq!(t.validation_error, best);
+        .map(|e| e.validation_loss.unwrap())
+        .collect();
+    let best = (0..scores.len())
+        .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+        .unwrap();
+    assert!(
+        t.chosen.starts_with(&format!("physics epoch {best}")),
+        "{}",
+        t.chosen
+    );
+    assert_eq!(t.validation_error, t.physics[best].validation_error);
+    // ...and that loss is what its predictions score on the simulator, recomputed here.
+    let net = InverseModel::load(&out).unwrap();
+    let ys: Vec<_> = (0..validation)
+        .map(|i| {
+            pool.validation_trajectories
+                .index_axis(ndarray::Axis(0), i)
+                .to_owned()
+        })
+        .collect();
+    let losses: Vec<f64> = net
+        .predict(&ys)
+        .unwrap()
+        .iter()
+        .zip(&ys)
+        .map(|(u, y)| sim.loss(&sim.param_space().from_unit(u), y).unwrap())
+        .collect();
+    let recomputed = median(losses);
+    assert!(
+        (recomputed - scores[best]).abs() <= 1e-9 * scores[best].max(1e-300),
+        "{recomputed} vs {}",
+        scores[best]
+    );
     assert!(
         t.seconds >= base.training.seconds,
         "one-off cost includes the supervised stage"
@@ -166,6 +208,37 @@ fn physics_fine_tuning_descends_the_physics_loss_and_counts_its_calls() {
         &|_, _, _| {},
     );
     assert!(from_physics.is_err());
+    // Chosen on parameter error instead (the earlier protocol), with patience: training stops
+    // `patience` epochs after its best one, and keeps that one.
+    let by_error = InverseOptions {
+        physics_epochs: 12,
+        physics_patience: 2,
+        physics_selection: PhysicsSelection::ParameterError,
+        ..opts.clone()
+    };
+    let t = train_inverse(
+        &pool,
+        &spec,
+        Some(sim.as_ref() as &dyn Simulator),
+        Some(&supervised),
+        &by_error,
+        &dir.path().join("by-error.safetensors"),
+        &|_, _, _| {},
+    )
+    .unwrap()
+    .training;
+    let errors: Vec<f64> = t.physics.iter().map(|e| e.validation_error).collect();
+    let best = (0..errors.len())
+        .min_by(|&a, &b| errors[a].total_cmp(&errors[b]))
+        .unwrap();
+    assert_eq!(t.validation_error, errors[best]);
+    if t.physics.len() < 13 {
+        assert_eq!(
+            t.physics.len() - 1 - best,
+            2,
+            "stopped 2 epochs after the best"
+        );
+    }
     // A proxy checkpoint reader names an inverse network for what it is.
     let e = proxyland_proxy::Proxy::load(&out).unwrap_err().to_string();
     assert!(e.contains("proxyland-inverse"), "{e}");
