@@ -210,10 +210,16 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         &std::fs::read_to_string(d.join("runs/burgers-k2/eval.json")).unwrap(),
     )
     .unwrap();
-    // Both inverse networks took part, with their one-off costs.
+    // Both inverse networks took part, with their one-off costs: the physics variant's 16
+    // training calls (with gradient: 1 + d = 5 solves each) and one value call per validation
+    // target (4) at each of its 3 scorings (the start and 2 epochs).
     let nets = results["inverse_networks"].as_array().unwrap();
     assert_eq!(nets.len(), 2);
-    assert_eq!(nets[1]["training_sim_calls"].as_u64(), Some(16));
+    assert_eq!(nets[1]["training_sim_calls"].as_u64(), Some(16 + 3 * 4));
+    assert_eq!(
+        nets[1]["training_field_solves"].as_u64(),
+        Some(16 * 5 + 3 * 4)
+    );
     let successes = |label: &str| -> Vec<bool> {
         let mut rows: Vec<(u64, bool)> = results["rows"]
             .as_array()
@@ -231,6 +237,53 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         rows.into_iter().map(|r| r.1).collect()
     };
     assert_eq!(successes("inverse-net[supervised]").len(), 6);
+
+    // Test-time training on the targets themselves is a second start per network, and each
+    // target pays for it: its rows spend the adaptation's calls beyond the plain start's.
+    let tt = p("runs/burgers-k2/eval-test-time.json");
+    ok(proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--methods",
+        "inverse-net",
+        "--refine",
+        "lm",
+        "--inverse-models",
+        &supervised,
+        "--test-time-epochs",
+        "3",
+        "--out",
+        &tt,
+    ]));
+    let tt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tt).unwrap()).unwrap();
+    let variants: Vec<&str> = tt["inverse_networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(variants, ["supervised", "supervised+tt"]);
+    assert_eq!(
+        tt["inverse_networks"][1]["adaptation_calls"].as_u64(),
+        Some(3)
+    );
+    let adapted_rows: Vec<&serde_json::Value> = tt["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "inverse-net[supervised+tt]")
+        .collect();
+    assert_eq!(adapted_rows.len(), 6);
+    for r in adapted_rows {
+        let calls = r["sim_calls"].as_u64().unwrap();
+        assert!(
+            calls > 3,
+            "3 adaptation calls and the refinement's: {r}"
+        );
+        assert_eq!(r["field_solves"].as_u64(), Some(5 * calls), "{r}");
+    }
 
     // The report of this member beside one that was not run.
     let report = |force: bool| {

@@ -10,7 +10,7 @@ use proxyland_optim::{
     select_configuration,
 };
 use proxyland_physics::{Simulator, sample_target};
-use proxyland_proxy::{InverseModel, Proxy};
+use proxyland_proxy::{Adaptation, InverseModel, Proxy};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,14 @@ pub struct Args {
     /// prediction.
     #[arg(long, num_args = 1..)]
     inverse_models: Vec<PathBuf>,
+    /// Test-time training: each inverse network also trains this many epochs on the physics
+    /// loss of the targets being solved (one call with gradient per target and epoch, charged
+    /// to the target), as a second start labelled `[variant+tt]`. 0: off.
+    #[arg(long, default_value_t = 0)]
+    test_time_epochs: usize,
+    /// Test-time training's learning rate, as a fraction of the network's supervised one.
+    #[arg(long, default_value_t = 0.1)]
+    test_time_learning_rate: f64,
     /// The headline configuration, chosen on validation targets (written by `proxyland
     /// select`): its runs are the headline, and set the baselines' budget unit.
     #[arg(long)]
@@ -270,7 +278,11 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     };
     // Networks are loaded only when their method runs: a results file lists only what ran.
     let guesses = if parsed.iter().any(Method::needs_inverse) {
-        inverse_guesses(&args.inverse_models, sim.as_ref(), &targets)?
+        let adaptation = (args.test_time_epochs > 0).then_some(Adaptation {
+            epochs: args.test_time_epochs,
+            learning_rate: args.test_time_learning_rate,
+        });
+        inverse_guesses(&args.inverse_models, adaptation, sim.as_ref(), &targets)?
     } else {
         Vec::new()
     };
@@ -364,30 +376,46 @@ pub fn run_evaluate(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Each inverse network's prediction for every target (one batch each: a forward pass).
+/// Each inverse network's prediction for every target (one batch each: a forward pass) and,
+/// with test-time training, a second start per network from that training on the targets.
 fn inverse_guesses(
     paths: &[PathBuf],
+    adaptation: Option<Adaptation>,
     sim: &dyn Simulator,
     targets: &[Target],
 ) -> Result<Vec<InverseGuesses>> {
     let ys: Vec<_> = targets.iter().map(|t| t.y.clone()).collect();
-    paths
-        .iter()
-        .map(|p| {
-            let net = InverseModel::load(p)
-                .with_context(|| format!("--inverse-models {}", p.display()))?;
-            net.check_compatible(sim)?;
-            let meta = net.meta();
-            Ok(InverseGuesses {
-                variant: meta.variant.name().to_string(),
-                path: p.clone(),
-                u: net.predict(&ys)?,
-                training_sim_calls: meta.training.sim_calls(),
-                training_field_solves: meta.training.field_solves(sim.tangent_cost()),
-                training_seconds: meta.training.seconds,
-            })
-        })
-        .collect()
+    let mut all = Vec::new();
+    for p in paths {
+        let net =
+            InverseModel::load(p).with_context(|| format!("--inverse-models {}", p.display()))?;
+        net.check_compatible(sim)?;
+        let meta = net.meta();
+        let plain = InverseGuesses {
+            variant: meta.variant.name().to_string(),
+            path: p.clone(),
+            u: net.predict(&ys)?,
+            training_sim_calls: meta.training.sim_calls(),
+            training_field_solves: meta.training.field_solves(sim.tangent_cost()),
+            adaptation_calls: 0,
+            adaptation_seconds: 0.0,
+            training_seconds: meta.training.seconds,
+        };
+        all.push(plain.clone());
+        if let Some(adaptation) = adaptation {
+            let adapted = net
+                .adapt(sim, &ys, adaptation)
+                .with_context(|| format!("test-time training of {}", p.display()))?;
+            all.push(InverseGuesses {
+                variant: format!("{}+tt", plain.variant),
+                u: adapted.u,
+                adaptation_calls: adapted.calls_per_observation,
+                adaptation_seconds: adapted.seconds / ys.len().max(1) as f64,
+                ..plain
+            });
+        }
+    }
+    Ok(all)
 }
 
 /// The pool's valid samples as a lookup table for `pool-bfgs`.

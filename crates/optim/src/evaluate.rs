@@ -195,7 +195,14 @@ fn run_jobs(
                     }
                     None => &problem,
                 };
-                let answer = run(&job.method, problem, model, opts.settings, &mut stream)?;
+                let mut answer = run(&job.method, problem, model, opts.settings, &mut stream)?;
+                if let Some(g) = job.guess {
+                    // A start made by test-time training on this target cost calls of its own.
+                    let g = &opts.guesses[g];
+                    answer.sim_calls += g.adaptation_calls;
+                    answer.field_solves += g.adaptation_calls * sim.tangent_cost();
+                    answer.wall_s += g.adaptation_seconds;
+                }
                 let (success, param_error) = is_success(sim, &answer.x_hat, &targets[i].x);
                 out.push(Outcome {
                     method: label,

@@ -183,6 +183,13 @@ pub struct InverseGuesses {
     /// Those calls in field solves (a call with gradient costs 1 + d).
     #[serde(default)]
     pub training_field_solves: usize,
+    /// Test-time training: simulator calls with gradient spent on each target before its
+    /// prediction is refined (0 without it), added to every row started from this network.
+    #[serde(default)]
+    pub adaptation_calls: usize,
+    /// Test-time training's wall-clock seconds per target, added likewise.
+    #[serde(default)]
+    pub adaptation_seconds: f64,
     /// Wall-clock seconds of training.
     pub training_seconds: f64,
 }

@@ -584,6 +584,8 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
         u: vec![space.to_unit(&[x]); targets.len()],
         training_sim_calls: calls,
         training_field_solves: 2 * calls,
+        adaptation_calls: 0,
+        adaptation_seconds: 0.0,
         training_seconds: 1.5,
     };
     let mut opts = EvaluateOptions::new(&["bfgs", "inverse-net"], 3);
@@ -610,6 +612,32 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
     assert_eq!(r.inverse_networks.len(), 2);
     assert_eq!(r.inverse_networks[1].training_sim_calls, 77);
     // What cannot be scored is refused, not guessed at.
+    // A start made by test-time training is charged its calls on every target: the same start
+    // with 5 adaptation calls spends exactly 5 calls (and their field solves) more.
+    let mut adapted = opts.clone();
+    let mut tt = guess("right+tt", GramacyLee::GLOBAL_MINIMUM + 0.004, 0);
+    tt.adaptation_calls = 5;
+    adapted.guesses.push(tt);
+    let r2 = evaluate(&sim, "gramacy-lee", 2, &targets, &[], &adapted, &progress).unwrap();
+    let plain: Vec<_> = r2
+        .rows
+        .iter()
+        .filter(|o| o.method == "inverse-net[right]")
+        .collect();
+    let charged: Vec<_> = r2
+        .rows
+        .iter()
+        .filter(|o| o.method == "inverse-net[right+tt]")
+        .collect();
+    assert_eq!(plain.len(), charged.len());
+    for (p, c) in plain.iter().zip(&charged) {
+        assert_eq!(c.answer.sim_calls, p.answer.sim_calls + 5);
+        assert_eq!(
+            c.answer.field_solves,
+            p.answer.field_solves + 5 * sim.tangent_cost()
+        );
+        assert_eq!(c.answer.x_hat, p.answer.x_hat);
+    }
     let mut short = opts.clone();
     short.guesses[0].u.pop();
     assert!(evaluate(&sim, "gramacy-lee", 2, &targets, &[], &short, &progress).is_err());

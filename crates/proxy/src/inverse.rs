@@ -917,7 +917,31 @@ pub struct InverseModel {
     path: PathBuf,
     meta: InverseMeta,
     net: InverseNet,
-    _vs: VarStore,
+    vs: VarStore,
+}
+
+/// Test-time training: the network trained on further on the physics loss of the very
+/// observations it is asked to invert, before its predictions are refined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adaptation {
+    /// Passes over the observations; each simulates every observation once, with its gradient.
+    pub epochs: usize,
+    /// Adam's learning rate, as a fraction of the network's supervised one.
+    pub learning_rate: f64,
+}
+
+/// What [`InverseModel::adapt`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adapted {
+    /// Per observation, the prediction with the lowest physics loss seen during adaptation
+    /// (the unadapted network's among them), in u ∈ [0, 1]^d.
+    pub u: Vec<Vec<f64>>,
+    /// Its physics loss (infinite where every simulation failed).
+    pub loss: Vec<f64>,
+    /// Simulator calls, each with its gradient, spent on every observation: one per epoch.
+    pub calls_per_observation: usize,
+    /// Wall-clock seconds of the whole adaptation.
+    pub seconds: f64,
 }
 
 impl InverseModel {
@@ -935,7 +959,7 @@ impl InverseModel {
             path: path.to_path_buf(),
             meta,
             net,
-            _vs: vs,
+            vs,
         })
     }
 
@@ -968,6 +992,18 @@ impl InverseModel {
 
     /// The predicted u ∈ [0, 1]^d of each trajectory.
     pub fn predict(&self, trajectories: &[Array2<f64>]) -> Result<Vec<Vec<f64>>> {
+        predict_rows(
+            &self.net,
+            &self.stack(trajectories)?,
+            self.meta.traj_mean,
+            self.meta.traj_std,
+            Device::Cpu,
+        )
+    }
+
+    /// The trajectories as one (n × F × S) array, refused unless each has the network's shape
+    /// and only finite values.
+    fn stack(&self, trajectories: &[Array2<f64>]) -> Result<ndarray::Array3<f64>> {
         let a = &self.meta.architecture;
         if let Some(bad) = trajectories
             .iter()
@@ -985,12 +1021,103 @@ impl InverseModel {
         for (i, y) in trajectories.iter().enumerate() {
             all.index_axis_mut(ndarray::Axis(0), i).assign(y);
         }
-        predict_rows(
-            &self.net,
-            &all,
-            self.meta.traj_mean,
-            self.meta.traj_std,
-            Device::Cpu,
-        )
+        Ok(all)
+    }
+
+    /// Test-time training on `observations` (arXiv 2408.08119's refinement of the network on
+    /// the data it is solving): a copy of the network takes `epochs` Adam steps on the physics
+    /// loss of all of them, through `sim`'s exact gradient, and each observation keeps the
+    /// prediction with the lowest loss it saw. The file's network is left as it is.
+    ///
+    /// Every observation is simulated once per epoch with its gradient, so its cost is
+    /// `epochs` calls (`epochs · (1 + d)` field solves), charged to that observation.
+    ///
+    /// ```no_run
+    /// # fn main() -> proxyland_proxy::Result<()> {
+    /// use proxyland_proxy::{Adaptation, InverseModel};
+    /// let net = InverseModel::load("runs/scaling/ks-m8/inverse-physics.safetensors".as_ref())?;
+    /// let sim = proxyland_physics::experiment("ks-m8").expect("a built-in experiment");
+    /// let observed = vec![sim.simulate(&[0.1; 8]).expect("a simulation")];
+    /// let adapted = net.adapt(sim.as_ref(), &observed, Adaptation { epochs: 8, learning_rate: 0.1 })?;
+    /// assert_eq!(adapted.calls_per_observation, 8);
+    /// # Ok(()) }
+    /// ```
+    pub fn adapt(
+        &self,
+        sim: &dyn Simulator,
+        observations: &[Array2<f64>],
+        opts: Adaptation,
+    ) -> Result<Adapted> {
+        let started = Instant::now();
+        if !(opts.learning_rate > 0.0 && opts.learning_rate.is_finite()) {
+            return Err(Error::Input(format!(
+                "test-time training: the learning-rate fraction {} must be positive",
+                opts.learning_rate
+            )));
+        }
+        self.check_compatible(sim)?;
+        let all = self.stack(observations)?;
+        let n = observations.len();
+        let mut vs = VarStore::new(Device::Cpu);
+        let net = {
+            let _rng = crate::torch_rng_lock();
+            InverseNet::new(&vs.root(), &self.meta.architecture)?
+        };
+        vs.copy(&self.vs)?;
+        let space = sim.param_space();
+        let width: Vec<f64> = (0..space.dim()).map(|j| space.width(j)).collect();
+        let mut adam = Adam::new(&vs, self.meta.training.learning_rate * opts.learning_rate);
+        let mut best: Vec<(f64, Vec<f64>)> = Vec::new();
+        let idx: Vec<usize> = (0..n).collect();
+        let (mean, std) = (self.meta.traj_mean, self.meta.traj_std);
+        for _ in 0..opts.epochs {
+            let mut seen = Vec::with_capacity(n);
+            for chunk in idx.chunks(256) {
+                let y = trajectory_tensor(&all, chunk, mean, std, Device::Cpu);
+                let u = net.unit(&net.raw(&y));
+                let rows = rows_of(&u)?;
+                let grads: Vec<Option<(f64, Vec<f64>)>> = chunk
+                    .par_iter()
+                    .zip(&rows)
+                    .map(|(&i, u)| {
+                        sim.loss_and_grad(&space.from_unit(u), &observations[i])
+                            .ok()
+                            .filter(|(l, g)| l.is_finite() && g.iter().all(|v| v.is_finite()))
+                            .map(|(l, g)| (l, g.iter().zip(&width).map(|(g, w)| g * w).collect()))
+                    })
+                    .collect();
+                seen.extend(
+                    grads
+                        .iter()
+                        .zip(&rows)
+                        .map(|(g, u)| (g.as_ref().map_or(f64::INFINITY, |g| g.0), u.clone())),
+                );
+                let (_, _, g) = clipped_gradients(&grads, space.dim());
+                let g = Tensor::from_slice(&g).reshape([chunk.len() as i64, space.dim() as i64]);
+                let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
+                adam.backward_step(&surrogate);
+            }
+            if best.is_empty() {
+                best = seen;
+            } else {
+                for (b, s) in best.iter_mut().zip(seen) {
+                    if s.0 < b.0 {
+                        *b = s;
+                    }
+                }
+            }
+        }
+        if best.is_empty() {
+            // No epoch: the network's own prediction, unscored.
+            let u = self.predict(observations)?;
+            best = u.into_iter().map(|u| (f64::INFINITY, u)).collect();
+        }
+        let (loss, u) = best.into_iter().unzip();
+        Ok(Adapted {
+            u,
+            loss,
+            calls_per_observation: opts.epochs,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 }

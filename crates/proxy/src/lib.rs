@@ -49,8 +49,9 @@ pub use checkpoint::{
 };
 pub use error::{Error, Result};
 pub use inverse::{
-    INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch, InverseMeta,
-    InverseModel, InverseOptions, InverseTraining, InverseVariant, PhysicsSelection, train_inverse,
+    Adaptation, Adapted, INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch,
+    InverseMeta, InverseModel, InverseOptions, InverseTraining, InverseVariant, PhysicsSelection,
+    train_inverse,
 };
 pub use model::{Architecture, EncoderKind};
 pub use predict::{BoundProxy, Proxy};

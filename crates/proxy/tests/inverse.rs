@@ -8,7 +8,8 @@ use common::{no_edit, pool};
 use openblas_src as _;
 use proxyland_physics::Simulator;
 use proxyland_proxy::{
-    InverseModel, InverseOptions, InverseVariant, PhysicsSelection, TrainSpec, train_inverse,
+    Adaptation, InverseModel, InverseOptions, InverseVariant, PhysicsSelection, TrainSpec,
+    train_inverse,
 };
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -208,6 +209,56 @@ fn physics_training_descends_the_physics_loss_and_keeps_its_best_validation_epoc
         &|_, _, _| {},
     );
     assert!(from_physics.is_err());
+    // Test-time training on 8 validation observations: each keeps the best prediction it saw,
+    // the unadapted one among them, so no loss rises; the loss it reports is the simulator's
+    // for the prediction it returns; with steps at the supervised learning rate some fall; and
+    // the loaded network itself is left as it was.
+    let base_net = InverseModel::load(&supervised).unwrap();
+    let observed: Vec<_> = ys[..8].to_vec();
+    let before = base_net.predict(&observed).unwrap();
+    let adapted = base_net
+        .adapt(
+            sim.as_ref(),
+            &observed,
+            Adaptation {
+                epochs: 12,
+                learning_rate: 1.0,
+            },
+        )
+        .unwrap();
+    assert_eq!(adapted.calls_per_observation, 12);
+    let space = sim.param_space();
+    let mut fell = 0;
+    for (i, y) in observed.iter().enumerate() {
+        let start = sim.loss(&space.from_unit(&before[i]), y).unwrap();
+        let kept = sim.loss(&space.from_unit(&adapted.u[i]), y).unwrap();
+        assert!(
+            (kept - adapted.loss[i]).abs() <= 1e-6 * kept.max(1e-12),
+            "{kept} vs {}",
+            adapted.loss[i]
+        );
+        assert!(
+            kept <= start * (1.0 + 1e-6),
+            "observation {i}: {start} rose to {kept}"
+        );
+        fell += usize::from(kept < 0.9 * start);
+    }
+    assert!(fell > 0, "test-time training lowered no observation's loss");
+    assert_eq!(base_net.predict(&observed).unwrap(), before);
+    let wrong_shape = [ndarray::Array2::zeros((2, 2))];
+    assert!(
+        base_net
+            .adapt(
+                sim.as_ref(),
+                &wrong_shape,
+                Adaptation {
+                    epochs: 1,
+                    learning_rate: 1.0
+                }
+            )
+            .is_err()
+    );
+
     // Chosen on parameter error instead (the earlier protocol), with patience: training stops
     // `patience` epochs after its best one, and keeps that one.
     let by_error = InverseOptions {
