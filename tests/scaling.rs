@@ -278,10 +278,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     assert_eq!(adapted_rows.len(), 6);
     for r in adapted_rows {
         let calls = r["sim_calls"].as_u64().unwrap();
-        assert!(
-            calls > 3,
-            "3 adaptation calls and the refinement's: {r}"
-        );
+        assert!(calls > 3, "3 adaptation calls and the refinement's: {r}");
         assert_eq!(r["field_solves"].as_u64(), Some(5 * calls), "{r}");
     }
 
@@ -415,6 +412,42 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
             "{md}"
         );
     }
+    // Physics training against its supervised start: the paired test on the rows (one
+    // member, so Holm changes nothing), and the learning curve's length from the file (2
+    // epochs run).
+    let (physics, supervised) = (
+        successes("inverse-net[physics]"),
+        successes("inverse-net[supervised]"),
+    );
+    let only_physics = physics
+        .iter()
+        .zip(&supervised)
+        .filter(|(a, b)| **a && !**b)
+        .count();
+    let only_supervised = physics
+        .iter()
+        .zip(&supervised)
+        .filter(|(a, b)| !**a && **b)
+        .count();
+    let p_value = sign_test(only_physics, only_supervised);
+    let expected = if only_physics == 0 && only_supervised == 0 {
+        "the same targets"
+    } else if p_value < 0.05 && only_physics > only_supervised {
+        "better"
+    } else if p_value < 0.05 {
+        "worse"
+    } else {
+        "no significant difference"
+    };
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| burgers-k2 | 4 |") && l.contains(" → "))
+        .unwrap_or_else(|| panic!("no physics-training row:\n{md}"));
+    assert!(row.contains("| 2, physics epoch "), "{row}");
+    assert!(
+        row.ends_with(&format!("| {expected} |")),
+        "{expected}: {row}"
+    );
     // The protocol's sizes are this member's, not the study's defaults.
     assert!(md.contains("4 validation and 6 test targets"), "{md}");
     // An existing report is not replaced unasked.

@@ -242,8 +242,9 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
          stored trajectories lie nearest to Y* (no network); `proxy-multistart` is the proxy \
          (one seed, chosen on the validation targets: {proxies}) with 256 free starts and the best 3 refined; `inverse-net[supervised]` \
          refines the prediction of a network Y* → X trained by regression on the pool, \
-         `inverse-net[physics]` that network fine-tuned on the physics loss through the \
-         simulator's exact gradient (Holl & Thuerey, arXiv 2408.08119); `inverse-pool[…]` \
+         `inverse-net[physics]` that network trained on from there with the physics loss as \
+         its objective, through the simulator's exact gradient, its epoch chosen on the \
+         validation targets (Holl & Thuerey, arXiv 2408.08119); `inverse-pool[…]` \
          refines that network's prediction, then the 3 nearest pool samples; the strongest of \
          multi-start BFGS, CMA-ES and DE at 1× and 10× of proxy-multistart's mean spend per \
          target, counted in simulator calls and, separately, in field solves (a value call is \
@@ -280,6 +281,7 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
     }
     md.push_str("![success against d](success-vs-d.png)\n\n![calls against d](calls-vs-d.png)\n\n");
     md.push_str(&one_off_costs(members));
+    md.push_str(&physics_training(members));
     md.push_str(&verdict(members));
     md.push_str(&goals(members));
     md
@@ -409,8 +411,90 @@ fn one_off_costs(members: &[Member]) -> String {
     md
 }
 
-/// Whether two methods gave the same answer on every target (a physics fine-tuning that kept
-/// the supervised weights is the same network, not a second one).
+/// Physics training against the supervised network it starts from: paired tests on the same
+/// targets, Holm-corrected over the members, and the learning curve's ends, read from the
+/// physics network's file where it is still on disk.
+fn physics_training(members: &[Member]) -> String {
+    let mut md = String::from(
+        "## Physics training against the supervised network\n\n\
+         `inverse-net[physics]` against `inverse-net[supervised]` (the network it starts from) \
+         on the same test targets: exact McNemar tests, Holm-corrected over the members. \
+         Validation physics loss: the median over the validation targets of the loss of the \
+         network's raw prediction, before refinement, at the supervised start and at the \
+         epoch kept.\n\n\
+         | member | d | supervised | physics | epochs run, kept | validation physics loss: start → kept | p (raw) | p (Holm) | verdict |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    let pairings: Vec<Pairing> = members
+        .iter()
+        .map(|m| {
+            (
+                (&m.results, "inverse-net[physics]"),
+                (&m.results, "inverse-net[supervised]"),
+            )
+        })
+        .collect();
+    let compared = match compare_pairings(&pairings) {
+        Ok(c) => c,
+        Err(e) => return format!("{md}**No comparison possible:** {e}\n\n"),
+    };
+    for c in &compared {
+        let Some(m) = members
+            .iter()
+            .find(|m| m.results.experiment == c.experiment)
+        else {
+            continue;
+        };
+        let curve = m
+            .results
+            .inverse_networks
+            .iter()
+            .find(|g| g.variant == "physics")
+            .and_then(|g| proxyland_proxy::InverseModel::load(&g.path).ok())
+            .map(|net| net.meta().training.clone());
+        let (epochs, losses) = match &curve {
+            Some(t) if !t.physics.is_empty() => {
+                let start = t.physics[0].validation_loss;
+                let kept = t
+                    .chosen
+                    .strip_prefix("physics epoch ")
+                    .and_then(|e| e.split_whitespace().next()?.parse::<usize>().ok())
+                    .and_then(|e| t.physics.get(e));
+                let loss = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
+                (
+                    format!("{}, {}", t.physics.len() - 1, t.chosen),
+                    format!(
+                        "{} → {}",
+                        loss(start),
+                        loss(kept.and_then(|e| e.validation_loss))
+                    ),
+                )
+            }
+            _ => ("–".to_string(), "– (network file not on disk)".to_string()),
+        };
+        let words = match c.verdict {
+            Verdict::Beats => "better",
+            Verdict::LosesTo => "worse",
+            Verdict::Ties => "the same targets",
+            Verdict::NoSignificantDifference => "no significant difference",
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {epochs} | {losses} | {} | {} | {words} |",
+            m.name,
+            m.d,
+            rate_cell(&c.b),
+            rate_cell(&c.a),
+            proxyland_optim::stats::format_p(c.paired.p_value),
+            proxyland_optim::stats::format_p(c.holm_p),
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// Whether two methods gave the same answer on every target (physics training that kept the
+/// supervised weights is the same network, not a second one).
 fn same_answers(r: &Results, a: &str, b: &str) -> bool {
     let answers = |label: &str| -> Vec<(usize, Vec<f64>)> {
         let mut v: Vec<(usize, Vec<f64>)> = r
@@ -447,7 +531,7 @@ fn verdict(members: &[Member]) -> String {
         };
         for net in NETWORKS {
             let Some(s) = find(r, net) else { continue };
-            // A physics fine-tuning that kept the supervised weights is the same network.
+            // Physics training that kept the supervised weights is the same network.
             let supervised = net.replace("[physics]", "[supervised]");
             if net.ends_with("[physics]") && same_answers(r, net, &supervised) {
                 same_network.push(format!("{net} on {}", m.name));
@@ -500,8 +584,8 @@ fn verdict(members: &[Member]) -> String {
     if !same_network.is_empty() {
         let _ = writeln!(
             md,
-            "Not compared: {} (same answers as the supervised network on every target: the \
-             physics fine-tuning kept the supervised weights).\n",
+            "Not compared: {} (same answers as the supervised network on every target: physics \
+             training kept the supervised weights).\n",
             same_network.join(", ")
         );
     }
