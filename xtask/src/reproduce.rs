@@ -649,6 +649,8 @@ impl PhysicsTraining {
             PhysicsTraining::FineTune => &[
                 "--physics-epochs",
                 "3",
+                "--physics-patience",
+                "3",
                 "--physics-select",
                 "parameter-error",
             ],

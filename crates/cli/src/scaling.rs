@@ -418,7 +418,9 @@ fn physics_training(members: &[Member]) -> String {
     let mut md = String::from(
         "## Physics training against the supervised network\n\n\
          `inverse-net[physics]` against `inverse-net[supervised]` (the network it starts from) \
-         on the same test targets: exact McNemar tests, Holm-corrected over the members. \
+         on the same test targets: exact McNemar tests, Holm-corrected over the members (a \
+         member where training kept the supervised weights counts as a tie, which only makes \
+         the correction stricter). \
          Validation physics loss: the median over the validation targets of the loss of the \
          network's raw prediction, before refinement, at the supervised start and at the \
          epoch kept.\n\n\

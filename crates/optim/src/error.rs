@@ -4,9 +4,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum Error {
     // --- the objective ---------------------------------------------------------------------
-    /// A budgeted objective ran out of simulator calls.
-    #[error("simulator call budget of {0} exhausted")]
-    BudgetExhausted(usize),
+    /// A budgeted objective ran out of simulator calls, or of field solves.
+    #[error("simulator budget of {budget} {} exhausted", if *.in_field_solves { "field solves" } else { "calls" })]
+    BudgetExhausted {
+        /// The budget.
+        budget: usize,
+        /// Whether it counts field solves (a call with gradient costs 1 + d) rather than calls.
+        in_field_solves: bool,
+    },
     /// The objective returned NaN or ±∞.
     #[error("the objective is not finite at u = {u:?}")]
     NonFinite {

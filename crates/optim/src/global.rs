@@ -76,7 +76,7 @@ fn uniform_point(stream: &mut Stream, d: usize) -> Vec<f64> {
 fn score(objective: &TrueLoss, u: &[f64]) -> Option<f64> {
     match objective.value(u) {
         Ok(v) => Some(v),
-        Err(Error::BudgetExhausted(_)) => None,
+        Err(Error::BudgetExhausted { .. }) => None,
         Err(_) => Some(f64::INFINITY),
     }
 }
@@ -128,7 +128,7 @@ pub fn multistart_bfgs(
     while objective.remaining() > 0 {
         let r = minimize(LocalMethod::Bfgs, objective, &start, settings);
         rounds += 1;
-        if let Some(StopReason::Budget { .. }) = r.stopped {
+        if r.stopped.as_ref().is_some_and(StopReason::is_budget) {
             stopped = r.stopped;
             break;
         }

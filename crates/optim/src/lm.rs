@@ -293,9 +293,9 @@ pub fn levenberg_marquardt(
         let trial_u: Vec<f64> = point.u.iter().zip(&h).map(|(u, h)| u + h).collect();
         let trial = match evaluate(problem, &trial_u) {
             Ok(t) => Some(t),
-            Err(Error::BudgetExhausted(b)) => {
+            Err(e @ Error::BudgetExhausted { .. }) => {
                 let value = point.rss / n;
-                return fail(&point.u, value, iterations, &Error::BudgetExhausted(b));
+                return fail(&point.u, value, iterations, &e);
             }
             // A blow-up or a non-finite value at the trial point: a failed step, not a failed
             // run; the trust region shrinks.

@@ -118,6 +118,11 @@ pub enum StopReason {
         /// The budget, in simulator calls.
         calls: usize,
     },
+    /// The field-solve budget was spent (a call with gradient costs 1 + d solves).
+    SolveBudget {
+        /// The budget, in field solves.
+        field_solves: usize,
+    },
     /// The objective failed: a simulation blew up, a surrogate could not predict.
     ObjectiveFailed {
         /// What failed, as the objective said it.
@@ -141,10 +146,35 @@ impl StopReason {
         )
     }
 
+    /// Whether a budget, of calls or of field solves, ended the run.
+    pub fn is_budget(&self) -> bool {
+        matches!(
+            self,
+            StopReason::Budget { .. } | StopReason::SolveBudget { .. }
+        )
+    }
+
     /// The stop reason an objective error implies.
+    ///
+    /// ```
+    /// use proxyland_optim::{Error, StopReason};
+    /// let spent = Error::BudgetExhausted { budget: 170, in_field_solves: true };
+    /// let reason = StopReason::from_error(&spent);
+    /// assert_eq!(reason, StopReason::SolveBudget { field_solves: 170 });
+    /// assert_eq!(reason.to_string(), "budget of 170 field solves spent");
+    /// ```
     pub fn from_error(e: &Error) -> StopReason {
         match e {
-            Error::BudgetExhausted(calls) => StopReason::Budget { calls: *calls },
+            Error::BudgetExhausted {
+                budget,
+                in_field_solves: false,
+            } => StopReason::Budget { calls: *budget },
+            Error::BudgetExhausted {
+                budget,
+                in_field_solves: true,
+            } => StopReason::SolveBudget {
+                field_solves: *budget,
+            },
             Error::NonFinite { .. } => StopReason::NonFinite,
             other => StopReason::ObjectiveFailed {
                 message: other.to_string(),
@@ -157,6 +187,9 @@ impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StopReason::Budget { calls } => write!(f, "simulator budget of {calls} calls spent"),
+            StopReason::SolveBudget { field_solves } => {
+                write!(f, "budget of {field_solves} field solves spent")
+            }
             StopReason::ObjectiveFailed { message } => write!(f, "objective failed: {message}"),
             StopReason::NonFinite => write!(f, "non-finite objective value"),
             StopReason::LineSearch { message } => write!(f, "line search stopped: {message}"),

@@ -592,9 +592,7 @@ pub fn run(
                 _ => differential_evolution(&limited, settings, stream)?,
             };
             // The budget running out is how these methods end; anything else is reported.
-            let stopped = r
-                .stopped
-                .filter(|s| !matches!(s, StopReason::Budget { .. }));
+            let stopped = r.stopped.filter(|s| !s.is_budget());
             let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
             a.field_solves = limited.field_solves();
             a.rounds = Some(r.rounds);

@@ -165,12 +165,18 @@ impl<'a> TrueLoss<'a> {
     fn charge(&self, solves: usize) -> Result<()> {
         if let Some(b) = self.budget {
             if self.calls.get() >= b {
-                return Err(Error::BudgetExhausted(b));
+                return Err(Error::BudgetExhausted {
+                    budget: b,
+                    in_field_solves: false,
+                });
             }
         }
         if let Some(b) = self.solve_budget {
             if self.solves.get() + solves > b {
-                return Err(Error::BudgetExhausted(b));
+                return Err(Error::BudgetExhausted {
+                    budget: b,
+                    in_field_solves: true,
+                });
             }
         }
         self.calls.set(self.calls.get() + 1);

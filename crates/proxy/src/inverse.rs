@@ -173,6 +173,9 @@ pub struct InverseTraining {
     pub validation_sim_calls: usize,
     /// Training samples whose simulation failed (skipped, counted in the calls).
     pub physics_failed: usize,
+    /// Why physics training ended early, when it diverged (every simulation of an epoch failed).
+    #[serde(default)]
+    pub physics_diverged: Option<String>,
     /// Which validation score chose the physics epoch (none for the supervised variant).
     #[serde(default)]
     pub selection: Option<PhysicsSelection>,
@@ -446,10 +449,18 @@ fn median_error(space: &ParamSpace, u: &[Vec<f64>], truth: &Array2<f64>) -> f64 
         .iter()
         .enumerate()
         .map(|(i, u)| {
+            // A non-finite prediction is infinitely wrong (f64::max would drop its NaN and
+            // score it perfect).
             space
                 .normalized_distance(&space.from_unit(u), &truth.row(i).to_vec())
                 .into_iter()
-                .fold(0.0, f64::max)
+                .fold(0.0_f64, |worst, e| {
+                    if e.is_finite() {
+                        worst.max(e)
+                    } else {
+                        f64::INFINITY
+                    }
+                })
         })
         .collect();
     errors.sort_by(f64::total_cmp);
@@ -596,6 +607,7 @@ pub fn train_inverse(
         physics_sim_calls: 0,
         validation_sim_calls: 0,
         physics_failed: 0,
+        physics_diverged: None,
         selection: None,
         chosen: String::new(),
         validation_error: f64::INFINITY,
@@ -777,13 +789,22 @@ fn train_on_physics(
     let (traj_mean, traj_std) = normalization;
     let selection = opts.physics_selection;
     training.selection = Some(selection);
-    // Each score spends one value call per validation target, counted in the one-off cost.
+    // Scoring on the physics loss spends one value call per validation target, counted in the
+    // one-off cost; chosen on parameter error (the pinned earlier protocol) it spends none, as
+    // that protocol did not.
     let score = |net: &InverseNet, train_loss: Option<f64>| -> Result<(InverseEpoch, usize)> {
-        let (loss, calls) = validation_physics_loss(net, pool, sim, space, normalization, device)?;
+        let (loss, calls) = match selection {
+            PhysicsSelection::PhysicsLoss => {
+                let (loss, calls) =
+                    validation_physics_loss(net, pool, sim, space, normalization, device)?;
+                (Some(loss), calls)
+            }
+            PhysicsSelection::ParameterError => (None, 0),
+        };
         let epoch = InverseEpoch {
             train_loss,
             validation_error: validation_error(net)?,
-            validation_loss: Some(loss),
+            validation_loss: loss,
         };
         Ok((epoch, calls))
     };
@@ -837,13 +858,19 @@ fn train_on_physics(
             let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
             adam.backward_step(&surrogate);
         }
-        let train_loss = total / counted.max(1) as f64;
-        if counted > 0 && !train_loss.is_finite() {
-            return Err(Error::Diverged {
-                epoch,
-                loss: train_loss,
-            });
+        // Every sample failing means the network now predicts where the simulator cannot go
+        // (or predicts NaN): training has diverged; the best epoch so far is kept, and the
+        // file says why training ended.
+        if counted == 0 {
+            let why = format!(
+                "physics epoch {epoch}: every one of its {} simulations failed",
+                samples.len()
+            );
+            tracing::warn!("{why}; keeping {}", chosen.0);
+            training.physics_diverged = Some(why);
+            break;
         }
+        let train_loss = total / counted as f64;
         let (record, calls) = score(net, Some(train_loss))?;
         training.validation_sim_calls += calls;
         on_epoch("physics", epoch, &record);
@@ -891,7 +918,11 @@ fn clipped_gradients(grads: &[Option<(f64, Vec<f64>)>], d: usize) -> (f64, usize
                 } else {
                     1.0
                 };
-                flat.extend(g.iter().map(|v| (v * scale) as f32));
+                // Clamped so an enormous gradient cannot overflow f32 into ±∞.
+                flat.extend(
+                    g.iter()
+                        .map(|v| (v * scale).clamp(f32::MIN as f64, f32::MAX as f64) as f32),
+                );
             }
             None => flat.extend(std::iter::repeat_n(0.0f32, d)),
         }
@@ -1025,12 +1056,15 @@ impl InverseModel {
     }
 
     /// Test-time training on `observations` (arXiv 2408.08119's refinement of the network on
-    /// the data it is solving): a copy of the network takes `epochs` Adam steps on the physics
-    /// loss of all of them, through `sim`'s exact gradient, and each observation keeps the
-    /// prediction with the lowest loss it saw. The file's network is left as it is.
+    /// the data it is solving): a copy of the network is scored `epochs` times on the physics
+    /// loss of every observation, through `sim`'s exact gradient, with Adam steps on those
+    /// gradients between consecutive scorings (one per 256 observations), and each observation
+    /// keeps the prediction with the lowest loss scored (the unadapted one among them). The
+    /// file's network is left as it is.
     ///
-    /// Every observation is simulated once per epoch with its gradient, so its cost is
-    /// `epochs` calls (`epochs · (1 + d)` field solves), charged to that observation.
+    /// Every observation is simulated once per scoring with its gradient, so its cost is
+    /// `epochs` calls (`epochs · (1 + d)` field solves), charged to that observation. No step
+    /// follows the last scoring: a network nobody scores is not paid for.
     ///
     /// ```no_run
     /// # fn main() -> proxyland_proxy::Result<()> {
@@ -1070,7 +1104,8 @@ impl InverseModel {
         let mut best: Vec<(f64, Vec<f64>)> = Vec::new();
         let idx: Vec<usize> = (0..n).collect();
         let (mean, std) = (self.meta.traj_mean, self.meta.traj_std);
-        for _ in 0..opts.epochs {
+        for epoch in 0..opts.epochs {
+            let last = epoch + 1 == opts.epochs;
             let mut seen = Vec::with_capacity(n);
             for chunk in idx.chunks(256) {
                 let y = trajectory_tensor(&all, chunk, mean, std, Device::Cpu);
@@ -1092,6 +1127,9 @@ impl InverseModel {
                         .zip(&rows)
                         .map(|(g, u)| (g.as_ref().map_or(f64::INFINITY, |g| g.0), u.clone())),
                 );
+                if last {
+                    continue;
+                }
                 let (_, _, g) = clipped_gradients(&grads, space.dim());
                 let g = Tensor::from_slice(&g).reshape([chunk.len() as i64, space.dim() as i64]);
                 let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;

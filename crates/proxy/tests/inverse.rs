@@ -283,6 +283,10 @@ fn physics_training_descends_the_physics_loss_and_keeps_its_best_validation_epoc
         .min_by(|&a, &b| errors[a].total_cmp(&errors[b]))
         .unwrap();
     assert_eq!(t.validation_error, errors[best]);
+    assert_eq!(
+        t.validation_sim_calls, 0,
+        "scoring on parameter error needs no simulation"
+    );
     if t.physics.len() < 13 {
         assert_eq!(
             t.physics.len() - 1 - best,
