@@ -9,7 +9,7 @@ use crate::refine_studies::{
 };
 use crate::report::{duration, seconds_per_experiment};
 use anyhow::{Context, Result, bail};
-use proxyland_optim::stats::{Verdict, format_p};
+use proxyland_optim::stats::format_p;
 use proxyland_optim::{Family, FamilyComparison, MethodSummary, Results, compare_family};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -74,12 +74,7 @@ pub(crate) fn cell(s: &MethodSummary) -> String {
 }
 
 pub(crate) fn verdict_cell(c: &FamilyComparison) -> String {
-    let word = match c.verdict {
-        Verdict::Beats => "better",
-        Verdict::LosesTo => "worse",
-        Verdict::Ties => "the same targets",
-        Verdict::NoSignificantDifference => "no significant difference",
-    };
+    let word = c.verdict.word();
     format!(
         "{word} ({} vs {} targets alone; p = {}, Holm {})",
         c.paired.only_a,

@@ -474,21 +474,16 @@ fn physics_training(members: &[Member]) -> String {
             }
             _ => ("–".to_string(), "– (network file not on disk)".to_string()),
         };
-        let words = match c.verdict {
-            Verdict::Beats => "better",
-            Verdict::LosesTo => "worse",
-            Verdict::Ties => "the same targets",
-            Verdict::NoSignificantDifference => "no significant difference",
-        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {epochs} | {losses} | {} | {} | {words} |",
+            "| {} | {} | {} | {} | {epochs} | {losses} | {} | {} | {} |",
             m.name,
             m.d,
             rate_cell(&c.b),
             rate_cell(&c.a),
             proxyland_optim::stats::format_p(c.paired.p_value),
             proxyland_optim::stats::format_p(c.holm_p),
+            c.verdict.word(),
         );
     }
     md.push('\n');
@@ -555,25 +550,19 @@ fn verdict(members: &[Member]) -> String {
             .unwrap_or((c.experiment.clone(), 0));
         let raw = proxyland_optim::stats::format_p(c.paired.p_value);
         let holm = proxyland_optim::stats::format_p(c.holm_p);
-        let words = match c.verdict {
-            Verdict::Beats => {
-                wins.push(format!(
-                    "{} on {name} (d = {d}): {:.2} against {:.2}, {:+.0} simulator calls per \
-                     target (Holm p = {holm})",
-                    c.a.label,
-                    c.a.success_rate,
-                    c.b.success_rate,
-                    c.a.mean_sim_calls - c.b.mean_sim_calls
-                ));
-                "better".to_string()
-            }
-            Verdict::LosesTo => {
-                losses += 1;
-                "worse".to_string()
-            }
-            Verdict::Ties => "the same targets".into(),
-            Verdict::NoSignificantDifference => "no significant difference".into(),
-        };
+        match c.verdict {
+            Verdict::Beats => wins.push(format!(
+                "{} on {name} (d = {d}): {:.2} against {:.2}, {:+.0} simulator calls per target \
+                 (Holm p = {holm})",
+                c.a.label,
+                c.a.success_rate,
+                c.b.success_rate,
+                c.a.mean_sim_calls - c.b.mean_sim_calls
+            )),
+            Verdict::LosesTo => losses += 1,
+            Verdict::Ties | Verdict::NoSignificantDifference => {}
+        }
+        let words = c.verdict.word();
         let _ = writeln!(
             md,
             "| {name} | {d} | {} | {} | {} | {raw} | {holm} | {words} |",

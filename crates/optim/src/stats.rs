@@ -145,6 +145,24 @@ pub enum Verdict {
     NoSignificantDifference,
 }
 
+impl Verdict {
+    /// The verdict in a report's words, A against B.
+    ///
+    /// ```
+    /// use proxyland_optim::stats::Verdict;
+    /// assert_eq!(Verdict::Beats.word(), "better");
+    /// assert_eq!(Verdict::Ties.word(), "the same targets");
+    /// ```
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Beats => "better",
+            Verdict::LosesTo => "worse",
+            Verdict::Ties => "the same targets",
+            Verdict::NoSignificantDifference => "no significant difference",
+        }
+    }
+}
+
 /// A paired comparison of two methods over the same targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairedComparison {
