@@ -75,7 +75,7 @@ pub fn run(path: &Path) -> Result<()> {
         let m = proxy.meta();
         say!(
             "{}: proxy for {} ({} = box lo {:?}, hi {:?})\n\
-             regularization: noise σ = {}, penalty λ = {}\n\
+             regularization: noise σ = {}, penalty λ = {}, other: {}\n\
              architecture:   {:?}\n\
              training:       {} epochs (best {}: validation loss {:.4e}, {}), {:.1} s on {}, seed {}\n\
              pairs:          {:.0}% from each target's {} nearest pool neighbours\n\
@@ -88,6 +88,7 @@ pub fn run(path: &Path) -> Result<()> {
             m.hi,
             m.noise,
             m.penalty,
+            m.regularizers.describe(),
             m.architecture,
             m.training.epochs_run,
             m.training.best_epoch,

@@ -4,8 +4,8 @@ use crate::progress;
 use anyhow::{Context, Result};
 use proxyland_dataset::{ExperimentConfig, OutputLock, Pool};
 use proxyland_proxy::{
-    EncoderKind, InverseOptions, InverseVariant, PhysicsSelection, TrainOptions, TrainSpec, device,
-    train, train_inverse,
+    EncoderKind, InverseOptions, InverseVariant, PhysicsSelection, Regularizers, TrainOptions,
+    TrainSpec, device, train, train_inverse,
 };
 use std::path::PathBuf;
 
@@ -23,6 +23,15 @@ pub struct Args {
     /// Gradient-penalty λ on ‖∂f/∂u‖².
     #[arg(long, default_value_t = 0.0)]
     penalty: f64,
+    /// Dropout probability on the head's hidden activations, in training only (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    /// Decoupled (AdamW) weight decay: weights shrink by 1 − lr·W each step.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Bound every head layer's spectral norm by 1 (power iteration, one step per batch).
+    #[arg(long)]
+    spectral_norm: bool,
     /// auto (CUDA when present), cpu or cuda.
     #[arg(long, default_value = "auto")]
     device: String,
@@ -82,6 +91,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut opts = TrainOptions::from_profile(&config, &args.profile, args.seed)?;
     opts.noise = args.noise;
     opts.penalty = args.penalty;
+    opts.regularizers = Regularizers {
+        dropout: args.dropout,
+        weight_decay: args.weight_decay,
+        spectral_norm: args.spectral_norm,
+    };
     opts.device =
         device::choose(&args.device).with_context(|| format!("--device {}", args.device))?;
     opts.use_fourier = !args.no_fourier;
@@ -105,6 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         device = %device::describe(opts.device),
         noise = opts.noise,
         penalty = opts.penalty,
+        regularizers = %opts.regularizers.describe(),
         epochs = opts.epochs,
         "training"
     );

@@ -10,6 +10,8 @@ use tch::{Kind, Tensor};
 pub struct Adam {
     /// Learning rate (set per epoch by the schedule).
     pub lr: f64,
+    /// Decoupled weight decay (AdamW): p ← p·(1 − lr·decay) before each update; 0 is Adam.
+    pub weight_decay: f64,
     beta1: f64,
     beta2: f64,
     eps: f64,
@@ -36,6 +38,7 @@ impl Adam {
             .collect();
         Adam {
             lr,
+            weight_decay: 0.0,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -61,6 +64,9 @@ impl Adam {
                 let g = p.grad();
                 if !g.defined() {
                     continue;
+                }
+                if self.weight_decay > 0.0 {
+                    let _ = p.g_mul_scalar_(1.0 - self.lr * self.weight_decay);
                 }
                 let _ = m
                     .g_mul_scalar_(self.beta1)
@@ -103,5 +109,40 @@ impl Adam {
         }
         self.steps = steps;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn weight_decay_shrinks_weights_with_zero_gradients_by_exactly_one_minus_lr_decay_per_step() {
+        let vs = VarStore::new(Device::Cpu);
+        let p = vs
+            .root()
+            .var_copy("p", &Tensor::from_slice(&[2.0f32, -3.0, 0.5]));
+        let mut adam = Adam::new(&vs, 0.1);
+        adam.weight_decay = 0.01;
+        for _ in 0..5 {
+            // A defined gradient of zero: Adam's own update is 0 / (0 + ε) = 0.
+            adam.backward_step(&(&p * 0.0).sum(Kind::Float));
+        }
+        let factor = (1.0f64 - 0.1 * 0.01).powi(5);
+        let now = Vec::<f32>::try_from(&p).unwrap();
+        for (got, start) in now.iter().zip([2.0, -3.0, 0.5]) {
+            assert!(
+                (*got as f64 - start * factor).abs() <= 1e-6 * start.abs(),
+                "{got} vs {}",
+                start * factor
+            );
+        }
+        // Without decay the same steps leave the weights where they were.
+        let vs = VarStore::new(Device::Cpu);
+        let q = vs.root().var_copy("q", &Tensor::from_slice(&[2.0f32]));
+        let mut plain = Adam::new(&vs, 0.1);
+        plain.backward_step(&(&q * 0.0).sum(Kind::Float));
+        assert_eq!(Vec::<f32>::try_from(&q).unwrap(), [2.0]);
     }
 }

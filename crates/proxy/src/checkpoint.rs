@@ -142,6 +142,10 @@ pub struct CheckpointMeta {
     pub noise: f64,
     /// Gradient-penalty λ.
     pub penalty: f64,
+    /// Dropout, weight decay and the spectral-norm bound it trained with (none in a file
+    /// written before they existed).
+    #[serde(default)]
+    pub regularizers: crate::Regularizers,
     /// The pool it was trained on.
     pub dataset: DatasetProvenance,
     /// What training did.

@@ -34,6 +34,7 @@ mod head;
 mod inverse;
 mod model;
 mod predict;
+mod regularizers;
 mod train;
 
 /// libtorch's random generator is process-wide. Whatever draws from it (building layers,
@@ -55,6 +56,7 @@ pub use inverse::{
 };
 pub use model::{Architecture, EncoderKind};
 pub use predict::{BoundProxy, Proxy};
+pub use regularizers::Regularizers;
 pub use train::{
     EpochCallback, ExportedBatch, StepBatch, StepTrainer, TrainOptions, TrainSpec, log_rmse,
     normalization, train, train_with,

@@ -315,6 +315,11 @@ impl ProxyNet {
 
     /// The normalized prediction for u (b × d) given embeddings (b × E, or 1 × E broadcast).
     pub fn forward_embedded(&self, embedding: Option<&Tensor>, u: &Tensor) -> Tensor {
+        self.head_forward(self.head_inputs(embedding, u), 0.0)
+    }
+
+    /// The head's inputs: raw coordinates, Fourier features, then the embedding.
+    fn head_inputs(&self, embedding: Option<&Tensor>, u: &Tensor) -> Tensor {
         let raw = self.arch.raw_inputs();
         let u_raw = if raw.len() == self.arch.params {
             u.shallow_clone()
@@ -336,11 +341,20 @@ impl ProxyNet {
             };
             x = Tensor::cat(&[x, e], 1);
         }
+        x
+    }
+
+    /// The head on its inputs, dropping each hidden activation with probability `dropout`
+    /// (training only; 0 drops nothing).
+    fn head_forward(&self, mut x: Tensor, dropout: f64) -> Tensor {
         let last = self.head.len() - 1;
         for (i, layer) in self.head.iter().enumerate() {
             x = layer.forward(&x);
             if i < last {
                 x = x.silu();
+                if dropout > 0.0 {
+                    x = x.dropout(dropout, true);
+                }
             }
         }
         x.squeeze_dim(1)
@@ -349,8 +363,21 @@ impl ProxyNet {
     /// The normalized prediction for pairs: distinct targets (t × F × S), the target row of
     /// each pair (b, int64) and u (b × d). Each target is embedded once.
     pub fn forward(&self, targets: &Tensor, rows: &Tensor, u: &Tensor) -> Tensor {
+        self.forward_training(targets, rows, u, 0.0)
+    }
+
+    /// [`ProxyNet::forward`] as training sees it: with dropout `dropout` on the head's hidden
+    /// activations (drawn from torch's generator).
+    pub fn forward_training(
+        &self,
+        targets: &Tensor,
+        rows: &Tensor,
+        u: &Tensor,
+        dropout: f64,
+    ) -> Tensor {
         let e = self.embed(targets).map(|e| e.index_select(0, rows));
-        self.forward_embedded(e.as_ref(), u)
+        let x = self.head_inputs(e.as_ref(), u);
+        self.head_forward(x, dropout)
     }
 }
 
@@ -406,5 +433,38 @@ mod tests {
             assert_eq!(out.size(), vec![4], "{kind:?}");
             assert!(bool::try_from(out.isfinite().all()).unwrap(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn dropout_acts_in_training_only() {
+        let arch = Architecture {
+            params: 2,
+            periodic: vec![false, false],
+            frames: 5,
+            components: 3,
+            use_fourier: true,
+            fourier_features: 8,
+            fourier_scale: 1.0,
+            encoder: EncoderKind::Mlp,
+            encoder_channels: vec![8],
+            embedding: 4,
+            hidden: vec![32, 32],
+        };
+        tch::manual_seed(5);
+        let vs = VarStore::new(Device::Cpu);
+        let net = ProxyNet::new(&vs.root(), &arch);
+        let y = Tensor::randn([2, 5, 3], (Kind::Float, Device::Cpu));
+        let rows = Tensor::from_slice(&[0i64, 1, 1]);
+        let u = Tensor::rand([3, 2], (Kind::Float, Device::Cpu));
+        let values = |t: Tensor| Vec::<f32>::try_from(t).unwrap();
+        let plain = values(net.forward(&y, &rows, &u));
+        // Prediction is deterministic and is training without dropout.
+        assert_eq!(values(net.forward(&y, &rows, &u)), plain);
+        assert_eq!(values(net.forward_training(&y, &rows, &u, 0.0)), plain);
+        // Training with dropout draws a different mask each pass.
+        let a = values(net.forward_training(&y, &rows, &u, 0.5));
+        let b = values(net.forward_training(&y, &rows, &u, 0.5));
+        assert_ne!(a, plain);
+        assert_ne!(a, b);
     }
 }

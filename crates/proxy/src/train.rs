@@ -14,6 +14,7 @@ use crate::checkpoint::{
 use crate::error::{Error, Result};
 use crate::head::{BoundHead, Head};
 use crate::model::{Architecture, EncoderKind, ProxyNet};
+use crate::regularizers::{Regularizers, SpectralNorm};
 use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
@@ -32,6 +33,8 @@ pub struct TrainOptions {
     pub noise: f64,
     /// Gradient-penalty λ: adds λ E‖∂f/∂u‖² (autograd, create_graph) to the loss.
     pub penalty: f64,
+    /// Dropout, weight decay and the spectral-norm bound (all off by default).
+    pub regularizers: Regularizers,
     /// Epochs to train at most (early stopping may end sooner).
     pub epochs: usize,
     /// Training pairs drawn per epoch.
@@ -73,6 +76,7 @@ impl TrainOptions {
         TrainOptions {
             noise: 0.0,
             penalty: 0.0,
+            regularizers: Regularizers::default(),
             epochs: 100,
             pairs_per_epoch: 16384,
             seed,
@@ -289,6 +293,19 @@ pub fn training_step(
     noise: f64,
     penalty: f64,
 ) -> f64 {
+    regularized_step(net, optimizer, batch, (noise, penalty, 0.0), None)
+}
+
+/// [`training_step`] with dropout on the head's hidden activations (`dropout`, from
+/// `(noise, penalty, dropout)`) and, when given, the spectral-norm bound applied after the
+/// optimizer's step. Weight decay lives in the optimizer.
+fn regularized_step(
+    net: &ProxyNet,
+    optimizer: &mut Adam,
+    batch: &StepBatch,
+    (noise, penalty, dropout): (f64, f64, f64),
+    spectral: Option<&mut SpectralNorm>,
+) -> f64 {
     let u = &batch.u;
     let u_in = if noise > 0.0 {
         let noisy = u + Tensor::randn(u.size(), (Kind::Float, u.device())) * noise;
@@ -301,7 +318,7 @@ pub fn training_step(
     } else {
         u_in
     };
-    let pred = net.forward(&batch.targets, &batch.rows, &u_in);
+    let pred = net.forward_training(&batch.targets, &batch.rows, &u_in, dropout);
     let mut loss = pred.mse_loss(&batch.z, tch::Reduction::Mean);
     if penalty > 0.0 {
         // create_graph: the penalty itself must be differentiated w.r.t. the weights.
@@ -313,6 +330,9 @@ pub fn training_step(
             * penalty;
     }
     optimizer.backward_step(&loss);
+    if let Some(spectral) = spectral {
+        spectral.project();
+    }
     loss.double_value(&[])
 }
 
@@ -505,6 +525,7 @@ pub fn train_with(
             "epochs and pairs per epoch must be positive".into(),
         ));
     }
+    opts.regularizers.check(spec.settings.learning_rate)?;
     let resume_path = resume_path(out);
     if out.exists() && !opts.force {
         return Err(Error::Io {
@@ -595,6 +616,7 @@ pub fn train_with(
         normalization: normalization(pool, &sampler),
         noise: opts.noise,
         penalty: opts.penalty,
+        regularizers: opts.regularizers,
         dataset: DatasetProvenance {
             path: pool.path.clone(),
             hash: pool.header.provenance_hash(),
@@ -622,10 +644,16 @@ pub fn train_with(
     };
     let mut start_epoch = 0;
     let mut adam = Adam::new(&vs, settings.learning_rate);
+    adam.weight_decay = opts.regularizers.weight_decay;
+    let mut spectral = opts
+        .regularizers
+        .spectral_norm
+        .then(|| SpectralNorm::new(&vs));
     if opts.resume && resume_path.exists() {
         let (state, all) = checkpoint::read(&resume_path)?;
         // The optimizer's moments and the best weights travel in the same file as the weights.
-        let (mut tensors, mut moments, mut best) = (
+        let (mut tensors, mut moments, mut best, mut power) = (
+            checkpoint::NamedTensors::new(),
             checkpoint::NamedTensors::new(),
             checkpoint::NamedTensors::new(),
             checkpoint::NamedTensors::new(),
@@ -633,6 +661,8 @@ pub fn train_with(
         for (name, t) in all {
             if name.starts_with("adam.") {
                 moments.insert(name, t);
+            } else if name.starts_with(crate::regularizers::STATE_PREFIX) {
+                power.insert(name, t);
             } else if let Some(rest) = name.strip_prefix("best.") {
                 best.insert(rest.to_string(), t);
             } else {
@@ -655,6 +685,7 @@ pub fn train_with(
         if state.dataset.hash != meta.dataset.hash
             || state.noise != opts.noise
             || state.penalty != opts.penalty
+            || state.regularizers != opts.regularizers
             || state.architecture != meta.architecture
             || then.near_share != now.near_share
             || then.near_neighbours != now.near_neighbours
@@ -666,13 +697,23 @@ pub fn train_with(
         {
             return Err(Error::Checkpoint {
                 path: resume_path,
-                field: "dataset/noise/penalty/architecture/seed/pairs/batch size/learning rate/\
-                        near pairs"
+                field: "dataset/noise/penalty/regularizers/architecture/seed/pairs/batch size/\
+                        learning rate/near pairs"
                     .into(),
                 message: "the interrupted run used other data or settings; delete it or rerun \
                           with the original settings"
                     .into(),
             });
+        }
+        if let Some(spectral) = &mut spectral {
+            if !spectral.restore(&power) {
+                return Err(Error::Checkpoint {
+                    path: resume_path,
+                    field: "sn".into(),
+                    message: "the spectral-norm state is missing or does not fit the network"
+                        .into(),
+                });
+            }
         }
         meta.normalization = state.normalization;
         let device = meta.training.device.clone();
@@ -720,9 +761,18 @@ pub fn train_with(
         for k in 0..batches {
             let batch = sampler.batch(Split::Train, (epoch * batches + k) as u64, batch_size);
             let step = StepBatch::new(&batch, &norm, opts.device);
-            train_loss += training_step(&net, &mut adam, &step, opts.noise, opts.penalty);
+            train_loss += regularized_step(
+                &net,
+                &mut adam,
+                &step,
+                (opts.noise, opts.penalty, opts.regularizers.dropout),
+                spectral.as_mut(),
+            );
         }
         train_loss /= batches as f64;
+        if let Some(spectral) = &mut spectral {
+            spectral.project_converged();
+        }
         let val_loss = tch::no_grad(|| {
             net.forward(&val.targets, &val.rows, &val.u)
                 .mse_loss(&val.z, tch::Reduction::Mean)
@@ -806,6 +856,7 @@ pub fn train_with(
                 .map(|(name, t)| (format!("best.{name}"), t)),
         );
         state.extend(moments);
+        state.extend(spectral.iter().flat_map(SpectralNorm::state));
         checkpoint::save_named(state, &meta, &resume_path)?;
         if opts
             .stop_after

@@ -4,7 +4,7 @@ use openblas_src as _;
 
 mod common;
 
-use proxyland_proxy::{Error, Proxy, TrainOptions, train};
+use proxyland_proxy::{Error, Proxy, Regularizers, TrainOptions, train};
 use std::path::Path;
 
 fn tiny(s: String) -> String {
@@ -287,5 +287,82 @@ fn a_run_interrupted_just_after_early_stopping_resumes_to_the_same_end() {
     };
     let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
     assert_eq!(meta.training.history.len(), ran);
+    assert_eq!(weights(&whole), weights(&parts));
+}
+
+/// The largest singular value of a stored matrix, √λ_max(WᵀW) by libtorch's eigensolver.
+fn spectral_norm_of(path: &Path, name: &str) -> f64 {
+    let tensors = tch::Tensor::read_safetensors(path).unwrap();
+    let w = &tensors.iter().find(|(n, _)| n == name).unwrap().1;
+    let w = w.to_kind(tch::Kind::Double);
+    w.tr()
+        .mm(&w)
+        .linalg_eigvalsh("L")
+        .max()
+        .double_value(&[])
+        .sqrt()
+}
+
+#[test]
+fn a_proxy_trained_with_every_regularizer_records_them_resumes_to_the_same_weights_and_bounds_its_head()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, pool) = common::pool(dir.path(), "burgers", 48, &tiny);
+    let regularizers = Regularizers {
+        dropout: 0.2,
+        weight_decay: 1e-3,
+        spectral_norm: true,
+    };
+    let opts = TrainOptions {
+        noise: 0.02,
+        regularizers,
+        epochs: 4,
+        pairs_per_epoch: 2048,
+        ..TrainOptions::from_profile(&config, "quick", 6).unwrap()
+    };
+    let whole = dir.path().join("whole.safetensors");
+    let meta = train(&pool, &config, &opts, &whole, &|_, _, _| {}).unwrap();
+    assert_eq!(meta.regularizers, regularizers);
+    assert_eq!(
+        Proxy::load(&whole).unwrap().meta().regularizers,
+        regularizers
+    );
+    // Every head layer's spectral norm is bounded by 1; the encoder's are not constrained.
+    let layers: Vec<String> = config
+        .proxy
+        .hidden
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format!("head.fc{i}.weight"))
+        .chain(["head.out.weight".to_string()])
+        .collect();
+    for name in &layers {
+        let sigma = spectral_norm_of(&whole, name);
+        assert!(sigma <= 1.0 + 1e-3, "{name}: {sigma}");
+    }
+    // Interrupted and resumed (dropout masks, decay and power-iteration vectors included):
+    // bit-identical to the uninterrupted run.
+    let parts = dir.path().join("parts.safetensors");
+    let stopped = TrainOptions {
+        stop_after: Some(2),
+        ..opts.clone()
+    };
+    assert!(train(&pool, &config, &stopped, &parts, &|_, _, _| {}).is_err());
+    // Resuming with other regularizers would mix two runs: refused, naming them.
+    let changed = TrainOptions {
+        resume: true,
+        regularizers: Regularizers {
+            dropout: 0.1,
+            ..regularizers
+        },
+        ..opts.clone()
+    };
+    let err = train(&pool, &config, &changed, &parts, &|_, _, _| {}).unwrap_err();
+    assert!(err.to_string().contains("regularizers"), "{err}");
+    let resumed = TrainOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
     assert_eq!(weights(&whole), weights(&parts));
 }
