@@ -462,7 +462,7 @@ fn physics_training(members: &[Member]) -> String {
                     .strip_prefix("physics epoch ")
                     .and_then(|e| e.split_whitespace().next()?.parse::<usize>().ok())
                     .and_then(|e| t.physics.get(e));
-                let loss = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
+                let loss = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3e}"));
                 (
                     format!("{}, {}", t.physics.len() - 1, t.chosen),
                     format!(
