@@ -195,10 +195,16 @@ impl Pipeline {
         self.record_time(label, secs)
     }
 
+    /// Appends a stage's time. The file is rewritten beside itself and renamed over the old one,
+    /// so a kill mid-write leaves the previous timings, never a torn file.
     fn record_time(&self, label: &str, secs: f64) -> Result<()> {
         let mut lines = std::fs::read_to_string(&self.timings).unwrap_or_default();
         lines.push_str(&format!("{label} {secs:.1}\n"));
-        std::fs::write(&self.timings, lines)?;
+        let partial = self.timings.with_extension("txt.tmp");
+        std::fs::write(&partial, lines)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, &self.timings)
+            .with_context(|| format!("cannot replace {}", self.timings.display()))?;
         Ok(())
     }
 }
