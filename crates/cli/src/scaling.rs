@@ -490,23 +490,6 @@ fn physics_training(members: &[Member]) -> String {
     md
 }
 
-/// Whether two methods gave the same answer on every target (physics training that kept the
-/// supervised weights is the same network, not a second one).
-fn same_answers(r: &Results, a: &str, b: &str) -> bool {
-    let answers = |label: &str| -> Vec<(usize, Vec<f64>)> {
-        let mut v: Vec<(usize, Vec<f64>)> = r
-            .rows
-            .iter()
-            .filter(|o| o.method == label)
-            .map(|o| (o.target, o.answer.x_hat.clone()))
-            .collect();
-        v.sort_by_key(|(t, _)| *t);
-        v
-    };
-    let (x, y) = (answers(a), answers(b));
-    !x.is_empty() && x == y
-}
-
 /// "Where does a network beats the lookup?", from the paired tests alone, Holm-corrected over
 /// every comparison of the report.
 fn verdict(members: &[Member]) -> String {
@@ -530,7 +513,7 @@ fn verdict(members: &[Member]) -> String {
             let Some(s) = find(r, net) else { continue };
             // Physics training that kept the supervised weights is the same network.
             let supervised = net.replace("[physics]", "[supervised]");
-            if net.ends_with("[physics]") && same_answers(r, net, &supervised) {
+            if net.ends_with("[physics]") && r.same_answers(net, &supervised) {
                 same_network.push(format!("{net} on {}", m.name));
                 continue;
             }

@@ -445,6 +445,24 @@ impl Results {
         Some(rows.iter().map(|o| o.success).collect())
     }
 
+    /// Whether `a` and `b` answered exactly alike on every target (and ran at all): two
+    /// labels for one network, such as a physics variant whose training kept the supervised
+    /// weights, are one method, not two to compare.
+    pub fn same_answers(&self, a: &str, b: &str) -> bool {
+        let answers = |label: &str| -> Vec<(usize, &[f64])> {
+            let mut v: Vec<(usize, &[f64])> = self
+                .rows
+                .iter()
+                .filter(|o| o.method == label)
+                .map(|o| (o.target, o.answer.x_hat.as_slice()))
+                .collect();
+            v.sort_by_key(|(t, _)| *t);
+            v
+        };
+        let (x, y) = (answers(a), answers(b));
+        !x.is_empty() && x == y
+    }
+
     /// The exact paired test of `a` against `b` on the same targets.
     pub fn compare(&self, a: &str, b: &str) -> Option<PairedComparison> {
         let (sa, sb) = (self.successes(a)?, self.successes(b)?);
