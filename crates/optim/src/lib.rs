@@ -71,7 +71,7 @@ pub use objective::{
 pub use refine::{Refinement, continuation_horizons, refine};
 pub use results::{
     Budget, BudgetUnit, Candidate, Environment, Headline, InverseGuesses, MethodId, MethodSummary,
-    Outcome, Protocol, RESULTS_FORMAT_VERSION, Results, Selection, SurrogateConfig,
+    Outcome, Protocol, RESULTS_FORMAT_VERSION, Regularizers, Results, Selection, SurrogateConfig,
     SurrogateQuality, SurrogateReport, TargetSplit,
 };
 pub use selection::{SELECTION_RULE, select_configuration};

@@ -369,6 +369,9 @@ pub struct SurrogateInfo {
     pub noise: f64,
     /// Gradient-penalty λ it was trained with.
     pub penalty: f64,
+    /// Dropout, weight decay and the spectral-norm bound it was trained with.
+    #[serde(default)]
+    pub regularizers: crate::Regularizers,
     /// The training seed.
     pub seed: u64,
     /// One-off cost: simulations that made its training pool.

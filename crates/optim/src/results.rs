@@ -30,6 +30,91 @@ impl TargetSplit {
     }
 }
 
+/// Dropout, weight decay and the spectral-norm bound; all off by default. A checkpoint records
+/// them, and resuming an interrupted run with others is refused.
+///
+/// ```
+/// use proxyland_optim::Regularizers;
+/// let r = Regularizers { dropout: 0.2, ..Regularizers::default() };
+/// assert!(r.check(1e-3).is_ok());
+/// assert!(Regularizers { dropout: 1.0, ..r }.check(1e-3).is_err());
+/// assert_eq!(r.describe(), "dropout 0.2");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Regularizers {
+    /// Dropout probability on the head's hidden activations during training (0: off).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Decoupled weight decay W (0: off).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Bound every head layer's spectral norm by 1.
+    #[serde(default)]
+    pub spectral_norm: bool,
+}
+
+impl Regularizers {
+    /// Refuses values training cannot use, naming the flag: dropout must lie in [0, 1), and
+    /// weight decay must be finite, ≥ 0, and small enough that `learning_rate`·W < 1 (else a
+    /// step would flip or zero the weights).
+    pub fn check(&self, learning_rate: f64) -> Result<()> {
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::invalid(
+                "regularizers",
+                format!(
+                    "--dropout {}: expected a probability in [0, 1)",
+                    self.dropout
+                ),
+            ));
+        }
+        let w = self.weight_decay;
+        if !(w >= 0.0 && w.is_finite() && learning_rate * w < 1.0) {
+            return Err(Error::invalid(
+                "regularizers",
+                format!(
+                    "--weight-decay {w}: expected a finite value >= 0 with learning rate × decay \
+                     < 1 (learning rate {learning_rate})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The regularizers in use, as a file or report would name them ("none" when off).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.dropout > 0.0 {
+            parts.push(format!("dropout {}", self.dropout));
+        }
+        if self.weight_decay > 0.0 {
+            parts.push(format!("weight decay {}", self.weight_decay));
+        }
+        if self.spectral_norm {
+            parts.push("spectral norm".to_string());
+        }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// The label fragment (`dropout=0.2,wd=0.001,sn`); empty when all are off.
+    fn label_fragment(&self) -> String {
+        let mut parts = Vec::new();
+        if self.dropout > 0.0 {
+            parts.push(format!("dropout={}", self.dropout));
+        }
+        if self.weight_decay > 0.0 {
+            parts.push(format!("wd={}", self.weight_decay));
+        }
+        if self.spectral_norm {
+            parts.push("sn".to_string());
+        }
+        parts.join(",")
+    }
+}
+
 /// A trained surrogate's setting: the regularization it was trained with and its seed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SurrogateConfig {
@@ -37,6 +122,9 @@ pub struct SurrogateConfig {
     pub noise: f64,
     /// Gradient-penalty λ.
     pub penalty: f64,
+    /// Dropout, weight decay, spectral norm (all off in files from before they existed).
+    #[serde(default)]
+    pub regularizers: Regularizers,
     /// Training seed.
     pub seed: u64,
 }
@@ -47,13 +135,17 @@ impl SurrogateConfig {
         SurrogateConfig {
             noise: info.noise,
             penalty: info.penalty,
+            regularizers: info.regularizers,
             seed: info.seed,
         }
     }
 
-    /// Whether two surrogates share σ and λ (seeds may differ).
+    /// Whether a surrogate has the setting a selection names: σ and λ, and no other
+    /// regularizer (a selection chooses among σ and λ only; seeds may differ).
     pub fn same_setting(&self, noise: f64, penalty: f64) -> bool {
-        self.noise == noise && self.penalty == penalty
+        self.noise == noise
+            && self.penalty == penalty
+            && self.regularizers == Regularizers::default()
     }
 }
 
@@ -124,7 +216,16 @@ impl MethodId {
             label.push_str(&format!("[{v}]"));
         }
         if let Some(c) = &self.surrogate {
-            label.push_str(&format!("[s={},l={},seed={}]", c.noise, c.penalty, c.seed));
+            let other = c.regularizers.label_fragment();
+            let other = if other.is_empty() {
+                other
+            } else {
+                format!("{other},")
+            };
+            label.push_str(&format!(
+                "[s={},l={},{other}seed={}]",
+                c.noise, c.penalty, c.seed
+            ));
         }
         if let Some(b) = &self.budget {
             let unit = if b.in_field_solves() { "-solves" } else { "" };
@@ -510,5 +611,69 @@ impl Results {
         self.rows
             .iter()
             .filter_map(|o| Some((o, o.answer.stopped.as_ref().filter(|s| s.is_failure())?)))
+    }
+}
+
+#[cfg(test)]
+mod regularizer_tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_refused_with_their_flag() {
+        let r = Regularizers::default();
+        assert_eq!(r.describe(), "none");
+        for bad in [-0.1, 1.0, f64::NAN] {
+            let e = Regularizers { dropout: bad, ..r }.check(1e-3).unwrap_err();
+            assert!(e.to_string().contains("--dropout"), "{e}");
+        }
+        for bad in [-1.0, f64::INFINITY, 2000.0] {
+            let e = Regularizers {
+                weight_decay: bad,
+                ..r
+            }
+            .check(1e-3)
+            .unwrap_err();
+            assert!(e.to_string().contains("--weight-decay"), "{e}");
+        }
+        let all = Regularizers {
+            dropout: 0.1,
+            weight_decay: 1e-4,
+            spectral_norm: true,
+        };
+        assert_eq!(
+            all.describe(),
+            "dropout 0.1, weight decay 0.0001, spectral norm"
+        );
+    }
+
+    #[test]
+    fn a_regularized_surrogate_is_labelled_apart_and_never_mistaken_for_a_selection() {
+        let plain = SurrogateConfig {
+            noise: 0.05,
+            penalty: 0.0,
+            regularizers: Regularizers::default(),
+            seed: 0,
+        };
+        let dropout = SurrogateConfig {
+            regularizers: Regularizers {
+                dropout: 0.2,
+                ..Regularizers::default()
+            },
+            ..plain
+        };
+        let label = |c: SurrogateConfig| {
+            MethodId {
+                family: Family::ProxyBfgs,
+                surrogate: Some(c),
+                budget: None,
+                variant: None,
+            }
+            .label()
+        };
+        assert_eq!(label(plain), "proxy-bfgs[s=0.05,l=0,seed=0]");
+        assert_eq!(label(dropout), "proxy-bfgs[s=0.05,l=0,dropout=0.2,seed=0]");
+        assert!(plain.same_setting(0.05, 0.0));
+        assert!(!dropout.same_setting(0.05, 0.0));
+        assert_ne!(plain, dropout);
     }
 }

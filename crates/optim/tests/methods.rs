@@ -338,6 +338,7 @@ impl RecordingSurrogate {
                 trajectory_shape: (1, 1),
                 noise: 0.0,
                 penalty: 0.0,
+                regularizers: Default::default(),
                 seed: 0,
                 dataset_simulations: 0,
                 training_seconds: 0.0,

@@ -145,4 +145,18 @@ mod tests {
         plain.backward_step(&(&q * 0.0).sum(Kind::Float));
         assert_eq!(Vec::<f32>::try_from(&q).unwrap(), [2.0]);
     }
+
+    #[test]
+    fn weight_decay_comes_before_the_adam_update_as_in_adamw() {
+        // One step on L = 3p from p = 1 (lr 0.1, W 0.5), written out: the decay gives
+        // 1·(1 − 0.05) = 0.95; m̂ = 3, v̂ = 9, so the update is 0.1·3/3 = 0.1 and p = 0.85.
+        // Decaying after the update would give (1 − 0.1)·0.95 = 0.855.
+        let vs = VarStore::new(Device::Cpu);
+        let p = vs.root().var_copy("p", &Tensor::from_slice(&[1.0f32]));
+        let mut adam = Adam::new(&vs, 0.1);
+        adam.weight_decay = 0.5;
+        adam.backward_step(&(&p * 3.0).sum(Kind::Float));
+        let got = Vec::<f32>::try_from(&p).unwrap()[0] as f64;
+        assert!((got - 0.85).abs() < 1e-6, "{got}");
+    }
 }

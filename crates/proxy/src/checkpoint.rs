@@ -145,7 +145,7 @@ pub struct CheckpointMeta {
     /// Dropout, weight decay and the spectral-norm bound it trained with (none in a file
     /// written before they existed).
     #[serde(default)]
-    pub regularizers: crate::Regularizers,
+    pub regularizers: proxyland_optim::Regularizers,
     /// The pool it was trained on.
     pub dataset: DatasetProvenance,
     /// What training did.

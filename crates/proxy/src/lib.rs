@@ -56,7 +56,8 @@ pub use inverse::{
 };
 pub use model::{Architecture, EncoderKind};
 pub use predict::{BoundProxy, Proxy};
-pub use regularizers::Regularizers;
+/// The regularizer settings live in optim's results schema (they name a surrogate there).
+pub use proxyland_optim::Regularizers;
 pub use train::{
     EpochCallback, ExportedBatch, StepBatch, StepTrainer, TrainOptions, TrainSpec, log_rmse,
     normalization, train, train_with,

@@ -437,6 +437,7 @@ mod tests {
 
     #[test]
     fn dropout_acts_in_training_only() {
+        let _rng = crate::torch_rng_lock();
         let arch = Architecture {
             params: 2,
             periodic: vec![false, false],

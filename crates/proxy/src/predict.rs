@@ -93,6 +93,7 @@ impl Proxy {
             trajectory_shape: (a.frames, a.components),
             noise: meta.noise,
             penalty: meta.penalty,
+            regularizers: meta.regularizers,
             seed: meta.training.seed,
             dataset_simulations: meta.dataset.samples,
             training_seconds: meta.training.seconds,

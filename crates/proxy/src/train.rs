@@ -14,9 +14,10 @@ use crate::checkpoint::{
 use crate::error::{Error, Result};
 use crate::head::{BoundHead, Head};
 use crate::model::{Architecture, EncoderKind, ProxyNet};
-use crate::regularizers::{Regularizers, SpectralNorm};
+use crate::regularizers::SpectralNorm;
 use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
+use proxyland_optim::Regularizers;
 use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::{Boundary, ParamSpace};
@@ -525,7 +526,9 @@ pub fn train_with(
             "epochs and pairs per epoch must be positive".into(),
         ));
     }
-    opts.regularizers.check(spec.settings.learning_rate)?;
+    opts.regularizers
+        .check(spec.settings.learning_rate)
+        .map_err(|e| Error::Input(e.to_string()))?;
     let resume_path = resume_path(out);
     if out.exists() && !opts.force {
         return Err(Error::Io {
