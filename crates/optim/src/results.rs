@@ -476,11 +476,13 @@ pub struct Results {
     pub rows: Vec<Outcome>,
 }
 
-/// The results layout this build writes. 3: budgets may be in field solves (a budget holds
+/// The results layout this build writes. 4: a stop may be `solve-budget` (a field-solve budget
+/// spent); surrogates carry their `regularizers`; inverse networks carry
+/// `training_field_solves` and the test-time `adaptation_calls`/`adaptation_seconds`. 3: budgets may be in field solves (a budget holds
 /// `calls` or `field_solves`), units carry field solves per target. 2: rows carry field solves, local runs, minima and
 /// the refinement (with its horizons); summaries carry mean field solves and capped
 /// refinements. 1: everything before (read with those fields empty).
-pub const RESULTS_FORMAT_VERSION: u32 = 3;
+pub const RESULTS_FORMAT_VERSION: u32 = 4;
 
 fn format_one() -> u32 {
     1
