@@ -1,0 +1,217 @@
+//! The physics stage: the supervised network trained on the physics loss of pool trajectories
+//! through the simulator's exact gradient, and its validation scoring.
+
+use super::net::InverseNet;
+use super::tensors::{permutation, predict_rows, rows_of, trajectory_tensor};
+use super::{InverseEpoch, InverseOptions, InverseTraining, PhysicsSelection};
+use crate::adam::Adam;
+use crate::error::Result;
+use proxyland_dataset::Pool;
+use proxyland_physics::{ParamSpace, Simulator};
+use rayon::prelude::*;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// Median over the validation targets of the physics loss of the network's prediction, and
+/// the value-only simulator calls it took (one per target).
+fn validation_physics_loss(
+    net: &InverseNet,
+    pool: &Pool,
+    sim: &dyn Simulator,
+    space: &ParamSpace,
+    (traj_mean, traj_std): (f64, f64),
+    device: Device,
+) -> Result<(f64, usize)> {
+    let u = predict_rows(
+        net,
+        &pool.validation_trajectories,
+        traj_mean,
+        traj_std,
+        device,
+    )?;
+    let mut losses: Vec<f64> = u
+        .par_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let target = pool
+                .validation_trajectories
+                .index_axis(ndarray::Axis(0), i)
+                .to_owned();
+            sim.loss(&space.from_unit(u), &target)
+                .ok()
+                .filter(|l| l.is_finite())
+                .unwrap_or(f64::INFINITY)
+        })
+        .collect();
+    losses.sort_by(f64::total_cmp);
+    let median = losses.get(losses.len() / 2).copied().unwrap_or(f64::NAN);
+    Ok((median, losses.len()))
+}
+
+/// The physics stage: minimizes L(Y, P(net(Y))) over pool trajectories through the simulator's
+/// exact gradient, for up to `physics_epochs` epochs, stopping after `physics_patience` epochs
+/// without a better validation score, and keeping the best epoch by that score (epoch 0, the
+/// supervised start, included: physics training that does not help leaves the network as it
+/// was, and the file says so).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_on_physics(
+    net: &InverseNet,
+    vs: &VarStore,
+    best: &mut VarStore,
+    pool: &Pool,
+    sim: &dyn Simulator,
+    space: &ParamSpace,
+    normalization: (f64, f64),
+    learning_rate: f64,
+    opts: &InverseOptions,
+    training: &mut InverseTraining,
+    validation_error: &dyn Fn(&InverseNet) -> Result<f64>,
+    on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
+) -> Result<()> {
+    let device = opts.device.tch();
+    let (traj_mean, traj_std) = normalization;
+    let selection = opts.physics_selection;
+    training.selection = Some(selection);
+    // Scoring on the physics loss spends one value call per validation target, counted in the
+    // one-off cost; chosen on parameter error (the pinned earlier protocol) it spends none, as
+    // that protocol did not.
+    let score = |net: &InverseNet, train_loss: Option<f64>| -> Result<(InverseEpoch, usize)> {
+        let (loss, calls) = match selection {
+            PhysicsSelection::PhysicsLoss => {
+                let (loss, calls) =
+                    validation_physics_loss(net, pool, sim, space, normalization, device)?;
+                (Some(loss), calls)
+            }
+            PhysicsSelection::ParameterError => (None, 0),
+        };
+        let epoch = InverseEpoch {
+            train_loss,
+            validation_error: validation_error(net)?,
+            validation_loss: loss,
+        };
+        Ok((epoch, calls))
+    };
+    let (start, calls) = score(net, None)?;
+    training.validation_sim_calls += calls;
+    on_epoch("physics", 0, &start);
+    let mut best_score = selection.score(&start);
+    let mut chosen = (
+        "physics epoch 0 (the supervised network)".to_string(),
+        start.validation_error,
+    );
+    let mut curve = vec![start];
+    best.copy(vs)?;
+    let valid = pool.valid();
+    let order = permutation(valid.len())?;
+    let samples: Vec<usize> = order
+        .iter()
+        .take(opts.physics_samples.max(1))
+        .map(|&k| valid[k])
+        .collect();
+    let width: Vec<f64> = (0..space.dim()).map(|j| space.width(j)).collect();
+    let mut adam = Adam::new(vs, learning_rate * opts.physics_learning_rate);
+    let mut since_best = 0;
+    for epoch in 1..=opts.physics_epochs {
+        let (mut total, mut counted) = (0.0, 0usize);
+        for chunk in samples.chunks(opts.physics_batch.max(1)) {
+            let y = trajectory_tensor(&pool.trajectories, chunk, traj_mean, traj_std, device);
+            let u = net.unit(&net.raw(&y));
+            let rows = rows_of(&u)?;
+            // dL/du of each sample from the simulator: one call with its gradient each.
+            let grads: Vec<Option<(f64, Vec<f64>)>> = chunk
+                .par_iter()
+                .zip(&rows)
+                .map(|(&i, u)| {
+                    let target = pool.trajectories.index_axis(ndarray::Axis(0), i).to_owned();
+                    sim.loss_and_grad(&space.from_unit(u), &target)
+                        .ok()
+                        .filter(|(l, g)| l.is_finite() && g.iter().all(|v| v.is_finite()))
+                        .map(|(l, g)| (l, g.iter().zip(&width).map(|(g, w)| g * w).collect()))
+                })
+                .collect();
+            training.physics_sim_calls += chunk.len();
+            training.physics_failed += grads.iter().filter(|g| g.is_none()).count();
+            let (batch_loss, batch_counted, g) = clipped_gradients(&grads, space.dim());
+            total += batch_loss;
+            counted += batch_counted;
+            let g = Tensor::from_slice(&g)
+                .reshape([chunk.len() as i64, space.dim() as i64])
+                .to_device(device);
+            // d/dθ of Σ u·(dL/du) is Σ (dL/du)·du/dθ: the simulator's gradient, back-propagated.
+            let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
+            adam.backward_step(&surrogate);
+        }
+        // Every sample failing means the network now predicts where the simulator cannot go
+        // (or predicts NaN): training has diverged; the best epoch so far is kept, and the
+        // file says why training ended.
+        if counted == 0 {
+            let why = format!(
+                "physics epoch {epoch}: every one of its {} simulations failed",
+                samples.len()
+            );
+            tracing::warn!("{why}; keeping {}", chosen.0);
+            training.physics_diverged = Some(why);
+            break;
+        }
+        let train_loss = total / counted as f64;
+        let (record, calls) = score(net, Some(train_loss))?;
+        training.validation_sim_calls += calls;
+        on_epoch("physics", epoch, &record);
+        curve.push(record);
+        if selection.score(&record) < best_score {
+            best_score = selection.score(&record);
+            chosen = (format!("physics epoch {epoch}"), record.validation_error);
+            best.copy(vs)?;
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= opts.physics_patience.max(1) {
+                break;
+            }
+        }
+    }
+    training.physics = curve;
+    training.chosen = chosen.0;
+    training.validation_error = chosen.1;
+    Ok(())
+}
+
+/// The batch's summed loss, how many samples it counts, and the flattened (b × d) gradients,
+/// each clipped at the batch's median norm (a failed sample contributes zeros): on a chaotic
+/// system one sample's gradient can be orders of magnitude above the rest and would throw the
+/// network.
+pub(super) fn clipped_gradients(
+    grads: &[Option<(f64, Vec<f64>)>],
+    d: usize,
+) -> (f64, usize, Vec<f32>) {
+    let mut norms: Vec<f64> = grads
+        .iter()
+        .flatten()
+        .map(|(_, g)| g.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
+    norms.sort_by(f64::total_cmp);
+    let clip = norms.get(norms.len() / 2).copied().unwrap_or(0.0);
+    let (mut total, mut counted) = (0.0, 0);
+    let mut flat = Vec::with_capacity(grads.len() * d);
+    for g in grads {
+        match g {
+            Some((l, g)) => {
+                total += l;
+                counted += 1;
+                let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let scale = if norm > clip && norm > 0.0 {
+                    clip / norm
+                } else {
+                    1.0
+                };
+                // Clamped so an enormous gradient cannot overflow f32 into ±∞.
+                flat.extend(
+                    g.iter()
+                        .map(|v| (v * scale).clamp(f32::MIN as f64, f32::MAX as f64) as f32),
+                );
+            }
+            None => flat.extend(std::iter::repeat_n(0.0f32, d)),
+        }
+    }
+    (total, counted, flat)
+}
