@@ -819,3 +819,108 @@ fn written_answers_follow_the_documented_schema() {
             .is_empty()
     );
 }
+
+/// Rust source with its comments, string and char literals removed: what the compiler reads
+/// as names, so that report prose ("95% Wilson interval") is not taken for code.
+fn code_only(src: &str) -> String {
+    let b = src.as_bytes();
+    let (mut out, mut i) = (String::new(), 0);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
+                && !b[..i]
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                let close: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
+                i += 2 + hashes;
+                while i < b.len() && !b[i..].starts_with(&close) {
+                    i += 1;
+                }
+                i += close.len();
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 3,
+            c => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Names of the functions the code defines or calls whose name says statistics.
+fn statistics_in(code: &str) -> Vec<String> {
+    const WORDS: [&str; 6] = [
+        "wilson", "mcnemar", "quantile", "median", "holm", "spearman",
+    ];
+    let code = code_only(code);
+    let b = code.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let name = code[start..i].to_ascii_lowercase();
+            let called = code[i..].trim_start().starts_with('(');
+            if called && WORDS.iter().any(|w| name.contains(w)) {
+                found.push(name);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+#[test]
+fn the_cli_crate_defines_and_computes_no_statistics() {
+    // The scanner itself: code is caught, prose and fields are not.
+    assert_eq!(
+        statistics_in("fn median(v: &[f64]) {} let x = stats::wilson_interval(1, 2);"),
+        ["median", "wilson_interval"]
+    );
+    assert!(
+        statistics_in(
+            "let s = \"95% Wilson interval, median(\"; // median(x)\nlet m = s.median_loss;"
+        )
+        .is_empty()
+    );
+    // Statistics live in optim (stats, results, limits); the cli only reads their numbers.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            for name in statistics_in(&std::fs::read_to_string(&path).unwrap()) {
+                offenders.push(format!("{}: {name}", path.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "statistics in the cli: {offenders:?}");
+}

@@ -219,6 +219,31 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
     // The headline gives the chosen configuration's seeds, and every claim rests on a paired
     // test: with 3 targets nothing can be significant, and each claim says how they compare.
     assert!(report.contains("over 2 seeds"), "{report}");
+    // Its interval is the first seed's over the 3 targets, never the two seeds pooled into n = 6
+    // (spec v3): Wilson's interval written out here, apart from the library's.
+    let results = proxyland_optim::Results::from_json(
+        &d.join("runs/burgers/eval.json"),
+        &std::fs::read_to_string(d.join("runs/burgers/eval.json")).unwrap(),
+    )
+    .unwrap();
+    let first = results
+        .headline(proxyland_optim::Family::ProxyMultistart)
+        .unwrap()
+        .runs[0];
+    let wilson = |k: f64, n: f64| {
+        let (z, p) = (1.959_963_984_540_054_f64, k / n);
+        let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+        let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+        (centre - half, centre + half)
+    };
+    let (lo, hi) = wilson(first.successes as f64, 3.0);
+    let cell = format!(
+        "first seed {:.2} [{:.2}–{:.2}]",
+        first.successes as f64 / 3.0,
+        lo.max(0.0),
+        hi.min(1.0)
+    );
+    assert!(report.contains(&cell), "{cell} not in\n{report}");
     let claims: Vec<&str> = report
         .lines()
         .filter(|l| l.starts_with("  - proxy-"))

@@ -206,10 +206,55 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         "--out",
         &p("runs/burgers-k2/eval.json"),
     ]));
+    // The same evaluation refined by BFGS, its baselines at the LM run's budget units.
+    ok(proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--methods",
+        "bfgs,pool-bfgs,proxy-multistart,inverse-net,inverse-pool,de",
+        "--budgets",
+        "1",
+        "--budget-units-from",
+        &p("runs/burgers-k2/eval.json"),
+        "--refine",
+        "bfgs",
+        "--horizon",
+        "continuation",
+        "--stop-at-fit",
+        "--selection",
+        &p("runs/burgers-k2/selection.json"),
+        "--models",
+        &proxy,
+        "--inverse-models",
+        &supervised,
+        &physics,
+        "--out",
+        &p("runs/burgers-k2/eval-bfgs.json"),
+    ]));
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(d.join("runs/burgers-k2/eval.json")).unwrap(),
     )
     .unwrap();
+    let bfgs_results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("runs/burgers-k2/eval-bfgs.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["budget_units"], bfgs_results["budget_units"]);
+    // A file without budget units is refused as a source of them, by its flag.
+    let no_units = proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--methods",
+        "bfgs",
+        "--budget-units-from",
+        &p("runs/burgers-k2/eval-bfgs.json.missing"),
+        "--out",
+        &p("runs/burgers-k2/never.json"),
+    ]);
+    assert!(!no_units.status.success());
+    assert!(String::from_utf8_lossy(&no_units.stderr).contains("--budget-units-from"));
     // Both inverse networks took part, with their one-off costs: the physics variant's 16
     // training calls (with gradient: 1 + d = 5 solves each) and one value call per validation
     // target (4) at each of its 3 scorings (the start and 2 epochs).
@@ -379,6 +424,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     for ((label, only_net, only_pool, _), p_holm) in tests.iter().zip(&holm) {
         let row = md
             .lines()
+            .skip_while(|l| !l.starts_with("## Where a network beats the lookup"))
             .find(|l| l.starts_with("| burgers-k2 | 4 |") && l.contains(&format!("| {label} |")))
             .unwrap_or_else(|| panic!("no verdict row for {label}:\n{md}"));
         let expected = if *only_net == 0 && *only_pool == 0 {
@@ -447,6 +493,94 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     assert!(
         row.ends_with(&format!("| {expected} |")),
         "{expected}: {row}"
+    );
+    // LM against BFGS for every method both ran: each row's verdict is the paired test on the
+    // two files' rows, Holm-corrected over the rows (computed here).
+    let successes_in = |file: &serde_json::Value, label: &str| -> Vec<bool> {
+        let mut rows: Vec<(u64, bool)> = file["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == label)
+            .map(|r| {
+                (
+                    r["target"].as_u64().unwrap(),
+                    r["success"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|r| r.1).collect()
+    };
+    let refined: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("## Refinement: Levenberg–Marquardt against BFGS"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| burgers-k2 | 4 |"))
+        .collect();
+    let labels: Vec<String> = refined
+        .iter()
+        .map(|l| l.split(" | ").nth(2).unwrap().to_string())
+        .collect();
+    for expected in [
+        "bfgs",
+        "pool-bfgs",
+        "inverse-net[supervised]",
+        "de@1x(proxy-multistart)",
+    ] {
+        assert!(
+            labels.iter().any(|l| l == expected),
+            "{expected} not in {labels:?}\n{md}"
+        );
+    }
+    assert!(
+        labels.iter().any(|l| l.starts_with("proxy-multistart[")),
+        "{labels:?}"
+    );
+    let raw: Vec<(usize, usize, f64)> = labels
+        .iter()
+        .map(|l| {
+            let (a, b) = (successes_in(&results, l), successes_in(&bfgs_results, l));
+            assert_eq!(a.len(), 6, "{l}");
+            let only_lm = a.iter().zip(&b).filter(|(x, y)| **x && !**y).count();
+            let only_bfgs = a.iter().zip(&b).filter(|(x, y)| !**x && **y).count();
+            (only_lm, only_bfgs, sign_test(only_lm, only_bfgs))
+        })
+        .collect();
+    let m = raw.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| raw[a].2.total_cmp(&raw[b].2));
+    let mut holm = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * raw[i].2).min(1.0));
+        holm[i] = running;
+    }
+    let mut tally = [0usize; 3];
+    for ((row, (only_lm, only_bfgs, _)), p_holm) in refined.iter().zip(&raw).zip(&holm) {
+        let (word, k) = if *only_lm == 0 && *only_bfgs == 0 {
+            ("the same targets", 2)
+        } else if *p_holm < 0.05 && only_lm > only_bfgs {
+            ("better", 0)
+        } else if *p_holm < 0.05 {
+            ("worse", 1)
+        } else {
+            ("no significant difference", 2)
+        };
+        tally[k] += 1;
+        assert!(
+            row.contains(&format!("| {word} ({only_lm} vs {only_bfgs} targets alone")),
+            "{row}"
+        );
+    }
+    assert!(
+        md.contains(&format!(
+            "- d = 4: LM better for {}, BFGS better for {}, no significant difference for {} \
+             (of {m} methods × members).",
+            tally[0], tally[1], tally[2]
+        )),
+        "{md}"
     );
     // The protocol's sizes are this member's, not the study's defaults.
     assert!(md.contains("4 validation and 6 test targets"), "{md}");

@@ -1,13 +1,13 @@
 //! `proxyland evaluate` and `proxyland select`.
 
+use crate::args::{library_of, read_results};
 use crate::output;
 use crate::progress;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool};
 use proxyland_optim::{
     Environment, EvaluateOptions, Family, InverseGuesses, LocalSettings, METHOD_NAMES, Method,
-    Results, SampleLibrary, Selection, SurrogateModel, Target, TargetSplit, evaluate,
-    select_configuration,
+    Results, Selection, SurrogateModel, Target, TargetSplit, evaluate, select_configuration,
 };
 use proxyland_physics::{Simulator, sample_target};
 use proxyland_proxy::{Adaptation, InverseModel, Proxy};
@@ -75,6 +75,11 @@ pub struct Args {
     /// labelled `@Kx-solves(...)`. None unless given.
     #[arg(long, value_delimiter = ',')]
     solve_budgets: Vec<usize>,
+    /// Give the baselines the budget units of this earlier results file (its references' mean
+    /// calls and field solves per target) instead of this run's own: for comparing two
+    /// evaluations of the same targets that differ in one setting (`--refine`) at equal budgets.
+    #[arg(long)]
+    budget_units_from: Option<PathBuf>,
     /// Results JSON.
     #[arg(long)]
     out: PathBuf,
@@ -106,12 +111,20 @@ fn load_models(paths: &[PathBuf], sim: &dyn Simulator) -> Result<Vec<Proxy>> {
         .collect()
 }
 
-/// A results file (`proxyland evaluate`), refused with its path when unreadable, garbled or
-/// newer than this build.
-pub fn read_results(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Results::from_json(path, &text)?)
+/// The budget units recorded in `--budget-units-from`, refused when it has none.
+fn budget_units_from(path: Option<&Path>) -> Result<Option<Vec<proxyland_optim::BudgetUnit>>> {
+    let Some(path) = path else { return Ok(None) };
+    let units = read_results(path)
+        .with_context(|| format!("--budget-units-from {}", path.display()))?
+        .budget_units;
+    if units.is_empty() {
+        bail!(
+            "--budget-units-from {}: the file records no budget units (it ran no baseline \
+             beside a proxy method)",
+            path.display()
+        );
+    }
+    Ok(Some(units))
 }
 
 /// A selection written by `proxyland select`.
@@ -296,11 +309,12 @@ pub fn run_evaluate(args: Args) -> Result<()> {
             refine: proxyland_optim::Refine::parse(&args.refine)
                 .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
             stop_at_fit: args.stop_at_fit,
-            continuation: crate::solve::horizon_is_continuation(Some(&args.horizon), false)?,
+            continuation: crate::args::horizon_is_continuation(Some(&args.horizon), false)?,
             ..LocalSettings::default()
         },
         budget_multipliers: args.budgets.clone(),
         solve_budget_multipliers: args.solve_budgets.clone(),
+        budget_units: budget_units_from(args.budget_units_from.as_deref())?,
         library,
         pool_simulations: pool.as_ref().map(|p| p.header.len()),
         selection,
@@ -416,18 +430,6 @@ fn inverse_guesses(
         }
     }
     Ok(all)
-}
-
-/// The pool's valid samples as a lookup table for `pool-bfgs`.
-pub fn library_of(pool: &Pool, sim: &dyn Simulator) -> Result<SampleLibrary> {
-    let valid = pool.valid();
-    let space = sim.param_space();
-    let unit = ndarray::Array2::from_shape_fn((valid.len(), space.dim()), |(r, j)| {
-        space.to_unit(&pool.params.row(valid[r]).to_vec())[j]
-    });
-    let trajectories = pool.trajectories.select(ndarray::Axis(0), &valid);
-    SampleLibrary::new(unit, trajectories)
-        .with_context(|| format!("{}: no usable samples for pool-bfgs", pool.path.display()))
 }
 
 #[derive(Debug, clap::Args)]

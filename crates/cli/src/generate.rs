@@ -57,10 +57,6 @@ pub struct MergeArgs {
     force: bool,
 }
 
-/// The refusal of `--resume --force` (generate and train).
-pub const RESUME_AND_FORCE: &str = "--resume and --force contradict each other: --resume continues the file, --force replaces \
-     it; give one of them";
-
 /// Parses `i/n`.
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
     let (i, n) = s
@@ -82,7 +78,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 
 pub fn run(args: Args) -> Result<()> {
     if args.resume && args.force {
-        bail!(RESUME_AND_FORCE);
+        bail!(crate::args::RESUME_AND_FORCE);
     }
     let config = ExperimentConfig::load(&args.config)?;
     let profile = config.profile(&args.profile)?;

@@ -1,7 +1,7 @@
 //! `proxyland landscape`: one heat map of log L through a target.
 
+use crate::args::{inside_box, parse_params};
 use crate::figures::{Marker, draw_landscape};
-use crate::simulate::parse_params;
 use anyhow::{Context, Result, bail};
 use plotters::style::RGBColor;
 use proxyland_optim::{
@@ -99,7 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.fold {
         sim.param_space().check(sim.name(), &x)?;
     } else {
-        crate::inside_box(sim.as_ref(), &x, "--target")?;
+        inside_box(sim.as_ref(), &x, "--target")?;
     }
     if !(2..=1000).contains(&args.grid) {
         bail!("--grid {}: use 2..=1000 points per axis", args.grid);

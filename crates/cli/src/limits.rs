@@ -2,7 +2,7 @@
 //! conditioning at the truth, the basin's size, and how near the pool comes
 //! (`proxyland_optim::limits`). The refine profile runs it on every member it studies.
 
-use crate::evaluate::library_of;
+use crate::args::library_of;
 use crate::{output, progress};
 use anyhow::{Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool};

@@ -13,6 +13,8 @@ macro_rules! say {
 }
 
 mod answers;
+mod args;
+mod cells;
 mod evaluate;
 mod figures;
 mod generate;
@@ -106,20 +108,6 @@ fn init_logging() {
         // Colour codes only where a terminal draws them, never in a log file.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-}
-
-/// Refuses parameters (given with `flag`) outside the experiment's box, unless the user asks for
-/// folding with `--fold`: a value past a face is more often a typo than a wish.
-pub fn inside_box(sim: &dyn proxyland_physics::Simulator, x: &[f64], flag: &str) -> Result<()> {
-    use anyhow::Context;
-    sim.param_space()
-        .check_inside(sim.name(), x)
-        .with_context(|| {
-            format!(
-                "{flag} lies outside the box (pass --fold to fold it in: periodic coordinates \
-                 wrap, the others mirror)"
-            )
-        })
 }
 
 fn run(cli: Cli) -> Result<()> {

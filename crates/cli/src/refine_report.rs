@@ -3,14 +3,13 @@
 //! and by BFGS with an LM polish, on every scaling-family member, with paired tests that are
 //! Holm-corrected over each family of comparisons.
 
+use crate::cells::{GOAL_CALLS, cell, duration, goal_for, seconds_per_experiment, verdict_cell};
 use crate::refine_studies::{
     CHOSEN, StudiedMember, Studies, confirmation_section, continuation_section,
     data_requirement_section, learned_section, limits_section,
 };
-use crate::report::{duration, seconds_per_experiment};
 use anyhow::{Context, Result, bail};
-use proxyland_optim::stats::format_p;
-use proxyland_optim::{Family, FamilyComparison, MethodSummary, Results, compare_family};
+use proxyland_optim::{Family, MethodSummary, Results, compare_family};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -39,15 +38,6 @@ const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 /// The method every refinement is applied to.
 const METHOD: &str = "pool-bfgs";
 
-/// The issue's goals: success at d = 8 and d = 16, and the winner's spend.
-const GOALS: [(usize, f64); 2] = [(8, 0.95), (16, 0.90)];
-
-/// The success goal of issue 24 at `d`, where it sets one.
-pub(crate) fn goal_for(d: usize) -> Option<f64> {
-    GOALS.iter().find(|(g, _)| *g == d).map(|(_, s)| *s)
-}
-pub(crate) const GOAL_CALLS: f64 = 100.0;
-
 struct Member {
     name: String,
     d: usize,
@@ -55,33 +45,6 @@ struct Member {
     runs: Vec<Results>,
     /// Continuation, learned starts, limits: where the profile ran them.
     studies: Studies,
-}
-
-pub(crate) fn cell(s: &MethodSummary) -> String {
-    format!(
-        "{:.2} [{:.2}–{:.2}], {:.0} calls, {:.0} solves, {:.2} s{}",
-        s.success_rate,
-        s.success_interval.0,
-        s.success_interval.1,
-        s.mean_sim_calls,
-        s.mean_field_solves,
-        s.wall_s,
-        match s.refinements_capped {
-            0 => String::new(),
-            k => format!(", {k} capped"),
-        }
-    )
-}
-
-pub(crate) fn verdict_cell(c: &FamilyComparison) -> String {
-    let word = c.verdict.word();
-    format!(
-        "{word} ({} vs {} targets alone; p = {}, Holm {})",
-        c.paired.only_a,
-        c.paired.only_b,
-        format_p(c.paired.p_value),
-        format_p(c.holm_p)
-    )
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -97,7 +60,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut runs = Vec::new();
         for r in REFINEMENTS {
             let path = args.runs.join(e).join(format!("eval-{r}.json"));
-            let results = crate::evaluate::read_results(&path)?;
+            let results = crate::args::read_results(&path)?;
             if results.method(METHOD).is_none() {
                 bail!("{}: holds no {METHOD} run", path.display());
             }
@@ -267,7 +230,7 @@ fn goals_section(md: &mut String, members: &[Member]) -> Result<()> {
         "| member | d | best | success | calls | goal |\n|---|---|---|---|---|---|"
     )?;
     for m in members {
-        let Some(&(_, goal)) = GOALS.iter().find(|(d, _)| *d == m.d) else {
+        let Some(goal) = goal_for(m.d) else {
             continue;
         };
         let Some((how, study_best)) = variants(m).into_iter().max_by(|(_, a), (_, b)| {

@@ -3,8 +3,8 @@
 //! limits each member (`proxyland limits`). Each reads its own file of a member's run folder
 //! and is left out where the profile did not write it.
 
-use crate::evaluate::read_results;
-use crate::refine_report::{cell, verdict_cell};
+use crate::args::read_results;
+use crate::cells::{cell, goal_for, verdict_cell};
 use anyhow::{Context, Result, bail};
 use proxyland_optim::limits::{MemberLimits, PROBE_RADII};
 use proxyland_optim::{Pairing, Results, compare_pairings};
@@ -291,40 +291,18 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
         radii.join(" / ")
     )?;
     for (m, l) in ran {
-        let finite: Vec<f64> = l.targets.iter().filter_map(|t| t.condition).collect();
-        let unseen = l.targets.len() - finite.len();
-        let largest = finite.iter().cloned().fold(0.0, f64::max);
-        let shares: Vec<f64> = (0..PROBE_RADII.len())
-            .map(|i| {
-                let (reached, trials) = l.targets.iter().fold((0, 0), |(a, b), t| {
-                    (a + t.basin[i].reached, b + t.basin[i].trials)
-                });
-                reached as f64 / trials.max(1) as f64
-            })
-            .collect();
-        let by_trajectory = proxyland_optim::stats::median(
-            l.targets
-                .iter()
-                .filter_map(|t| t.nearest_by_trajectory)
-                .collect(),
-        );
-        let in_x = proxyland_optim::stats::median(
-            l.targets
-                .iter()
-                .filter_map(|t| t.nearest_in_parameters)
-                .collect(),
-        );
+        let summary = l.summary();
+        let shares = &summary.basin_shares;
         let fmt = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.2}"));
         let kappa = format!(
             "{} [{}]{}",
-            proxyland_optim::stats::median(finite.clone())
+            summary
+                .median_condition
                 .map_or("?".to_string(), |k| format!("{k:.0}")),
-            if finite.is_empty() {
-                "?".to_string()
-            } else {
-                format!("{largest:.0}")
-            },
-            match unseen {
+            summary
+                .largest_condition
+                .map_or("?".to_string(), |k| format!("{k:.0}")),
+            match summary.unseen {
                 0 => String::new(),
                 k => format!(", {k} ∞"),
             }
@@ -340,9 +318,9 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
                 .map(|s| format!("{s:.2}"))
                 .collect::<Vec<_>>()
                 .join(" / "),
-            fmt(by_trajectory),
-            fmt(in_x),
-            reading(l, &shares, successes.as_deref())
+            fmt(summary.median_nearest_by_trajectory),
+            fmt(summary.median_nearest_in_parameters),
+            reading(l, shares, successes.as_deref())
         )?;
     }
     Ok(())
@@ -475,7 +453,7 @@ pub fn confirmation_section(md: &mut String, members: &[StudiedMember]) -> Resul
 /// The share of targets the data-requirement study asks of a pool: the member's goal in
 /// issue 24 (0.95 at d = 8, 0.90 at d = 16), 0.90 elsewhere.
 fn data_goal(d: usize) -> f64 {
-    crate::refine_report::goal_for(d).unwrap_or(0.9)
+    goal_for(d).unwrap_or(0.9)
 }
 
 /// Success against pool size: the learned-start study under continuation on nested pools.

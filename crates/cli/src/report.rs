@@ -5,12 +5,13 @@
 //! difference" comes from [`Results::compare`] (an exact paired test in proxyland-optim). This
 //! module only renders.
 
+use crate::cells::{duration, rate_cell, seconds_per_experiment};
 use crate::figures::{
     AmortizationLine, TradeoffPoint, draw_amortization, draw_success_vs_sigma, draw_tradeoff,
 };
 use crate::output::write_atomically;
 use anyhow::{Context, Result};
-use proxyland_optim::stats::{PairedComparison, Verdict, Z95, wilson_interval};
+use proxyland_optim::stats::{PairedComparison, VerdictTally};
 use proxyland_optim::{Family, MethodSummary, Results, crossover};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ fn load(runs: &Path, experiment: &str, file: &str) -> Result<Option<Results>> {
     if !path.exists() {
         return Ok(None);
     }
-    crate::evaluate::read_results(&path).map(Some)
+    crate::args::read_results(&path).map(Some)
 }
 
 /// Every validation evaluation of an experiment (`validation*.json`: the σ sweep, the λ sweep).
@@ -89,36 +90,6 @@ fn validations(runs: &Path, experiment: &str) -> Result<Vec<Results>> {
         found.extend(load(runs, experiment, n)?);
     }
     Ok(found)
-}
-
-/// Seconds per experiment from a `stage seconds` timings file (stage labels are `<experiment>/…`).
-/// A stage run again (its inputs changed) counts once, by its last time: the total is what the
-/// outputs on record cost, not every attempt.
-pub(crate) fn seconds_per_experiment(text: &str) -> std::collections::BTreeMap<String, f64> {
-    let mut last: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
-    for line in text.lines() {
-        let Some((stage, secs)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        if let Ok(secs) = secs.parse::<f64>() {
-            last.insert(stage, secs);
-        }
-    }
-    let mut out = std::collections::BTreeMap::new();
-    for (stage, secs) in last {
-        if let Some((experiment, _)) = stage.split_once('/') {
-            *out.entry(experiment.to_string()).or_insert(0.0) += secs;
-        }
-    }
-    out
-}
-
-pub(crate) fn duration(s: f64) -> String {
-    if s < 120.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{:.0} min", s / 60.0)
-    }
 }
 
 /// The "Profiles" table: each profile's sizes per experiment and, where a run of it is on
@@ -160,33 +131,20 @@ fn profiles_table(args: &Args) -> Result<String> {
     Ok(md)
 }
 
-/// `0.85 [0.64–0.95], 102 calls`.
-pub(crate) fn rate_cell(s: &MethodSummary) -> String {
-    format!(
-        "{:.2} [{:.2}–{:.2}], {:.0} calls",
-        s.success_rate, s.success_interval.0, s.success_interval.1, s.mean_sim_calls
-    )
-}
-
-/// The headline of a surrogate family: mean and range over the chosen configuration's seeds,
-/// with the Wilson interval of all their runs pooled.
+/// The headline of a surrogate family: mean and range of the per-seed rates over the chosen
+/// configuration's seeds, then the first seed's rate (the checkpoint the paired tests use) with
+/// its Wilson interval over the targets. Seeds are never pooled into one n (spec v3,
+/// "Intervals"): runs of several seeds on the same targets are not independent trials.
 fn seeds_cell(r: &Results, family: Family) -> String {
     match r.headline(family) {
-        Some(h) if h.runs.len() > 1 => {
-            let (k, n) = h
-                .runs
-                .iter()
-                .fold((0, 0), |(k, n), s| (k + s.successes, n + s.n));
-            let (lo, hi) = wilson_interval(k, n, Z95);
-            format!(
-                "{:.2} [{lo:.2}–{hi:.2}] (range {:.2}–{:.2} over {} seeds), {:.0} calls",
-                h.mean_success,
-                h.success_range.0,
-                h.success_range.1,
-                h.runs.len(),
-                h.mean_calls
-            )
-        }
+        Some(h) if h.runs.len() > 1 => format!(
+            "{:.2} (range {:.2}–{:.2} over {} seeds; first seed {})",
+            h.mean_success,
+            h.success_range.0,
+            h.success_range.1,
+            h.runs.len(),
+            rate_cell(h.runs[0])
+        ),
         Some(h) => format!("{} (1 seed)", rate_cell(h.runs[0])),
         None => "–".into(),
     }
@@ -195,48 +153,6 @@ fn seeds_cell(r: &Results, family: Family) -> String {
 /// The selected checkpoint of a family: the chosen configuration's first seed.
 fn headline_run(r: &Results, family: Family) -> Option<&MethodSummary> {
     r.headline(family).map(|h| h.runs[0])
-}
-
-pub(crate) fn plain(r: &Results, family: Family) -> Option<&MethodSummary> {
-    r.methods.iter().find(|s| {
-        s.id.family == family
-            && s.id.surrogate.is_none()
-            && s.id.budget.is_none()
-            && s.id.variant.is_none()
-    })
-}
-
-/// The strongest baseline at `multiple` × the given reference's spend in calls.
-pub(crate) fn strongest_at(
-    r: &Results,
-    multiple: usize,
-    reference: Family,
-) -> Option<&MethodSummary> {
-    strongest_in(r, multiple, reference, false)
-}
-
-/// The strongest baseline at `multiple` × the given reference's spend, in calls or (with
-/// `field_solves`) in field solves.
-pub(crate) fn strongest_in(
-    r: &Results,
-    multiple: usize,
-    reference: Family,
-    field_solves: bool,
-) -> Option<&MethodSummary> {
-    r.methods
-        .iter()
-        .filter(|s| {
-            s.id.budget.as_ref().is_some_and(|b| {
-                b.multiple == multiple
-                    && b.reference == reference
-                    && b.in_field_solves() == field_solves
-            })
-        })
-        .max_by(|a, b| {
-            a.success_rate
-                .total_cmp(&b.success_rate)
-                .then(b.mean_sim_calls.total_cmp(&a.mean_sim_calls))
-        })
 }
 
 /// Column names of [`headline_cells`], as a markdown header after `first` columns.
@@ -266,10 +182,10 @@ fn headline_cells(r: &Results) -> String {
         .map_or("–".into(), |s| format!("{}: {}", s.label, rate_cell(s)));
     [
         chosen,
-        cell(plain(r, Family::Bfgs)),
+        cell(r.plain_run(Family::Bfgs)),
         seeds_cell(r, Family::ProxyBfgs),
         seeds_cell(r, Family::ProxyMultistart),
-        cell(plain(r, Family::PoolBfgs)),
+        cell(r.plain_run(Family::PoolBfgs)),
         cell(r.method("inverse-net[supervised]")),
         cell(r.method("inverse-net[physics]")),
         strongest,
@@ -306,34 +222,15 @@ fn claim(r: &Results, a: &MethodSummary, b: &MethodSummary) -> Option<(PairedCom
     Some((c, sentence))
 }
 
-/// The verdict counts over experiments for one comparison.
-#[derive(Default)]
-struct Tally {
-    beats: usize,
-    loses: usize,
-    same: usize,
-}
-
-impl Tally {
-    fn add(&mut self, c: &PairedComparison) {
-        match c.verdict {
-            Verdict::Beats => self.beats += 1,
-            Verdict::LosesTo => self.loses += 1,
-            Verdict::Ties | Verdict::NoSignificantDifference => self.same += 1,
-        }
-    }
-    fn total(&self) -> usize {
-        self.beats + self.loses + self.same
-    }
-    fn words(&self) -> String {
-        format!(
-            "significantly better on {}, significantly worse on {}, no significant difference on {} (of {})",
-            self.beats,
-            self.loses,
-            self.same,
-            self.total()
-        )
-    }
+/// A tally in the report's words.
+fn tally_words(t: &VerdictTally) -> String {
+    format!(
+        "significantly better on {}, significantly worse on {}, no significant difference on {} (of {})",
+        t.better,
+        t.worse,
+        t.same,
+        t.total()
+    )
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -345,14 +242,14 @@ pub fn run(args: Args) -> Result<()> {
     let mut verdicts = String::new();
     let mut headline = headline_header(&["experiment"]);
     let (mut vs_bfgs, mut vs_pool, mut vs_base1, mut vs_base10, mut two_stage) = (
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
+        VerdictTally::default(),
+        VerdictTally::default(),
+        VerdictTally::default(),
+        VerdictTally::default(),
+        VerdictTally::default(),
     );
     // The direct inverse against the lookup, per variant (supervised, physics).
-    let mut inverse_vs_pool = [Tally::default(), Tally::default()];
+    let mut inverse_vs_pool = [VerdictTally::default(), VerdictTally::default()];
     let mut environment = None;
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
@@ -378,34 +275,35 @@ pub fn run(args: Args) -> Result<()> {
         let mut lines = Vec::new();
         let pm = headline_run(&r, Family::ProxyMultistart);
         let pb = headline_run(&r, Family::ProxyBfgs);
-        let bfgs = plain(&r, Family::Bfgs);
-        let pool = plain(&r, Family::PoolBfgs);
+        let bfgs = r.plain_run(Family::Bfgs);
+        let pool = r.plain_run(Family::PoolBfgs);
         if let Some(pm) = pm {
             for (other, tally) in [(bfgs, &mut vs_bfgs), (pool, &mut vs_pool)] {
                 if let Some((c, s)) = other.and_then(|b| claim(&r, pm, b)) {
-                    tally.add(&c);
+                    tally.add(c.verdict);
                     lines.push(s);
                 }
             }
             for (k, tally) in [(1, &mut vs_base1), (10, &mut vs_base10)] {
-                if let Some((c, s)) =
-                    strongest_at(&r, k, Family::ProxyMultistart).and_then(|b| claim(&r, pm, b))
+                if let Some((c, s)) = r
+                    .strongest_at(k, Family::ProxyMultistart, false)
+                    .and_then(|b| claim(&r, pm, b))
                 {
-                    tally.add(&c);
+                    tally.add(c.verdict);
                     lines.push(s);
                 }
             }
         }
         if let (Some(pb), Some(b)) = (pb, bfgs) {
             if let Some((c, s)) = claim(&r, pb, b) {
-                two_stage.add(&c);
+                two_stage.add(c.verdict);
                 lines.push(s);
             }
         }
         for (variant, tally) in ["supervised", "physics"].iter().zip(&mut inverse_vs_pool) {
             let net = r.method(&format!("inverse-net[{variant}]"));
             if let Some((c, s)) = net.zip(pool).and_then(|(a, b)| claim(&r, a, b)) {
-                tally.add(&c);
+                tally.add(c.verdict);
                 lines.push(s);
             }
         }
@@ -485,7 +383,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     writeln!(
         md,
-        "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean over its seeds (the interval pools their runs), with the range over seeds. The strongest baseline is the best of the budgeted baselines on these same test targets, a choice that favours the baseline.\n\n{headline}"
+        "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean success over its seeds with the range over seeds, then its first seed (the checkpoint the paired tests use) with that seed's interval and calls; an interval's n is the number of targets, never seeds × targets. The strongest baseline is the best of the budgeted baselines on these same test targets, a choice that favours the baseline.\n\n{headline}"
     )?;
     writeln!(md, "## What the numbers say\n")?;
     if vs_bfgs.total() > 0 {
@@ -493,29 +391,33 @@ pub fn run(args: Args) -> Result<()> {
             md,
             "Paired tests of the chosen `proxy-multistart` checkpoint on the same test targets, over the experiments:\n"
         )?;
-        writeln!(md, "- against single-start `bfgs`: {};", vs_bfgs.words())?;
+        writeln!(
+            md,
+            "- against single-start `bfgs`: {};",
+            tally_words(&vs_bfgs)
+        )?;
         if vs_pool.total() > 0 {
             writeln!(
                 md,
                 "- against `pool-bfgs` (the same pool, no network): {};",
-                vs_pool.words()
+                tally_words(&vs_pool)
             )?;
         }
         writeln!(
             md,
             "- against the strongest baseline at its own spend (1×): {};",
-            vs_base1.words()
+            tally_words(&vs_base1)
         )?;
         writeln!(
             md,
             "- against the strongest baseline at 10× its spend: {}.",
-            vs_base10.words()
+            tally_words(&vs_base10)
         )?;
         if two_stage.total() > 0 {
             writeln!(
                 md,
                 "\nThe paper's two-stage `proxy-bfgs` against single-start `bfgs`: {}.",
-                two_stage.words()
+                tally_words(&two_stage)
             )?;
         }
         for (variant, tally) in ["supervised", "physics"].iter().zip(&inverse_vs_pool) {
@@ -523,7 +425,7 @@ pub fn run(args: Args) -> Result<()> {
                 writeln!(
                     md,
                     "\nThe direct inverse `inverse-net[{variant}]` against `pool-bfgs`: {}.",
-                    tally.words()
+                    tally_words(tally)
                 )?;
             }
         }
@@ -699,7 +601,7 @@ fn experiment_section(
             &fig_dir.join("success-vs-sigma.png"),
             &format!("{e}: success vs σ (λ = 0, seed 0)"),
             &series,
-            plain(r, Family::Bfgs).map(|s| s.success_rate),
+            r.plain_run(Family::Bfgs).map(|s| s.success_rate),
         )?;
         writeln!(md, "![success vs sigma]({e}/success-vs-sigma.png)")?;
     }
@@ -726,7 +628,7 @@ fn amortization(md: &mut String, e: &str, r: &Results, fig_dir: &Path) -> Result
     };
     let proxy = r.headline(Family::ProxyMultistart);
     let base = r.strongest_baseline();
-    let pool_bfgs = plain(r, Family::PoolBfgs);
+    let pool_bfgs = r.plain_run(Family::PoolBfgs);
     let per_solved = |calls: f64, success: f64| {
         if success > 0.0 {
             calls / success
@@ -818,7 +720,8 @@ fn update_readme(path: &Path, table: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_profile_runs, seconds_per_experiment};
+    use super::parse_profile_runs;
+    use crate::cells::seconds_per_experiment;
 
     #[test]
     fn stage_times_add_up_per_experiment() {

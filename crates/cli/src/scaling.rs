@@ -2,11 +2,12 @@
 //! `cargo xtask reproduce --profile scaling`: how each method's success and simulator spend
 //! change with the number of unknowns d, and where a network beats the lookup in its own pool.
 
-use crate::refine_report::{GOAL_CALLS, cell, goal_for};
-use crate::report::{duration, plain, rate_cell, seconds_per_experiment, strongest_in};
+use crate::cells::{
+    GOAL_CALLS, cell, duration, goal_for, rate_cell, seconds_per_experiment, verdict_cell,
+};
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
-use proxyland_optim::stats::Verdict;
+use proxyland_optim::stats::{Verdict, VerdictTally};
 use proxyland_optim::{Family, MethodSummary, Pairing, Results, compare_pairings};
 use proxyland_physics::registry::ScalingFamily;
 use std::fmt::Write as _;
@@ -61,12 +62,12 @@ fn find<'a>(r: &'a Results, method: &str) -> Option<&'a MethodSummary> {
     let reference = Family::ProxyMultistart;
     match method {
         "proxy-multistart" => r.headline(Family::ProxyMultistart).map(|h| h.runs[0]),
-        "strongest baseline @1× calls" => strongest_in(r, 1, reference, false),
-        "strongest baseline @10× calls" => strongest_in(r, 10, reference, false),
-        "strongest baseline @1× solves" => strongest_in(r, 1, reference, true),
-        "strongest baseline @10× solves" => strongest_in(r, 10, reference, true),
+        "strongest baseline @1× calls" => r.strongest_at(1, reference, false),
+        "strongest baseline @10× calls" => r.strongest_at(10, reference, false),
+        "strongest baseline @1× solves" => r.strongest_at(1, reference, true),
+        "strongest baseline @10× solves" => r.strongest_at(10, reference, true),
         m if m.starts_with("inverse-") => r.method(m),
-        m => plain(r, Family::parse(m)?),
+        m => r.plain_run(Family::parse(m)?),
     }
 }
 
@@ -81,6 +82,8 @@ struct Member {
     family: &'static str,
     d: usize,
     results: Results,
+    /// The same evaluation refined by BFGS instead of LM (`eval-bfgs.json`), where it ran.
+    bfgs: Option<Results>,
     /// All its stages, and generating its pool alone.
     seconds: Option<f64>,
     pool_seconds: Option<f64>,
@@ -123,11 +126,17 @@ pub fn run(args: Args) -> Result<()> {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let results = Results::from_json(&path, &text)?;
+                let bfgs_path = args.runs.join(e).join("eval-bfgs.json");
+                let bfgs = match bfgs_path.exists() {
+                    true => Some(crate::args::read_results(&bfgs_path)?),
+                    false => None,
+                };
                 members.push(Member {
                     name: e.clone(),
                     family,
                     d,
                     results,
+                    bfgs,
                     seconds: times.get(e).copied(),
                     pool_seconds: stage_seconds(&format!("{e}/generate")),
                 });
@@ -282,6 +291,7 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
     md.push_str("![success against d](success-vs-d.png)\n\n![calls against d](calls-vs-d.png)\n\n");
     md.push_str(&one_off_costs(members));
     md.push_str(&physics_training(members));
+    md.push_str(&refinement(members));
     md.push_str(&verdict(members));
     md.push_str(&goals(members));
     md
@@ -484,6 +494,100 @@ fn physics_training(members: &[Member]) -> String {
             proxyland_optim::stats::format_p(c.paired.p_value),
             proxyland_optim::stats::format_p(c.holm_p),
             c.verdict.word(),
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// The labels of one member's methods that both evaluations ran: the plain and learned
+/// starts, the headline proxy, and each baseline at 1× proxy-multistart's calls.
+fn refined_labels(lm: &Results, bfgs: &Results) -> Vec<String> {
+    let mut labels: Vec<String> = ["bfgs", "pool-bfgs", "proxy-multistart"]
+        .into_iter()
+        .chain(NETWORKS.into_iter().skip(1))
+        .filter_map(|m| find(bfgs, m).map(|s| s.label.clone()))
+        .collect();
+    labels.extend(
+        bfgs.methods
+            .iter()
+            .filter(|s| {
+                s.id.budget.as_ref().is_some_and(|b| {
+                    b.multiple == 1
+                        && b.reference == Family::ProxyMultistart
+                        && !b.in_field_solves()
+                })
+            })
+            .map(|s| s.label.clone()),
+    );
+    labels.retain(|l| lm.method(l).is_some());
+    labels
+}
+
+/// "Which refinement is better, at each d?": every method refined by LM (the profile's rule)
+/// against the same method refined by BFGS, all else equal, paired on the same targets and
+/// Holm-corrected over the table.
+fn refinement(members: &[Member]) -> String {
+    let ran: Vec<(&Member, &Results)> = members
+        .iter()
+        .filter_map(|m| Some((m, m.bfgs.as_ref()?)))
+        .collect();
+    if ran.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "## Refinement: Levenberg–Marquardt against BFGS, every method\n\n\
+         Each method of the study run twice on the same test targets, refined by LM (the \
+         profile's rule, as in the tables above) and by BFGS, with horizon continuation and \
+         stop-at-fit in both; the baselines run at 1× proxy-multistart's calls in both, at the \
+         LM run's budget, so only their polish differs. Exact McNemar tests, Holm-corrected \
+         over every row of this table.\n\n\
+         | member | d | method | lm | bfgs | lm against bfgs |\n|---|---|---|---|---|---|\n",
+    );
+    let labels: Vec<Vec<String>> = ran
+        .iter()
+        .map(|(m, bfgs)| refined_labels(&m.results, bfgs))
+        .collect();
+    let mut pairings: Vec<Pairing> = Vec::new();
+    for ((m, bfgs), labels) in ran.iter().zip(&labels) {
+        for l in labels {
+            pairings.push(((&m.results, l.as_str()), (*bfgs, l.as_str())));
+        }
+    }
+    let compared = match compare_pairings(&pairings) {
+        Ok(c) => c,
+        Err(e) => return format!("{md}**No comparison possible:** {e}\n\n"),
+    };
+    let mut per_d: std::collections::BTreeMap<usize, VerdictTally> = Default::default();
+    for c in &compared {
+        let Some((m, _)) = ran
+            .iter()
+            .find(|(m, _)| m.results.experiment == c.experiment)
+        else {
+            continue;
+        };
+        per_d.entry(m.d).or_default().add(c.verdict);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            m.name,
+            m.d,
+            c.a.label,
+            cell(&c.a),
+            cell(&c.b),
+            verdict_cell(c)
+        );
+    }
+    md.push_str("\nPer d, over the members that ran both:\n\n");
+    for (d, t) in &per_d {
+        let _ = writeln!(
+            md,
+            "- d = {d}: LM better for {}, BFGS better for {}, no significant difference for {} \
+             (of {} methods × members).",
+            t.better,
+            t.worse,
+            t.same,
+            t.total()
         );
     }
     md.push('\n');

@@ -1,5 +1,6 @@
 //! `proxyland simulate`: one forward run, written where the user can plot or compare it.
 
+use crate::args::parse_params;
 use crate::output;
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::TrajectoryFile;
@@ -29,7 +30,7 @@ pub fn run(args: Args) -> Result<()> {
     let sim = proxyland_physics::experiment(&args.experiment)?;
     let x = parse_params(&args.params, "--params")?;
     if !args.fold {
-        crate::inside_box(sim.as_ref(), &x, "--params")?;
+        crate::args::inside_box(sim.as_ref(), &x, "--params")?;
     }
     if let Some(path) = &args.out {
         output::check_output("--out", path, &[], args.force)?;
@@ -99,22 +100,4 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Parses `--params`, naming the offending entry.
-/// Parses comma-separated parameters given with `flag`; every entry must be a finite number.
-pub fn parse_params(raw: &[String], flag: &str) -> Result<Vec<f64>> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let v: f64 = s
-                .trim()
-                .parse()
-                .with_context(|| format!("{flag} entry {} (`{s}`) is not a number", i + 1))?;
-            if !v.is_finite() {
-                bail!("{flag} entry {} is {v}; parameters must be finite", i + 1);
-            }
-            Ok(v)
-        })
-        .collect()
 }

@@ -3,8 +3,7 @@
 //! shape (see `answers`).
 
 use crate::answers::{self, AnswerRow};
-use crate::evaluate::library_of;
-use crate::simulate::parse_params;
+use crate::args::{horizon_is_continuation, inside_box, library_of, parse_params};
 use crate::{interrupt, output, progress};
 use anyhow::{Context, Result, bail};
 use proxyland_dataset::{ExperimentConfig, Pool, read_observations};
@@ -278,7 +277,7 @@ fn observations(args: &SolveArgs, sim: &dyn Simulator) -> Result<Observed> {
             }
             let x = parse_params(&args.target, "--target")?;
             if !args.fold {
-                crate::inside_box(sim, &x, "--target")?;
+                inside_box(sim, &x, "--target")?;
             }
             let y = sim.simulate(&x)?;
             Ok((vec![y], vec![Some(space.fold(&x).0)]))
@@ -346,7 +345,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     } else {
         let x0 = parse_params(&args.init, "--init")?;
         if !args.fold {
-            crate::inside_box(sim.as_ref(), &x0, "--init")?;
+            inside_box(sim.as_ref(), &x0, "--init")?;
         }
         Some(space.to_unit(&space.fold(&x0).0))
     };
@@ -642,14 +641,4 @@ fn write_iterates(
         path.display()
     );
     Ok(())
-}
-
-/// Whether `--horizon` (given as `flag`) asks for continuation; `default` when not given.
-pub fn horizon_is_continuation(flag: Option<&str>, default: bool) -> Result<bool> {
-    match flag {
-        None => Ok(default),
-        Some("continuation") => Ok(true),
-        Some("full") => Ok(false),
-        Some(other) => bail!("--horizon {other}: choose continuation or full"),
-    }
 }

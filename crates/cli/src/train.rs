@@ -70,7 +70,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     if args.resume && args.force {
-        anyhow::bail!(crate::generate::RESUME_AND_FORCE);
+        anyhow::bail!(crate::args::RESUME_AND_FORCE);
     }
     crate::output::check_output("--out", &args.out, &[("--data", &args.data)], args.force)?;
     // One writer per output, for the whole run: taken before `<out>.resume` is looked at, so a

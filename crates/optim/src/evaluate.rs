@@ -49,6 +49,11 @@ pub struct EvaluateOptions {
     /// Budgets of the baselines in field solves, as multiples of each surrogate method's
     /// per-target spend in field solves (none by default; spec v3's scaling study runs both).
     pub solve_budget_multipliers: Vec<usize>,
+    /// The baselines' budget units fixed from outside (another evaluation's
+    /// `Results::budget_units`) instead of this run's own spend: two evaluations of the same
+    /// targets that differ in another setting (the refinement rule) then give their baselines
+    /// the same budgets, so a paired comparison of the baselines isolates that setting.
+    pub budget_units: Option<Vec<BudgetUnit>>,
     /// The training pool as a lookup table, for `pool-bfgs`.
     pub library: Option<SampleLibrary>,
     /// Simulations that made the pool (the one-off cost of pool-bfgs and of the surrogates).
@@ -75,6 +80,7 @@ impl EvaluateOptions {
             settings: LocalSettings::default(),
             budget_multipliers: vec![1, 10],
             solve_budget_multipliers: Vec::new(),
+            budget_units: None,
             library: None,
             pool_simulations: None,
             selection: None,
@@ -386,7 +392,11 @@ pub fn evaluate(
         .copied()
         .filter(|r| methods.iter().any(|m| m.family() == *r) && !surrogates.is_empty())
         .collect();
-    let units = references.len().max(1);
+    let units = opts
+        .budget_units
+        .as_ref()
+        .map_or(references.len(), Vec::len)
+        .max(1);
     let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
     let total =
         targets.len() * (jobs.len() + budgeted.len() * multiples * units) + surrogates.len();
@@ -425,7 +435,10 @@ pub fn evaluate(
             field_solves_per_target: mean_spend(family, |a| a.field_solves)?,
         })
     };
-    let mut budget_units: Vec<BudgetUnit> = references.iter().filter_map(|r| unit_of(*r)).collect();
+    let mut budget_units: Vec<BudgetUnit> = match &opts.budget_units {
+        Some(fixed) => fixed.clone(),
+        None => references.iter().filter_map(|r| unit_of(*r)).collect(),
+    };
     if budget_units.is_empty() && !budgeted.is_empty() {
         // Without a surrogate method, the baselines get single-start BFGS's spend.
         budget_units.push(unit_of(Family::Bfgs).ok_or(Error::Missing {

@@ -12,6 +12,7 @@ use crate::library::SampleLibrary;
 use crate::lm::levenberg_marquardt;
 use crate::methods::is_success;
 use crate::objective::TrueLoss;
+use crate::stats::median;
 use ndarray::Array2;
 use ndarray_linalg::SVD;
 use proxyland_physics::rng::Stream;
@@ -175,6 +176,80 @@ pub struct MemberLimits {
     pub trials: usize,
     /// One entry per target, in split order.
     pub targets: Vec<TargetLimits>,
+}
+
+/// A member's limits over its targets, as the refine report tabulates them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitsSummary {
+    /// Median κ(J) over the targets where it is finite; `None` when no target has one.
+    pub median_condition: Option<f64>,
+    /// Largest finite κ(J); `None` when no target has one.
+    pub largest_condition: Option<f64>,
+    /// Targets whose observations do not see some direction (κ = ∞).
+    pub unseen: usize,
+    /// Per radius of [`PROBE_RADII`] (those every target probed): the share of all probes
+    /// that came back.
+    pub basin_shares: Vec<f64>,
+    /// Median distance to the truth of the start nearest by trajectory.
+    pub median_nearest_by_trajectory: Option<f64>,
+    /// Median distance to the truth of the pool's nearest sample in parameter space.
+    pub median_nearest_in_parameters: Option<f64>,
+}
+
+impl MemberLimits {
+    /// Medians, extremes and basin shares over the targets.
+    ///
+    /// ```
+    /// use proxyland_optim::limits::{BasinProbe, MemberLimits, TargetLimits};
+    /// let target = |condition, reached| TargetLimits {
+    ///     target: 0,
+    ///     condition,
+    ///     basin: vec![BasinProbe { radius: 0.02, reached, trials: 2 }],
+    ///     nearest_by_trajectory: Some(0.1),
+    ///     nearest_in_parameters: None,
+    /// };
+    /// let member = MemberLimits {
+    ///     experiment: "ks-m2".into(),
+    ///     dim: 2,
+    ///     pool_size: 0,
+    ///     trials: 2,
+    ///     targets: vec![target(Some(10.0), 2), target(None, 1), target(Some(30.0), 0)],
+    /// };
+    /// let s = member.summary();
+    /// assert_eq!((s.median_condition, s.largest_condition, s.unseen), (Some(20.0), Some(30.0), 1));
+    /// assert_eq!(s.basin_shares, vec![0.5]);
+    /// assert_eq!(s.median_nearest_in_parameters, None);
+    /// ```
+    pub fn summary(&self) -> LimitsSummary {
+        let finite: Vec<f64> = self.targets.iter().filter_map(|t| t.condition).collect();
+        let basin_shares = (0..PROBE_RADII.len())
+            .take_while(|&i| self.targets.iter().all(|t| i < t.basin.len()))
+            .map(|i| {
+                let (reached, trials) = self.targets.iter().fold((0, 0), |(a, b), t| {
+                    (a + t.basin[i].reached, b + t.basin[i].trials)
+                });
+                reached as f64 / trials.max(1) as f64
+            })
+            .collect();
+        LimitsSummary {
+            unseen: self.targets.len() - finite.len(),
+            largest_condition: finite.iter().cloned().reduce(f64::max),
+            median_condition: median(finite),
+            basin_shares,
+            median_nearest_by_trajectory: median(
+                self.targets
+                    .iter()
+                    .filter_map(|t| t.nearest_by_trajectory)
+                    .collect(),
+            ),
+            median_nearest_in_parameters: median(
+                self.targets
+                    .iter()
+                    .filter_map(|t| t.nearest_in_parameters)
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// [`probe_limits`] on every target `(X*, Y*)`, in parallel; target `i` draws its probe

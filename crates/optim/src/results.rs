@@ -413,7 +413,7 @@ impl Protocol {
 }
 
 /// The budget unit one surrogate method set.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetUnit {
     /// The method family whose spend it is.
     pub reference: Family,
@@ -601,11 +601,47 @@ impl Results {
         self.methods
             .iter()
             .filter(|s| s.id.budget.is_some())
-            .max_by(|a, b| {
-                a.success_rate
-                    .total_cmp(&b.success_rate)
-                    .then(b.mean_sim_calls.total_cmp(&a.mean_sim_calls))
+            .max_by(|a, b| stronger(a, b))
+    }
+
+    /// The strongest budgeted baseline at `multiple` × `reference`'s mean spend per target,
+    /// counted in field solves when `in_field_solves`, else in calls: the highest success, then
+    /// the fewest calls. Picking the best on the same targets favours the baselines.
+    ///
+    /// ```
+    /// # use proxyland_optim::{Family, Results};
+    /// # fn strongest(r: &Results) {
+    /// if let Some(b) = r.strongest_at(10, Family::ProxyMultistart, true) {
+    ///     println!("{}: {:.2}", b.label, b.success_rate);
+    /// }
+    /// # }
+    /// ```
+    pub fn strongest_at(
+        &self,
+        multiple: usize,
+        reference: Family,
+        in_field_solves: bool,
+    ) -> Option<&MethodSummary> {
+        self.methods
+            .iter()
+            .filter(|s| {
+                s.id.budget.as_ref().is_some_and(|b| {
+                    b.multiple == multiple
+                        && b.reference == reference
+                        && b.in_field_solves() == in_field_solves
+                })
             })
+            .max_by(|a, b| stronger(a, b))
+    }
+
+    /// The family's plain run (`bfgs`, `pool-bfgs`, ...): no surrogate, budget or variant.
+    pub fn plain_run(&self, family: Family) -> Option<&MethodSummary> {
+        self.methods.iter().find(|s| {
+            s.id.family == family
+                && s.id.surrogate.is_none()
+                && s.id.budget.is_none()
+                && s.id.variant.is_none()
+        })
     }
 
     /// Why a run ended, for each failed row (blow-ups, non-finite values).
@@ -614,6 +650,13 @@ impl Results {
             .iter()
             .filter_map(|o| Some((o, o.answer.stopped.as_ref().filter(|s| s.is_failure())?)))
     }
+}
+
+/// The order of "strongest": higher success, then fewer simulator calls per target.
+fn stronger(a: &MethodSummary, b: &MethodSummary) -> std::cmp::Ordering {
+    a.success_rate
+        .total_cmp(&b.success_rate)
+        .then(b.mean_sim_calls.total_cmp(&a.mean_sim_calls))
 }
 
 #[cfg(test)]

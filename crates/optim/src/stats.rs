@@ -163,6 +163,42 @@ impl Verdict {
     }
 }
 
+/// Verdicts counted over a family of comparisons (one per experiment, say).
+///
+/// ```
+/// use proxyland_optim::stats::{Verdict, VerdictTally};
+/// let mut t = VerdictTally::default();
+/// for v in [Verdict::Beats, Verdict::Ties, Verdict::NoSignificantDifference] {
+///     t.add(v);
+/// }
+/// assert_eq!((t.better, t.worse, t.same, t.total()), (1, 0, 2, 3));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerdictTally {
+    /// Comparisons A won significantly.
+    pub better: usize,
+    /// Comparisons A lost significantly.
+    pub worse: usize,
+    /// Ties and differences without significance.
+    pub same: usize,
+}
+
+impl VerdictTally {
+    /// Counts one verdict.
+    pub fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Beats => self.better += 1,
+            Verdict::LosesTo => self.worse += 1,
+            Verdict::Ties | Verdict::NoSignificantDifference => self.same += 1,
+        }
+    }
+
+    /// Comparisons counted.
+    pub fn total(&self) -> usize {
+        self.better + self.worse + self.same
+    }
+}
+
 /// A paired comparison of two methods over the same targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairedComparison {

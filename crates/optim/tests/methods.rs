@@ -549,6 +549,41 @@ fn evaluation_budgets_follow_each_surrogate_method_and_selection_uses_validation
             }
         }
     }
+    // Units fixed from outside (another evaluation's) set the budgets instead of this run's
+    // own spend, and are recorded as the units used.
+    let fixed = vec![proxyland_optim::BudgetUnit {
+        reference: Family::ProxyMultistart,
+        calls_per_target: 7.5,
+        field_solves_per_target: 12.0,
+    }];
+    opts.budget_units = Some(fixed.clone());
+    opts.methods = vec!["proxy-multistart".into(), "de".into()];
+    let fixed_run = evaluate(
+        &sim,
+        "gramacy-lee",
+        2,
+        &targets,
+        &[&model],
+        &opts,
+        &progress,
+    )
+    .unwrap();
+    assert_eq!(fixed_run.budget_units, fixed);
+    let budgets: Vec<(usize, Option<usize>, Option<usize>)> = fixed_run
+        .methods
+        .iter()
+        .filter_map(|s| s.id.budget.as_ref())
+        .map(|b| (b.multiple, b.calls, b.field_solves))
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            (1, Some(8), None),
+            (10, Some(75), None),
+            (1, None, Some(12)),
+            (10, None, Some(120))
+        ]
+    );
     // Every summary carries its Wilson interval around its rate.
     for s in &test.methods {
         let (lo, hi) = s.success_interval;
