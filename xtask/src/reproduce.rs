@@ -348,12 +348,21 @@ impl ProxySweep<'_> {
     }
 }
 
-pub fn run(repo: &Path, args: &[String]) -> Result<()> {
+/// `reproduce`'s flags: the profile, the experiments (and whether `--experiments` named them)
+/// and the output folder (`results/` unless `--out` names another).
+struct Options {
+    profile: String,
+    experiments: Vec<String>,
+    experiments_given: bool,
+    out: PathBuf,
+}
+
+/// Reads `reproduce`'s flags; `default_out` is the output folder when `--out` is not given.
+fn parse_options(args: &[String], default_out: &Path) -> Result<Options> {
     let mut profile = "quick".to_string();
     let mut experiments: Vec<String> = EXPERIMENTS.map(String::from).to_vec();
     let mut experiments_given = false;
-    let default_out = repo.join("results");
-    let mut out = default_out.clone();
+    let mut out = default_out.to_path_buf();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -373,6 +382,22 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
             }
         }
     }
+    Ok(Options {
+        profile,
+        experiments,
+        experiments_given,
+        out,
+    })
+}
+
+pub fn run(repo: &Path, args: &[String]) -> Result<()> {
+    let default_out = repo.join("results");
+    let Options {
+        profile,
+        experiments,
+        experiments_given,
+        out,
+    } = parse_options(args, &default_out)?;
     if profile == "scaling" {
         let chosen = if experiments_given {
             experiments
@@ -409,170 +434,283 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     )?;
     let started = Instant::now();
     let (runs, pipeline) = Pipeline::start(repo, &profile)?;
-    let s = |p: &Path| p.display().to_string();
     for e in &experiments {
-        let dir = runs.join(e);
-        std::fs::create_dir_all(&dir)?;
-        let config = repo.join("datasets").join(format!("{e}.toml"));
-        let config_text =
-            std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
-        let data = dir.join("data.h5");
-        let data_hash = fnv(&[&config_text, profile.as_bytes(), b"generate v1"]);
-        pipeline.stage(
-            &format!("{e}/generate"),
-            &data,
-            &data_hash,
-            &[
-                "generate".into(),
-                "--config".into(),
-                s(&config),
-                "--profile".into(),
-                profile.clone(),
-                "--out".into(),
-                s(&data),
-                "--resume".into(),
-            ],
-        )?;
-        let plan = sweep(&profile);
-        let proxies = ProxySweep {
-            pipeline: &pipeline,
-            e,
-            dir: &dir,
-            data: &data,
-            data_hash: &data_hash,
-            profile: &profile,
-            train_args: Vec::new(),
-            validation_methods: VALIDATION_METHODS,
-            validation_args: Vec::new(),
-        };
-        let train = |noise: f64, penalty: f64, seed: u64| proxies.train(noise, penalty, seed);
-        let (sigma_models, lambda_models, choice) = proxies.sweep(&plan)?;
-        let (noise, penalty) = read_selection(&choice.0)?;
-        let seed_models: Vec<(String, String)> = (1..plan.seeds)
-            .map(|seed| train(noise, penalty, seed))
-            .collect::<Result<_>>()?;
-        let models: Vec<&(String, String)> = sigma_models
-            .iter()
-            .chain(&lambda_models)
-            .chain(&seed_models)
-            .collect();
-        let chosen_model = dir.join(format!(
-            "{}.safetensors",
-            checkpoint_name(noise, penalty, 0)
-        ));
+        reproduce_member(repo, &pipeline, &runs, &profile, e, &out)?;
+    }
+    write_profile_report(
+        repo,
+        &pipeline,
+        &runs,
+        &profile,
+        &experiments,
+        &out,
+        &default_out,
+    )?;
+    eprintln!(
+        "[reproduce] done in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        out.join("REPORT.md").display()
+    );
+    Ok(())
+}
 
-        // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
-        // paper profile only, to keep the quick profile within its time budget.
-        let mut methods = if profile == "quick" {
-            "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,pool-bfgs,multistart-bfgs,cmaes,de"
-                .to_string()
-        } else {
-            "all".to_string()
-        };
-        // The direct inverse beside the proxy; E0 has one fixed target and nothing to invert.
-        let inverse = if e == "gramacy-lee" {
-            None
-        } else {
-            Some(train_inverse_networks(
-                &pipeline,
-                e,
-                &dir,
-                &data,
-                &data_hash,
-                PhysicsTraining::FineTune,
-            )?)
-        };
-        if inverse.is_some() && profile == "quick" {
-            methods.push_str(",inverse-net");
-        }
-        let eval = dir.join("eval.json");
-        let model_hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
-        let eval_hash = fnv(&[
-            model_hashes.join(",").as_bytes(),
-            choice.1.as_bytes(),
-            methods.as_bytes(),
-            inverse.as_ref().map_or(&b""[..], |i| i.1.as_bytes()),
-            EVALUATE_REVISION,
-        ]);
-        let mut args: Vec<String> = vec![
-            "evaluate".into(),
-            "--data".into(),
-            s(&data),
-            "--split".into(),
-            "test".into(),
-            "--methods".into(),
-            methods.clone(),
-            "--selection".into(),
-            s(&choice.0),
-            "--seed".into(),
-            "0".into(),
+/// Member `e` of a quick or paper run: its folder under `runs/<profile>/`, its pool and the
+/// pool's hash.
+struct Member<'a> {
+    pipeline: &'a Pipeline,
+    profile: &'a str,
+    e: &'a str,
+    dir: &'a Path,
+    data: &'a Path,
+    data_hash: &'a str,
+}
+
+/// The quick or paper profile's stages of member `e`, in order: its pool, the proxy sweep and
+/// the chosen configuration's other seeds, the inverse networks and the evaluation on the test
+/// targets, then the landscapes in `out/<e>`.
+fn reproduce_member(
+    repo: &Path,
+    pipeline: &Pipeline,
+    runs: &Path,
+    profile: &str,
+    e: &str,
+    out: &Path,
+) -> Result<()> {
+    let dir = runs.join(e);
+    let (data, data_hash) = generate_pool(repo, pipeline, profile, e, &dir)?;
+    let member = Member {
+        pipeline,
+        profile,
+        e,
+        dir: &dir,
+        data: &data,
+        data_hash: &data_hash,
+    };
+    let plan = sweep(profile);
+    let proxies = ProxySweep {
+        pipeline,
+        e,
+        dir: &dir,
+        data: &data,
+        data_hash: &data_hash,
+        profile,
+        train_args: Vec::new(),
+        validation_methods: VALIDATION_METHODS,
+        validation_args: Vec::new(),
+    };
+    let (sigma_models, lambda_models, choice) = proxies.sweep(&plan)?;
+    let (noise, penalty) = read_selection(&choice.0)?;
+    let seed_models: Vec<(String, String)> = (1..plan.seeds)
+        .map(|seed| proxies.train(noise, penalty, seed))
+        .collect::<Result<_>>()?;
+    let models: Vec<&(String, String)> = sigma_models
+        .iter()
+        .chain(&lambda_models)
+        .chain(&seed_models)
+        .collect();
+    let (eval, eval_hash) = evaluate_member(&member, &models, &choice)?;
+    draw_landscapes(&member, out, &eval, &eval_hash, (noise, penalty))
+}
+
+/// Stage: member `e`'s pool in `dir` (created) at `profile`'s sizes. Returns the pool and its
+/// hash.
+fn generate_pool(
+    repo: &Path,
+    pipeline: &Pipeline,
+    profile: &str,
+    e: &str,
+    dir: &Path,
+) -> Result<(PathBuf, String)> {
+    let s = |p: &Path| p.display().to_string();
+    std::fs::create_dir_all(dir)?;
+    let config = repo.join("datasets").join(format!("{e}.toml"));
+    let config_text =
+        std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let data = dir.join("data.h5");
+    let data_hash = fnv(&[&config_text, profile.as_bytes(), b"generate v1"]);
+    pipeline.stage(
+        &format!("{e}/generate"),
+        &data,
+        &data_hash,
+        &[
+            "generate".into(),
+            "--config".into(),
+            s(&config),
+            "--profile".into(),
+            profile.to_string(),
             "--out".into(),
-            s(&eval),
-            "--models".into(),
+            s(&data),
+            "--resume".into(),
+        ],
+    )?;
+    Ok((data, data_hash))
+}
+
+/// Stage: every method and checkpoint of `member` once on its test targets, the inverse
+/// networks (trained here first, on every member but E0) among them; `choice` is the final
+/// selection (file and hash). Returns the evaluation file and its hash.
+fn evaluate_member(
+    member: &Member<'_>,
+    models: &[&(String, String)],
+    choice: &(PathBuf, String),
+) -> Result<(PathBuf, String)> {
+    let s = |p: &Path| p.display().to_string();
+    let (pipeline, profile, e, dir, data) = (
+        member.pipeline,
+        member.profile,
+        member.e,
+        member.dir,
+        member.data,
+    );
+    // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
+    // paper profile only, to keep the quick profile within its time budget.
+    let mut methods = if profile == "quick" {
+        "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,pool-bfgs,multistart-bfgs,cmaes,de"
+            .to_string()
+    } else {
+        "all".to_string()
+    };
+    // The direct inverse beside the proxy; E0 has one fixed target and nothing to invert.
+    let inverse = if e == "gramacy-lee" {
+        None
+    } else {
+        Some(train_inverse_networks(
+            pipeline,
+            e,
+            dir,
+            data,
+            member.data_hash,
+            PhysicsTraining::FineTune,
+        )?)
+    };
+    if inverse.is_some() && profile == "quick" {
+        methods.push_str(",inverse-net");
+    }
+    let eval = dir.join("eval.json");
+    let model_hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
+    let eval_hash = fnv(&[
+        model_hashes.join(",").as_bytes(),
+        choice.1.as_bytes(),
+        methods.as_bytes(),
+        inverse.as_ref().map_or(&b""[..], |i| i.1.as_bytes()),
+        EVALUATE_REVISION,
+    ]);
+    let mut args: Vec<String> = vec![
+        "evaluate".into(),
+        "--data".into(),
+        s(data),
+        "--split".into(),
+        "test".into(),
+        "--methods".into(),
+        methods.clone(),
+        "--selection".into(),
+        s(&choice.0),
+        "--seed".into(),
+        "0".into(),
+        "--out".into(),
+        s(&eval),
+        "--models".into(),
+    ];
+    args.extend(models.iter().map(|m| m.0.clone()));
+    if let Some((files, _)) = &inverse {
+        args.push("--inverse-models".into());
+        args.extend(files.iter().cloned());
+    }
+    pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &args)?;
+    Ok((eval, eval_hash))
+}
+
+/// Stages: `member`'s landscapes in `out/<e>` through the first test target of the evaluation
+/// `eval` (hashed to `eval_hash`), for the chosen (σ, λ); then removes the landscapes there that
+/// this run did not draw.
+fn draw_landscapes(
+    member: &Member<'_>,
+    out: &Path,
+    eval: &Path,
+    eval_hash: &str,
+    (noise, penalty): (f64, f64),
+) -> Result<()> {
+    let s = |p: &Path| p.display().to_string();
+    let (pipeline, e, dir, data) = (member.pipeline, member.e, member.dir, member.data);
+    let chosen_model = dir.join(format!(
+        "{}.safetensors",
+        checkpoint_name(noise, penalty, 0)
+    ));
+    // Landscapes through the first test target: the true loss, the chosen proxy and the
+    // unregularized one beside it.
+    let figs = out.join(e);
+    std::fs::create_dir_all(&figs)?;
+    let drawn = std::cell::RefCell::new(Vec::new());
+    let grid = if member.profile == "quick" {
+        "48"
+    } else {
+        "100"
+    };
+    let figure = |name: &str, model: Option<&Path>| -> Result<()> {
+        let png = figs.join(format!("landscape-{name}.png"));
+        let mut a: Vec<String> = vec![
+            "landscape".into(),
+            "--experiment".into(),
+            e.to_string(),
+            "--data".into(),
+            s(data),
+            "--grid".into(),
+            grid.into(),
+            "--results".into(),
+            s(eval),
+            "--out".into(),
+            s(&png),
         ];
-        args.extend(models.iter().map(|m| m.0.clone()));
-        if let Some((files, _)) = &inverse {
-            args.push("--inverse-models".into());
-            args.extend(files.iter().cloned());
+        if let Some(m) = model {
+            a.push("--model".into());
+            a.push(s(m));
         }
-        pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &args)?;
-        // Landscapes through the first test target: the true loss, the chosen proxy and the
-        // unregularized one beside it.
-        let figs = out.join(e);
-        std::fs::create_dir_all(&figs)?;
-        let drawn = std::cell::RefCell::new(Vec::new());
-        let grid = if profile == "quick" { "48" } else { "100" };
-        let figure = |name: &str, model: Option<&Path>| -> Result<()> {
-            let png = figs.join(format!("landscape-{name}.png"));
-            let mut a: Vec<String> = vec![
-                "landscape".into(),
-                "--experiment".into(),
-                e.clone(),
-                "--data".into(),
-                s(&data),
-                "--grid".into(),
-                grid.into(),
-                "--results".into(),
-                s(&eval),
-                "--out".into(),
-                s(&png),
-            ];
-            if let Some(m) = model {
-                a.push("--model".into());
-                a.push(s(m));
-            }
-            let h = fnv(&[
-                eval_hash.as_bytes(),
-                name.as_bytes(),
-                grid.as_bytes(),
-                b"figure v3",
-            ]);
-            drawn.borrow_mut().push(png.clone());
-            pipeline.stage(&format!("{e}/figure {name}"), &png, &h, &a)
-        };
-        figure("true", None)?;
-        figure(&format!("chosen-s{noise}-l{penalty}"), Some(&chosen_model))?;
-        if (noise, penalty) != (0.0, 0.0) {
-            let plain = dir.join(format!("{}.safetensors", checkpoint_name(0.0, 0.0, 0)));
-            figure("s0-l0", Some(&plain))?;
-        }
-        // Landscapes of an earlier choice would sit beside these and be listed in the report.
-        for old in std::fs::read_dir(&figs)?.flatten() {
-            let is_landscape = old.file_name().to_string_lossy().starts_with("landscape-");
-            if is_landscape && !drawn.borrow().contains(&old.path()) {
-                std::fs::remove_file(old.path())?;
-            }
+        let h = fnv(&[
+            eval_hash.as_bytes(),
+            name.as_bytes(),
+            grid.as_bytes(),
+            b"figure v3",
+        ]);
+        drawn.borrow_mut().push(png.clone());
+        pipeline.stage(&format!("{e}/figure {name}"), &png, &h, &a)
+    };
+    figure("true", None)?;
+    figure(&format!("chosen-s{noise}-l{penalty}"), Some(&chosen_model))?;
+    if (noise, penalty) != (0.0, 0.0) {
+        let plain = dir.join(format!("{}.safetensors", checkpoint_name(0.0, 0.0, 0)));
+        figure("s0-l0", Some(&plain))?;
+    }
+    // Landscapes of an earlier choice would sit beside these and be listed in the report.
+    for old in std::fs::read_dir(&figs)?.flatten() {
+        let is_landscape = old.file_name().to_string_lossy().starts_with("landscape-");
+        if is_landscape && !drawn.borrow().contains(&old.path()) {
+            std::fs::remove_file(old.path())?;
         }
     }
+    Ok(())
+}
+
+/// The quick or paper profile's report of `experiments` (`proxyland report`, regenerated every
+/// run) into `out`; README's headline too where `out` is `default_out`.
+fn write_profile_report(
+    repo: &Path,
+    pipeline: &Pipeline,
+    runs: &Path,
+    profile: &str,
+    experiments: &[String],
+    out: &Path,
+    default_out: &Path,
+) -> Result<()> {
+    let s = |p: &Path| p.display().to_string();
     let mut report = Command::new(&pipeline.bin);
     report.args([
         "report",
         "--runs",
-        &s(&runs),
+        &s(runs),
         "--out",
-        &s(&out),
+        &s(out),
         "--profile",
-        &profile,
+        profile,
         "--timings",
         &s(&pipeline.timings),
         "--experiments",
@@ -595,11 +733,6 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
     if !status.success() {
         bail!("writing the report failed ({status})");
     }
-    eprintln!(
-        "[reproduce] done in {:.0} s: {}",
-        started.elapsed().as_secs_f64(),
-        out.join("REPORT.md").display()
-    );
     Ok(())
 }
 

@@ -3,13 +3,13 @@
 
 use crate::reference::Python;
 use crate::report::{Row, Section};
-use crate::timing::{self, pretty};
+use crate::timing::{self, Timing, pretty};
 use crate::{Sizes, npy};
 use anyhow::{Context, Result};
 use proxyland_physics::rng::Stream;
 use proxyland_physics::spectral::{C64, FourierGrid};
 use proxyland_physics::{
-    Burgers, BurgersConfig, KsConfig, KuramotoSivashinsky, Simulator, simulate_batch,
+    Burgers, BurgersConfig, KsConfig, KuramotoSivashinsky, Simulator, Trajectory, simulate_batch,
 };
 use rayon::prelude::*;
 use serde_json::json;
@@ -110,6 +110,40 @@ pub fn compare(
 
     let points = interior_points(sim, 7, sizes.batch + 2);
     let (x, x_star, batch) = (&points[0], &points[1], &points[2..]);
+    let target = export_case(&case, &dir, x, x_star, batch)?;
+
+    tracing::info!(experiment, "timing proxyland");
+    let ours = time_ours(sim, x, &target, batch)?;
+
+    let mut section = Section::new(match case.name {
+        "burgers" => "E1 Burgers: forward solve and exact gradient",
+        _ => "E2 Kuramoto–Sivashinsky: forward solve and exact gradient",
+    });
+    section.intro.push(format!(
+        "N = {n}, {} ETDRK4 steps, {frames} frames, X ∈ R^{d}. proxyland's gradient is the \
+         tangent-linear (forward-mode) solve; batches run on rayon's {} threads.",
+        case.steps,
+        rayon::current_num_threads()
+    ));
+    reference_rows(&mut section, python, &dir, batch.len(), &ours)?;
+    floor_notes(&mut section, &case, &ours);
+    Ok(section)
+}
+
+/// Writes what the reference scripts read into `dir`: the case's settings; X (`x`), the
+/// target (simulated at `x_star`), our trajectory and our loss + gradient at X; the batch's
+/// parameters, trajectories and losses + gradients; and, for KS, the background. Returns the
+/// target.
+fn export_case(
+    case: &Case,
+    dir: &Path,
+    x: &[f64],
+    x_star: &[f64],
+    batch: &[Vec<f64>],
+) -> Result<Trajectory> {
+    let sim = case.sim.as_ref();
+    let d = sim.param_space().dim();
+    let (frames, n) = sim.trajectory_shape();
     let target = sim.simulate(x_star)?;
     let traj = sim.simulate(x)?;
     let (loss, grad) = sim.loss_and_grad(x, &target)?;
@@ -131,46 +165,70 @@ pub fn compare(
         dir.join("case.json"),
         serde_json::to_string_pretty(&case.settings)?,
     )?;
-    npy::write(&dir, "x", &[d], x)?;
-    npy::write(&dir, "target", &[frames, n], &flat(&target))?;
-    npy::write(&dir, "traj", &[frames, n], &flat(&traj))?;
+    npy::write(dir, "x", &[d], x)?;
+    npy::write(dir, "target", &[frames, n], &flat(&target))?;
+    npy::write(dir, "traj", &[frames, n], &flat(&traj))?;
     let lg: Vec<f64> = std::iter::once(loss).chain(grad).collect();
-    npy::write(&dir, "loss_grad", &[1 + d], &lg)?;
+    npy::write(dir, "loss_grad", &[1 + d], &lg)?;
     let bx: Vec<f64> = batch.concat();
-    npy::write(&dir, "batch_x", &[batch.len(), d], &bx)?;
-    npy::write(&dir, "batch_traj", &[batch.len(), frames, n], &batch_traj)?;
-    npy::write(&dir, "batch_loss_grad", &[batch.len(), 1 + d], &batch_lg)?;
+    npy::write(dir, "batch_x", &[batch.len(), d], &bx)?;
+    npy::write(dir, "batch_traj", &[batch.len(), frames, n], &batch_traj)?;
+    npy::write(dir, "batch_loss_grad", &[batch.len(), 1 + d], &batch_lg)?;
     if case.name == "ks" {
         // u0 at X = 0 is the spec's background b(x).
         let y0 = sim.simulate(&vec![0.0; d])?;
-        npy::write(&dir, "background", &[n], &y0.row(0).to_vec())?;
+        npy::write(dir, "background", &[n], &y0.row(0).to_vec())?;
     }
+    Ok(target)
+}
 
-    tracing::info!(experiment, "timing proxyland");
+/// proxyland's medians: forward and loss + gradient at X, the same over the batch on all
+/// threads, and the batch's forward on 1 thread.
+struct OurTimes {
+    forward: Timing,
+    gradient: Timing,
+    forward_batch: Timing,
+    gradient_batch: Timing,
+    forward_batch_1: Timing,
+}
+
+/// Times our forward solves and gradients at `x` and over `batch`, against `target`.
+fn time_ours(
+    sim: &dyn Simulator,
+    x: &[f64],
+    target: &Trajectory,
+    batch: &[Vec<f64>],
+) -> Result<OurTimes> {
     let forward = timing::median(5, 1.0, || sim.simulate(x));
-    let gradient = timing::median(5, 1.0, || sim.loss_and_grad(x, &target));
+    let gradient = timing::median(5, 1.0, || sim.loss_and_grad(x, target));
     let forward_batch = timing::median(3, 1.0, || simulate_batch(sim, batch));
     let gradient_batch = timing::median(3, 1.0, || {
         batch
             .par_iter()
-            .map(|x| sim.loss_and_grad(x, &target))
+            .map(|x| sim.loss_and_grad(x, target))
             .collect::<Vec<_>>()
     });
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let forward_batch_1 =
         one_thread.install(|| timing::median(3, 1.0, || simulate_batch(sim, batch)));
+    Ok(OurTimes {
+        forward,
+        gradient,
+        forward_batch,
+        gradient_batch,
+        forward_batch_1,
+    })
+}
 
-    let mut section = Section::new(match case.name {
-        "burgers" => "E1 Burgers: forward solve and exact gradient",
-        _ => "E2 Kuramoto–Sivashinsky: forward solve and exact gradient",
-    });
-    let b = batch.len();
-    section.intro.push(format!(
-        "N = {n}, {} ETDRK4 steps, {frames} frames, X ∈ R^{d}. proxyland's gradient is the \
-         tangent-linear (forward-mode) solve; batches run on rayon's {} threads.",
-        case.steps,
-        rayon::current_num_threads()
-    ));
+/// Runs the NumPy and Exponax references on the case in `dir` (where there is an interpreter)
+/// and adds the four timed rows (the batches of `b`), ours beside theirs.
+fn reference_rows(
+    section: &mut Section,
+    python: Option<&Python>,
+    dir: &Path,
+    b: usize,
+    times: &OurTimes,
+) -> Result<()> {
     let names = ["NumPy", "Exponax (JAX)"];
     let mut results = Vec::new();
     if let Some(py) = python {
@@ -178,7 +236,7 @@ pub fn compare(
             ("etdrk4_numpy.py", "numpy"),
             ("etdrk4_exponax.py", "exponax"),
         ] {
-            results.push(Some(py.run(script, name, &dir)?));
+            results.push(Some(py.run(script, name, dir)?));
         }
         section.reference_names = names.iter().map(|s| s.to_string()).collect();
     }
@@ -189,16 +247,16 @@ pub fn compare(
             .collect()
     };
     for (what, ours, key) in [
-        ("forward, 1 trajectory", forward, "forward"),
-        ("loss + gradient, 1 trajectory", gradient, "gradient"),
+        ("forward, 1 trajectory", times.forward, "forward"),
+        ("loss + gradient, 1 trajectory", times.gradient, "gradient"),
         (
             &*format!("forward, batch of {b}"),
-            forward_batch,
+            times.forward_batch,
             "forward_batch",
         ),
         (
             &*format!("loss + gradient, batch of {b}"),
-            gradient_batch,
+            times.gradient_batch,
             "gradient_batch",
         ),
     ] {
@@ -209,7 +267,22 @@ pub fn compare(
         });
     }
     section.references = results.into_iter().flatten().collect();
+    Ok(())
+}
 
+/// The notes on our gradient's cost against the forward solve's, the batch on 1 thread, and
+/// the FFT floor of a step.
+fn floor_notes(section: &mut Section, case: &Case, ours: &OurTimes) {
+    let sim = case.sim.as_ref();
+    let d = sim.param_space().dim();
+    let (_, n) = sim.trajectory_shape();
+    let OurTimes {
+        forward,
+        gradient,
+        forward_batch,
+        forward_batch_1,
+        ..
+    } = *ours;
     // The floor: the FFTs a step cannot avoid (one rfft + irfft pair per stage and field).
     let pair = fft_pair_seconds(n);
     let flops_pair = 5.0 * n as f64 * (n as f64).log2(); // 2 × 2.5 N log2 N (real FFT)
@@ -240,5 +313,4 @@ pub fn compare(
         100.0 * fft_gradient / gradient.median_s,
         pretty(gradient.median_s),
     ));
-    Ok(section)
 }

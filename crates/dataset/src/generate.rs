@@ -184,6 +184,74 @@ pub fn generate(
 ) -> Result<GenerateReport> {
     let started = Instant::now();
     let sim = config.simulator()?;
+    let ((start, end), (f, s)) = check_request(config, sim.as_ref(), out, opts)?;
+    let partial = partial_path(out);
+    let header = run_header(config, sim.as_ref(), opts, (start, end));
+    let params = draw_params(sim.as_ref(), opts.seed, (start, end));
+    let file = if partial.exists() {
+        reopen_partial(&partial, opts, &header, (start, end), (f, s))?
+    } else {
+        create_partial(sim.as_ref(), out, &partial, opts, &header, &params)?
+    };
+    let storage = opened_storage(&file, &partial, opts, end - start, (f, s))?;
+
+    // Plain files the workers write themselves; HDF5 writes the rest (compressed chunks, and
+    // plain files from before /trajectories was allocated at creation).
+    let row_writer = match storage {
+        Storage::Plain => format::RowWriter::open(&file, &partial)?,
+        Storage::Compressed => None,
+    };
+
+    let done_before = format::read_status(&file, &partial)?;
+    let pending: Vec<usize> = (0..end - start)
+        .filter(|&i| done_before[i] == status::PENDING)
+        .collect();
+    let total = end - start;
+    let mut tally = Tally {
+        total,
+        done: total - pending.len(),
+        simulated: 0,
+        failed: done_before.iter().filter(|&&s| s == status::FAILED).count(),
+    };
+    tracing::info!(
+        experiment = %config.experiment,
+        samples = total,
+        already_done = tally.done,
+        threads = rayon::current_num_threads(),
+        "generating"
+    );
+    progress(tally.done, total);
+    let workers = Workers {
+        sim: sim.as_ref(),
+        params: &params,
+        start,
+        storage,
+        row_writer: row_writer.as_ref(),
+        shape: (f, s),
+    };
+    simulate_pending(
+        &file, &partial, &workers, &pending, opts, progress, &mut tally,
+    )?;
+    move_into_place(file, &partial, out)?;
+    Ok(GenerateReport {
+        path: out.to_path_buf(),
+        samples: total,
+        simulated: tally.simulated,
+        failed: tally.failed,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Every check of a generation request that needs no file of its own: the counts, the shard,
+/// the output path, the trajectory shape and the room on disk. Separate from [`generate`] so
+/// that all of them visibly run before anything is drawn, simulated or created. Returns the
+/// shard's index range and the simulator's (frames, components).
+fn check_request(
+    config: &ExperimentConfig,
+    sim: &dyn Simulator,
+    out: &Path,
+    opts: &GenerateOptions,
+) -> Result<((usize, usize), (usize, usize))> {
     if opts.samples < 2 {
         return Err(Error::Config {
             path: config.path.clone(),
@@ -218,9 +286,18 @@ pub fn generate(
         s,
     )?;
     crate::sizes::check_room(&config.path, "samples", end - start, size.bytes, out)?;
-    let partial = partial_path(out);
-    let space = sim.param_space();
-    let header = PoolHeader {
+    Ok(((start, end), (f, s)))
+}
+
+/// The header of this run's file, created now. Separate from [`generate`]: it is the one place
+/// that says what a file of `config`, `opts` and the index range `start..end` records.
+fn run_header(
+    config: &ExperimentConfig,
+    sim: &dyn Simulator,
+    opts: &GenerateOptions,
+    (start, end): (usize, usize),
+) -> PoolHeader {
+    PoolHeader {
         schema_version: SCHEMA_VERSION,
         experiment: config.experiment.clone(),
         spec_version: SPEC_VERSION,
@@ -231,94 +308,126 @@ pub fn generate(
         samples_total: opts.samples,
         index_start: start,
         index_end: end,
-        param_names: space.names.clone(),
+        param_names: sim.param_space().names.clone(),
         proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
         created: utc_now_rfc3339(),
-    };
+    }
+}
+
+/// X of every sample of the index range `start..end`, one row each. Separate from [`generate`]:
+/// a resumed and a fresh run draw the very same rows.
+fn draw_params(sim: &dyn Simulator, seed: u64, (start, end): (usize, usize)) -> Array2<f64> {
     // Every sample's X, drawn once and in parallel: for a microsecond-scale simulation, drawing
     // them on one thread, or again for each simulation, is a visible share of the run.
-    let d = space.dim();
+    let d = sim.param_space().dim();
     let drawn: Vec<f64> = (start..end)
         .into_par_iter()
-        .flat_map_iter(|i| sample_params(sim.as_ref(), opts.seed, i as u64))
+        .flat_map_iter(|i| sample_params(sim, seed, i as u64))
         .collect();
-    let params = Array2::from_shape_vec((end - start, d), drawn).expect("d parameters per sample");
-    let file = if partial.exists() {
-        if !opts.resume {
+    Array2::from_shape_vec((end - start, d), drawn).expect("d parameters per sample")
+}
+
+/// `partial`, left by an interrupted run, opened for writing once `--resume` asks for it and
+/// [`check_resumable`] accepts it. Separate from [`create_partial`]: an existing file is only
+/// ever reopened, never laid out again.
+fn reopen_partial(
+    partial: &Path,
+    opts: &GenerateOptions,
+    header: &PoolHeader,
+    (start, end): (usize, usize),
+    (f, s): (usize, usize),
+) -> Result<hdf5::File> {
+    if !opts.resume {
+        return Err(Error::Io {
+            path: partial.to_path_buf(),
+            message: "an interrupted run left this file; pass --resume to finish it, or delete it"
+                .into(),
+        });
+    }
+    // Every check on a read-only handle: a refused resume leaves the file byte for byte as
+    // it was (opening HDF5 for writing alone rewrites its superblock).
+    check_resumable(partial, header, (start, end), (f, s))?;
+    tracing::info!(path = %partial.display(), "resuming");
+    format::open_file_rw(partial)
+}
+
+/// A new `partial` for this run: the sample parameters, the box, the axes and the simulated test
+/// and validation targets, every sample pending. Separate from [`generate`]: only a fresh run
+/// simulates targets, and it checks first that `out`'s folder exists.
+fn create_partial(
+    sim: &dyn Simulator,
+    out: &Path,
+    partial: &Path,
+    opts: &GenerateOptions,
+    header: &PoolHeader,
+    params: &Array2<f64>,
+) -> Result<hdf5::File> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
             return Err(Error::Io {
-                path: partial,
-                message:
-                    "an interrupted run left this file; pass --resume to finish it, or delete it"
-                        .into(),
+                path: out.to_path_buf(),
+                message: format!("folder {} does not exist", dir.display()),
             });
         }
-        // Every check on a read-only handle: a refused resume leaves the file byte for byte as
-        // it was (opening HDF5 for writing alone rewrites its superblock).
-        check_resumable(&partial, &header, (start, end), (f, s))?;
-        tracing::info!(path = %partial.display(), "resuming");
-        format::open_file_rw(&partial)?
-    } else {
-        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(Error::Io {
-                    path: out.to_path_buf(),
-                    message: format!("folder {} does not exist", dir.display()),
-                });
-            }
-        }
-        let param_box =
-            Array2::from_shape_fn(
-                (2, d),
-                |(r, j)| {
-                    if r == 0 { space.lo[j] } else { space.hi[j] }
-                },
-            );
-        let (test, validation) = rayon::join(
-            || simulate_targets(sim.as_ref(), header.target_seed, opts.targets),
-            || {
-                simulate_targets(
-                    sim.as_ref(),
-                    header.validation_seed,
-                    opts.validation_targets,
-                )
-            },
-        );
-        let ((targets_x, targets_y), (validation_x, validation_y)) = (test?, validation?);
-        format::create(
-            &partial,
-            &NewPool {
-                header: &header,
-                params: &params,
-                param_box: &param_box,
-                time: &sim.frame_times(),
-                state_axis: &sim.state_axis(),
-                target_params: &targets_x,
-                target_trajectories: &targets_y,
-                validation_params: &validation_x,
-                validation_trajectories: &validation_y,
-                storage: opts.storage,
-            },
-        )?
-    };
+    }
+    let space = sim.param_space();
+    let d = space.dim();
+    let param_box = Array2::from_shape_fn(
+        (2, d),
+        |(r, j)| {
+            if r == 0 { space.lo[j] } else { space.hi[j] }
+        },
+    );
+    let (test, validation) = rayon::join(
+        || simulate_targets(sim, header.target_seed, opts.targets),
+        || simulate_targets(sim, header.validation_seed, opts.validation_targets),
+    );
+    let ((targets_x, targets_y), (validation_x, validation_y)) = (test?, validation?);
+    format::create(
+        partial,
+        &NewPool {
+            header,
+            params,
+            param_box: &param_box,
+            time: &sim.frame_times(),
+            state_axis: &sim.state_axis(),
+            target_params: &targets_x,
+            target_trajectories: &targets_y,
+            validation_params: &validation_x,
+            validation_trajectories: &validation_y,
+            storage: opts.storage,
+        },
+    )
+}
+
+/// The storage of the opened `partial`, once its `/trajectories` is known to hold `n` samples of
+/// `f` × `s`; a resumed file whose storage differs from the one asked for is warned about.
+/// Separate from [`generate`]: it checks the file as opened, whether resumed or new.
+fn opened_storage(
+    file: &hdf5::File,
+    partial: &Path,
+    opts: &GenerateOptions,
+    n: usize,
+    (f, s): (usize, usize),
+) -> Result<Storage> {
     let on_disk = file
         .dataset("trajectories")
         .map_err(|e| Error::Format {
-            path: partial.clone(),
+            path: partial.to_path_buf(),
             field: "trajectories".into(),
             message: e.to_string(),
         })?
         .shape();
-    if on_disk != [end - start, f, s] {
+    if on_disk != [n, f, s] {
         return Err(Error::Format {
-            path: partial,
+            path: partial.to_path_buf(),
             field: "trajectories".into(),
             message: format!(
-                "is {on_disk:?}, where this run needs {} samples × {f} frames × {s} components",
-                end - start
+                "is {on_disk:?}, where this run needs {n} samples × {f} frames × {s} components"
             ),
         });
     }
-    let storage = Storage::of(&file, &partial)?;
+    let storage = Storage::of(file, partial)?;
     if storage != opts.storage {
         tracing::warn!(
             path = %partial.display(),
@@ -327,84 +436,66 @@ pub fn generate(
             "a resumed file keeps the storage it was started with"
         );
     }
+    Ok(storage)
+}
 
-    // Plain files the workers write themselves; HDF5 writes the rest (compressed chunks, and
-    // plain files from before /trajectories was allocated at creation).
-    let row_writer = match storage {
-        Storage::Plain => format::RowWriter::open(&file, &partial)?,
-        Storage::Compressed => None,
-    };
-    // Values a batch holds in memory until HDF5 writes it.
-    let held_per_sample = if row_writer.is_some() { 0 } else { f * s };
+/// Samples counted as their batches reach the disk.
+struct Tally {
+    /// Samples in the file.
+    total: usize,
+    /// Samples on disk, earlier runs' included.
+    done: usize,
+    /// Samples simulated by this run.
+    simulated: usize,
+    /// Samples whose simulation blew up, earlier runs' included.
+    failed: usize,
+}
 
-    let done_before = format::read_status(&file, &partial)?;
-    let pending: Vec<usize> = (0..end - start)
-        .filter(|&i| done_before[i] == status::PENDING)
-        .collect();
-    let total = end - start;
-    let mut done = total - pending.len();
-    tracing::info!(
-        experiment = %config.experiment,
-        samples = total,
-        already_done = done,
-        threads = rayon::current_num_threads(),
-        "generating"
-    );
-    progress(done, total);
-    let mut simulated = 0;
-    let mut failed = done_before.iter().filter(|&&s| s == status::FAILED).count();
-    let threads = rayon::current_num_threads();
-    let mut size = opts
-        .batch
-        .unwrap_or_else(|| timed_batch(None, threads, held_per_sample))
-        .max(1);
-    // Simulates sample i straight into its row of a block (no trajectory allocated per
-    // sample: for billiards that costs as much as the physics). A failed sample leaves zeros.
-    let solve_into = |i: usize, row: &mut [f64]| -> bool {
-        let x = params.row(i);
+/// What the worker threads need to simulate a batch: the state every sample's simulation
+/// shares. A struct rather than closures in [`generate`], so that the batch simulation reads as
+/// its own step.
+struct Workers<'a> {
+    sim: &'a dyn Simulator,
+    /// X of every sample of the file, row i for sample `start + i`.
+    params: &'a Array2<f64>,
+    /// The file's first global sample index.
+    start: usize,
+    /// The file's storage.
+    storage: Storage,
+    /// Where the workers write plain rows themselves (`None`: HDF5 writes).
+    row_writer: Option<&'a format::RowWriter>,
+    /// (frames, components) of each trajectory.
+    shape: (usize, usize),
+}
+
+impl Workers<'_> {
+    /// Simulates sample i straight into its row of a block (no trajectory allocated per
+    /// sample: for billiards that costs as much as the physics). A failed sample leaves zeros.
+    fn solve_into(&self, i: usize, row: &mut [f64]) -> bool {
+        let x = self.params.row(i);
         let x = x.as_slice().expect("a standard-layout row");
-        let reason = match sim.simulate_into(x, row) {
+        let reason = match self.sim.simulate_into(x, row) {
             Ok(()) if row.iter().all(|v| v.is_finite()) => return true,
             Ok(()) => "simulation returned NaN or infinite values".to_string(),
             Err(e) => format!("simulation failed: {e}"),
         };
-        tracing::warn!(sample = start + i, "{reason}");
+        tracing::warn!(sample = self.start + i, "{reason}");
         row.fill(0.0);
         false
-    };
-    // Simulates `rows` and stores each sample's trajectory: written straight to the file by the
-    // workers (plain storage, `row_writer`), or into `block` for HDF5 to write (the block is
-    // reused batch after batch, since fresh pages for every batch cost more than simulating
-    // billiards), or as compressed chunks.
-    let simulate_batch = |rows: &[usize], mut block: Array3<f64>| -> Result<Simulated> {
+    }
+
+    /// Simulates `rows` and stores each sample's trajectory: written straight to the file by the
+    /// workers (plain storage, `row_writer`), or into `block` for HDF5 to write (the block is
+    /// reused batch after batch, since fresh pages for every batch cost more than simulating
+    /// billiards), or as compressed chunks.
+    fn simulate_batch(&self, rows: &[usize], mut block: Array3<f64>) -> Result<Simulated> {
         let started = Instant::now();
-        let (ok, data) = match (storage, &row_writer) {
-            (Storage::Plain, Some(writer)) => {
-                // Runs of consecutive rows, each simulated into a worker's scratch block and
-                // written in one call: up to 256 KiB, so that a microsecond-scale simulation does
-                // not pay a system call per row, and at least 16 per thread, so that the threads
-                // run out of work together (the batch ends when its last run is written).
-                let per_row = writer.row_values();
-                let by_size = ((256 << 10) / (8 * per_row.max(1))).max(1);
-                let even = rows.len().div_ceil(16 * rayon::current_num_threads());
-                let ok: Vec<Vec<bool>> = rows
-                    .par_chunks(by_size.min(even).max(1))
-                    .map_init(Vec::new, |scratch: &mut Vec<f64>, chunk| {
-                        scratch.resize(chunk.len() * per_row, 0.0);
-                        let ok: Vec<bool> = chunk
-                            .iter()
-                            .zip(scratch.chunks_mut(per_row))
-                            .map(|(&i, row)| solve_into(i, row))
-                            .collect();
-                        for run in format::consecutive_runs(chunk) {
-                            let values = &scratch[run.start * per_row..run.end * per_row];
-                            writer.write_rows(chunk[run.start], values)?;
-                        }
-                        Ok(ok)
-                    })
-                    .collect::<Result<_>>()?;
-                (ok.concat(), SimulatedData::Written)
-            }
+        let (f, s) = self.shape;
+        let (ok, data) = match (self.storage, self.row_writer) {
+            (Storage::Plain, Some(writer)) => (
+                self.simulate_and_write(writer, rows)?,
+                SimulatedData::Written,
+            ),
             (Storage::Plain, None) => {
                 if block.len_of(Axis(0)) < rows.len() {
                     block = Array3::zeros((rows.len(), f, s));
@@ -413,7 +504,7 @@ pub fn generate(
                 let ok = values[..rows.len() * f * s]
                     .par_chunks_mut(f * s)
                     .zip(rows.par_iter())
-                    .map(|(row, &i)| solve_into(i, row))
+                    .map(|(row, &i)| self.solve_into(i, row))
                     .collect();
                 (ok, SimulatedData::Plain(block))
             }
@@ -424,7 +515,8 @@ pub fn generate(
                         || Array2::zeros((f, s)),
                         |y, &i| {
                             let row = y.as_slice_mut().expect("a standard-layout trajectory");
-                            solve_into(i, row).then(|| format::encode_chunk(y.view()))
+                            self.solve_into(i, row)
+                                .then(|| format::encode_chunk(y.view()))
                         },
                     )
                     .collect();
@@ -438,12 +530,69 @@ pub fn generate(
             data,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Simulates `rows` and writes their trajectories through `writer` from the worker threads;
+    /// returns whether each simulated. Separate from [`Workers::simulate_batch`]: only plain
+    /// files with a fixed place for every row are written this way.
+    fn simulate_and_write(&self, writer: &format::RowWriter, rows: &[usize]) -> Result<Vec<bool>> {
+        // Runs of consecutive rows, each simulated into a worker's scratch block and
+        // written in one call: up to 256 KiB, so that a microsecond-scale simulation does
+        // not pay a system call per row, and at least 16 per thread, so that the threads
+        // run out of work together (the batch ends when its last run is written).
+        let per_row = writer.row_values();
+        let by_size = ((256 << 10) / (8 * per_row.max(1))).max(1);
+        let even = rows.len().div_ceil(16 * rayon::current_num_threads());
+        let ok: Vec<Vec<bool>> = rows
+            .par_chunks(by_size.min(even).max(1))
+            .map_init(Vec::new, |scratch: &mut Vec<f64>, chunk| {
+                scratch.resize(chunk.len() * per_row, 0.0);
+                let ok: Vec<bool> = chunk
+                    .iter()
+                    .zip(scratch.chunks_mut(per_row))
+                    .map(|(&i, row)| self.solve_into(i, row))
+                    .collect();
+                for run in format::consecutive_runs(chunk) {
+                    let values = &scratch[run.start * per_row..run.end * per_row];
+                    writer.write_rows(chunk[run.start], values)?;
+                }
+                Ok(ok)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ok.concat())
+    }
+}
+
+/// Simulates the `pending` samples in batches and writes each to `file`, counting them in
+/// `tally` and reporting `progress` after every flushed batch; batches are `opts.batch` samples,
+/// or sized by time. Separate from [`generate`]: the pipeline and its batch sizing are one
+/// concern, the file's checks and creation another.
+fn simulate_pending(
+    file: &hdf5::File,
+    partial: &Path,
+    workers: &Workers<'_>,
+    pending: &[usize],
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    tally: &mut Tally,
+) -> Result<()> {
+    let (f, s) = workers.shape;
+    // Values a batch holds in memory until HDF5 writes it.
+    let held_per_sample = if workers.row_writer.is_some() {
+        0
+    } else {
+        f * s
     };
+    let threads = rayon::current_num_threads();
+    let mut size = opts
+        .batch
+        .unwrap_or_else(|| timed_batch(None, threads, held_per_sample))
+        .max(1);
     // A pipeline: batch k is written while batch k + 1 is simulated, so the single writing
     // thread never holds the simulating ones up.
     let mut spare = Array3::<f64>::zeros((0, f, s));
     let mut in_flight: Option<Simulated> = None;
-    let mut rest = &pending[..];
+    let mut rest = pending;
     loop {
         let (next, after) = rest.split_at(size.min(rest.len()));
         rest = after;
@@ -451,27 +600,27 @@ pub fn generate(
         let (written, simulated_next) = rayon::join(
             || match &in_flight {
                 Some(batch) => format::write_batch(
-                    &file,
-                    &partial,
+                    file,
+                    partial,
                     &batch.rows,
                     &batch.ok,
                     &batch.data.as_batch(),
                 ),
                 None => Ok(()),
             },
-            || (!next.is_empty()).then(|| simulate_batch(next, block)),
+            || (!next.is_empty()).then(|| workers.simulate_batch(next, block)),
         );
         written?;
         if let Some(batch) = in_flight.take() {
-            failed += batch.ok.iter().filter(|&&ok| !ok).count();
-            done += batch.rows.len();
-            simulated += batch.rows.len();
-            progress(done, total);
-            if opts.stop_after.is_some_and(|n| done >= n) && done < total {
+            tally.failed += batch.ok.iter().filter(|&&ok| !ok).count();
+            tally.done += batch.rows.len();
+            tally.simulated += batch.rows.len();
+            progress(tally.done, tally.total);
+            if opts.stop_after.is_some_and(|n| tally.done >= n) && tally.done < tally.total {
                 return Err(Error::Interrupted {
-                    path: partial,
-                    done,
-                    total,
+                    path: partial.to_path_buf(),
+                    done: tally.done,
+                    total: tally.total,
                 });
             }
             if let SimulatedData::Plain(block) = batch.data {
@@ -485,7 +634,7 @@ pub fn generate(
             // Wall-clock seconds per sample at this thread count, as this batch ran.
             let per_sample = batch.seconds / batch.rows.len() as f64;
             size = timed_batch(Some(per_sample), threads, held_per_sample);
-            if row_writer.is_none() {
+            if workers.row_writer.is_none() {
                 // At most an eighth of the run per batch: the last batch's write through HDF5
                 // is the one thing the pipeline cannot overlap. (Workers that write their own
                 // rows leave nothing to overlap, and every batch ends with all threads waiting
@@ -495,17 +644,16 @@ pub fn generate(
         }
         in_flight = Some(batch);
     }
+    Ok(())
+}
+
+/// Closes the finished `partial` and renames it to `out`: a file under the final name is always
+/// complete. Shared by [`generate`] and [`merge`].
+fn move_into_place(file: hdf5::File, partial: &Path, out: &Path) -> Result<()> {
     drop(file);
-    std::fs::rename(&partial, out).map_err(|e| Error::Io {
+    std::fs::rename(partial, out).map_err(|e| Error::Io {
         path: out.to_path_buf(),
         message: format!("cannot move {} into place: {e}", partial.display()),
-    })?;
-    Ok(GenerateReport {
-        path: out.to_path_buf(),
-        samples: total,
-        simulated,
-        failed,
-        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -730,15 +878,54 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
         .map(|p| Pool::open(p))
         .collect::<Result<_>>()?;
     pools.sort_by_key(|p| p.header.index_start);
+    check_shards(&pools)?;
     let first = pools[0].header.clone();
+    let header = PoolHeader {
+        index_start: 0,
+        index_end: first.samples_total,
+        created: utc_now_rfc3339(),
+        ..first
+    };
+    let views: Vec<_> = pools.iter().map(|p| p.params.view()).collect();
+    let params = ndarray::concatenate(ndarray::Axis(0), &views).expect("same width");
+    let partial = partial_path(out);
+    let p0 = &pools[0];
+    // The merged file is stored as the first shard was (every shard's data is in memory by now,
+    // so mixed shards merge all the same).
+    let storage = Storage::of(&format::open_file(&p0.path)?, &p0.path)?;
+    let file = format::create(
+        &partial,
+        &NewPool {
+            header: &header,
+            params: &params,
+            param_box: &p0.param_box,
+            time: p0.time.as_slice().expect("contiguous"),
+            state_axis: p0.state_axis.as_slice().expect("contiguous"),
+            target_params: &p0.target_params,
+            target_trajectories: &p0.target_trajectories,
+            validation_params: &p0.validation_params,
+            validation_trajectories: &p0.validation_trajectories,
+            storage,
+        },
+    )?;
+    write_shards(&file, &partial, &pools, storage)?;
+    move_into_place(file, &partial, out)?;
+    Ok(header)
+}
+
+/// Whether `pools` (sorted by their first index) are the complete shards of one run, with the
+/// same targets, covering its whole index range without gap or overlap. Separate from [`merge`]
+/// so that every shard is checked before the merged file is created.
+fn check_shards(pools: &[Pool]) -> Result<()> {
+    let first = &pools[0].header;
     let mut next = 0;
-    for p in &pools {
+    for p in pools {
         let mismatch = |field: &str, message: String| Error::Format {
             path: p.path.clone(),
             field: field.into(),
             message,
         };
-        if !p.header.same_run(&first) {
+        if !p.header.same_run(first) {
             return Err(mismatch(
                 "config/seed/samples_total",
                 format!(
@@ -783,35 +970,13 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
             message: format!("shards cover 0..{next} of {} samples", first.samples_total),
         });
     }
-    let header = PoolHeader {
-        index_start: 0,
-        index_end: first.samples_total,
-        created: utc_now_rfc3339(),
-        ..first
-    };
-    let views: Vec<_> = pools.iter().map(|p| p.params.view()).collect();
-    let params = ndarray::concatenate(ndarray::Axis(0), &views).expect("same width");
-    let partial = partial_path(out);
-    let p0 = &pools[0];
-    // The merged file is stored as the first shard was (every shard's data is in memory by now,
-    // so mixed shards merge all the same).
-    let storage = Storage::of(&format::open_file(&p0.path)?, &p0.path)?;
-    let file = format::create(
-        &partial,
-        &NewPool {
-            header: &header,
-            params: &params,
-            param_box: &p0.param_box,
-            time: p0.time.as_slice().expect("contiguous"),
-            state_axis: p0.state_axis.as_slice().expect("contiguous"),
-            target_params: &p0.target_params,
-            target_trajectories: &p0.target_trajectories,
-            validation_params: &p0.validation_params,
-            validation_trajectories: &p0.validation_trajectories,
-            storage,
-        },
-    )?;
-    for p in &pools {
+    Ok(())
+}
+
+/// Writes every shard's samples, in order, into the merged `file` (stored as `storage`).
+/// Separate from [`merge`]: each shard is one batch, made ready for the file's storage here.
+fn write_shards(file: &hdf5::File, partial: &Path, pools: &[Pool], storage: Storage) -> Result<()> {
+    for p in pools {
         let rows: Vec<usize> = (p.header.index_start..p.header.index_end).collect();
         let ok: Vec<bool> = p.status.iter().map(|&c| c == status::DONE).collect();
         let chunks: Vec<Option<Vec<u8>>> = match storage {
@@ -826,14 +991,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<PoolHeader> {
             Storage::Plain => format::Batch::Plain(p.trajectories.view()),
             Storage::Compressed => format::Batch::Compressed(&chunks),
         };
-        format::write_batch(&file, &partial, &rows, &ok, &batch)?;
+        format::write_batch(file, partial, &rows, &ok, &batch)?;
     }
-    drop(file);
-    std::fs::rename(&partial, out).map_err(|e| Error::Io {
-        path: out.to_path_buf(),
-        message: format!("cannot move {} into place: {e}", partial.display()),
-    })?;
-    Ok(header)
+    Ok(())
 }
 
 /// The current UTC time as RFC 3339, without a time-zone database.

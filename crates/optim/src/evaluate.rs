@@ -244,6 +244,80 @@ pub fn evaluate(
         return Err(Error::invalid("targets", "no targets to evaluate"));
     }
     let d = sim.param_space().dim();
+    check_surrogates(sim, experiment, d, surrogates)?;
+    check_selection(surrogates, opts)?;
+    let methods = parse_methods(surrogates, opts)?;
+    check_guesses(targets, d, opts)?;
+    // Phase 1: everything without a budget.
+    let jobs = unbudgeted_jobs(&methods, surrogates, opts);
+    let budgeted: Vec<&Method> = methods.iter().filter(|m| m.is_budgeted()).collect();
+    let references: Vec<Family> = BUDGET_REFERENCES
+        .iter()
+        .copied()
+        .filter(|r| methods.iter().any(|m| m.family() == *r) && !surrogates.is_empty())
+        .collect();
+    let units = opts
+        .budget_units
+        .as_ref()
+        .map_or(references.len(), Vec::len)
+        .max(1);
+    let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
+    let total =
+        targets.len() * (jobs.len() + budgeted.len() * multiples * units) + surrogates.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = |n: usize| {
+        let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        progress(now, total);
+    };
+    let mut rows = run_jobs(sim, targets, &jobs, surrogates, opts, &tick)?;
+    let qualities = surrogate_quality(sim, targets, surrogates, opts)?;
+    tick(surrogates.len());
+
+    let budget_units = budget_units(&jobs, &rows, opts, &references, &budgeted)?;
+    // Phase 2: the baselines at multiples of each unit, in calls and in field solves.
+    let jobs2 = budgeted_jobs(&budgeted, &budget_units, opts);
+    rows.extend(run_jobs(sim, targets, &jobs2, surrogates, opts, &tick)?);
+
+    let summaries = summaries(&jobs, &jobs2, &rows, opts);
+    let surrogate_reports = surrogates
+        .iter()
+        .zip(qualities)
+        .map(|(s, quality)| SurrogateReport {
+            info: s.info().clone(),
+            quality,
+        })
+        .collect();
+    Ok(Results {
+        format_version: RESULTS_FORMAT_VERSION,
+        experiment: experiment.to_string(),
+        spec_version,
+        split: opts.split,
+        seed: opts.seed,
+        targets: targets.len(),
+        proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
+        environment: Environment {
+            threads: rayon::current_num_threads(),
+            ..Environment::default()
+        },
+        pool_simulations: opts.pool_simulations,
+        selection: opts.selection.clone(),
+        budget_units,
+        protocol: Some(Protocol::of(&opts.settings)),
+        methods: summaries,
+        surrogates: surrogate_reports,
+        inverse_networks: opts.guesses.clone(),
+        rows,
+    })
+}
+
+/// Refuses surrogates trained for another experiment, dimension or trajectory shape, and two
+/// surrogates of one configuration (their rows would share a label).
+fn check_surrogates(
+    sim: &dyn Simulator,
+    experiment: &str,
+    d: usize,
+    surrogates: &[&dyn SurrogateModel],
+) -> Result<()> {
     for s in surrogates {
         let info = s.info();
         if info.experiment != experiment
@@ -279,6 +353,11 @@ pub fn evaluate(
             ));
         }
     }
+    Ok(())
+}
+
+/// Refuses a headline configuration that none of the surrogates has (it sets the budget unit).
+fn check_selection(surrogates: &[&dyn SurrogateModel], opts: &EvaluateOptions) -> Result<()> {
     if let Some(s) = &opts.selection {
         if !surrogates.is_empty()
             && !surrogates
@@ -294,6 +373,15 @@ pub fn evaluate(
             ));
         }
     }
+    Ok(())
+}
+
+/// The methods of `opts`, parsed; an error names the first whose surrogate, sample library or
+/// inverse network's predictions were not given.
+fn parse_methods(
+    surrogates: &[&dyn SurrogateModel],
+    opts: &EvaluateOptions,
+) -> Result<Vec<Method>> {
     let methods: Vec<Method> = opts
         .methods
         .iter()
@@ -323,6 +411,12 @@ pub fn evaluate(
             });
         }
     }
+    Ok(methods)
+}
+
+/// Refuses two inverse networks of one variant (their rows would share a label) and a set of
+/// predictions that is not one start of dimension `d` per target.
+fn check_guesses(targets: &[Target], d: usize, opts: &EvaluateOptions) -> Result<()> {
     for (i, g) in opts.guesses.iter().enumerate() {
         if opts.guesses[..i].iter().any(|h| h.variant == g.variant) {
             return Err(Error::invalid(
@@ -345,12 +439,23 @@ pub fn evaluate(
             ));
         }
     }
-    let in_headline = |c: &SurrogateConfig| {
-        opts.selection
-            .as_ref()
-            .is_some_and(|s| c.same_setting(s.noise, s.penalty))
-    };
-    // Phase 1: everything without a budget.
+    Ok(())
+}
+
+/// Whether a surrogate configuration is the headline one (chosen on validation targets).
+fn in_headline(opts: &EvaluateOptions, c: &SurrogateConfig) -> bool {
+    opts.selection
+        .as_ref()
+        .is_some_and(|s| c.same_setting(s.noise, s.penalty))
+}
+
+/// Phase 1's jobs: every method without a budget, a surrogate method once per surrogate and
+/// an inverse-network method once per network, in the order of `methods`.
+fn unbudgeted_jobs(
+    methods: &[Method],
+    surrogates: &[&dyn SurrogateModel],
+    opts: &EvaluateOptions,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for m in methods.iter().filter(|m| !m.is_budgeted()) {
         if m.needs_surrogate() {
@@ -386,70 +491,89 @@ pub fn evaluate(
             });
         }
     }
-    let budgeted: Vec<&Method> = methods.iter().filter(|m| m.is_budgeted()).collect();
-    let references: Vec<Family> = BUDGET_REFERENCES
-        .iter()
-        .copied()
-        .filter(|r| methods.iter().any(|m| m.family() == *r) && !surrogates.is_empty())
-        .collect();
-    let units = opts
-        .budget_units
-        .as_ref()
-        .map_or(references.len(), Vec::len)
-        .max(1);
-    let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
-    let total =
-        targets.len() * (jobs.len() + budgeted.len() * multiples * units) + surrogates.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let tick = |n: usize| {
-        let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        progress(now, total);
-    };
-    let mut rows = run_jobs(sim, targets, &jobs, surrogates, opts, &tick)?;
-    let qualities = surrogate_quality(sim, targets, surrogates, opts)?;
-    tick(surrogates.len());
+    jobs
+}
 
-    // The budget units: what each surrogate method spent per target, over the headline
-    // configuration's surrogates (all surrogates when none was chosen).
-    let mean_spend = |family: Family, spend: fn(&Answer) -> usize| {
-        let spent: Vec<f64> = jobs
-            .iter()
-            .filter(|j| j.id.family == family)
-            .filter(|j| match &j.id.surrogate {
-                Some(c) => opts.selection.is_none() || in_headline(c),
-                None => true,
-            })
-            .flat_map(|j| {
-                let label = j.id.label();
-                rows.iter()
-                    .filter(move |o| o.method == label)
-                    .map(|o| spend(&o.answer) as f64)
-            })
-            .collect();
-        (!spent.is_empty()).then(|| spent.iter().sum::<f64>() / spent.len() as f64)
-    };
-    let unit_of = |family: Family| {
-        Some(BudgetUnit {
-            reference: family,
-            calls_per_target: mean_spend(family, |a| a.sim_calls)?,
-            field_solves_per_target: mean_spend(family, |a| a.field_solves)?,
+/// The mean per-target `spend` of `family`'s phase-1 rows, over the headline configuration's
+/// surrogates (all surrogates when none was chosen); None when the family has no rows.
+fn mean_spend(
+    jobs: &[Job],
+    rows: &[Outcome],
+    opts: &EvaluateOptions,
+    family: Family,
+    spend: fn(&Answer) -> usize,
+) -> Option<f64> {
+    let spent: Vec<f64> = jobs
+        .iter()
+        .filter(|j| j.id.family == family)
+        .filter(|j| match &j.id.surrogate {
+            Some(c) => opts.selection.is_none() || in_headline(opts, c),
+            None => true,
         })
-    };
+        .flat_map(|j| {
+            let label = j.id.label();
+            rows.iter()
+                .filter(move |o| o.method == label)
+                .map(|o| spend(&o.answer) as f64)
+        })
+        .collect();
+    (!spent.is_empty()).then(|| spent.iter().sum::<f64>() / spent.len() as f64)
+}
+
+/// `family`'s budget unit: its mean spend per target in calls and in field solves (None when
+/// it has no rows).
+fn unit_of(
+    jobs: &[Job],
+    rows: &[Outcome],
+    opts: &EvaluateOptions,
+    family: Family,
+) -> Option<BudgetUnit> {
+    Some(BudgetUnit {
+        reference: family,
+        calls_per_target: mean_spend(jobs, rows, opts, family, |a| a.sim_calls)?,
+        field_solves_per_target: mean_spend(jobs, rows, opts, family, |a| a.field_solves)?,
+    })
+}
+
+/// The budget units: what each surrogate method spent per target, over the headline
+/// configuration's surrogates (all surrogates when none was chosen), or the units fixed in
+/// `opts`. An error when baselines are to run and no unit can be had.
+fn budget_units(
+    jobs: &[Job],
+    rows: &[Outcome],
+    opts: &EvaluateOptions,
+    references: &[Family],
+    budgeted: &[&Method],
+) -> Result<Vec<BudgetUnit>> {
     let mut budget_units: Vec<BudgetUnit> = match &opts.budget_units {
         Some(fixed) => fixed.clone(),
-        None => references.iter().filter_map(|r| unit_of(*r)).collect(),
+        None => references
+            .iter()
+            .filter_map(|r| unit_of(jobs, rows, opts, *r))
+            .collect(),
     };
     if budget_units.is_empty() && !budgeted.is_empty() {
         // Without a surrogate method, the baselines get single-start BFGS's spend.
-        budget_units.push(unit_of(Family::Bfgs).ok_or(Error::Missing {
-            method: budgeted[0].name().into(),
-            what: "a budget unit: run proxy-bfgs, proxy-multistart or bfgs beside it",
-        })?);
+        budget_units.push(
+            unit_of(jobs, rows, opts, Family::Bfgs).ok_or(Error::Missing {
+                method: budgeted[0].name().into(),
+                what: "a budget unit: run proxy-bfgs, proxy-multistart or bfgs beside it",
+            })?,
+        );
     }
-    // Phase 2: the baselines at multiples of each unit, in calls and in field solves.
+    Ok(budget_units)
+}
+
+/// Phase 2's jobs: each budgeted baseline at every multiple of every unit, first in calls,
+/// then in field solves.
+fn budgeted_jobs(
+    budgeted: &[&Method],
+    budget_units: &[BudgetUnit],
+    opts: &EvaluateOptions,
+) -> Vec<Job> {
     let mut jobs2 = Vec::new();
-    for m in &budgeted {
-        for unit in &budget_units {
+    for m in budgeted {
+        for unit in budget_units {
             let scaled =
                 |per_target: f64, k: usize| ((per_target * k as f64).ceil() as usize).max(1);
             let in_calls = opts.budget_multipliers.iter().map(|&k| Budget {
@@ -477,45 +601,27 @@ pub fn evaluate(
             }
         }
     }
-    rows.extend(run_jobs(sim, targets, &jobs2, surrogates, opts, &tick)?);
+    jobs2
+}
 
-    let summaries = jobs
-        .iter()
-        .chain(&jobs2)
+/// One summary per job of both phases, in job order, the headline configuration's marked.
+fn summaries(
+    jobs: &[Job],
+    jobs2: &[Job],
+    rows: &[Outcome],
+    opts: &EvaluateOptions,
+) -> Vec<MethodSummary> {
+    jobs.iter()
+        .chain(jobs2)
         .map(|job| {
             let label = job.id.label();
             let these: Vec<&Outcome> = rows.iter().filter(|o| o.method == label).collect();
-            let headline = job.id.surrogate.as_ref().is_some_and(in_headline);
+            let headline = job
+                .id
+                .surrogate
+                .as_ref()
+                .is_some_and(|c| in_headline(opts, c));
             summarize(&job.id, &these, headline)
         })
-        .collect();
-    let surrogate_reports = surrogates
-        .iter()
-        .zip(qualities)
-        .map(|(s, quality)| SurrogateReport {
-            info: s.info().clone(),
-            quality,
-        })
-        .collect();
-    Ok(Results {
-        format_version: RESULTS_FORMAT_VERSION,
-        experiment: experiment.to_string(),
-        spec_version,
-        split: opts.split,
-        seed: opts.seed,
-        targets: targets.len(),
-        proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
-        environment: Environment {
-            threads: rayon::current_num_threads(),
-            ..Environment::default()
-        },
-        pool_simulations: opts.pool_simulations,
-        selection: opts.selection.clone(),
-        budget_units,
-        protocol: Some(Protocol::of(&opts.settings)),
-        methods: summaries,
-        surrogates: surrogate_reports,
-        inverse_networks: opts.guesses.clone(),
-        rows,
-    })
+        .collect()
 }

@@ -208,26 +208,16 @@ pub fn levenberg_marquardt(
     max_iters: u64,
     noise_std: Option<f64>,
 ) -> LmResult {
-    let fail = |u: &[f64], value: f64, iterations: u64, e: &Error| LmResult {
-        u: u.to_vec(),
-        value,
-        iterations,
-        stop: LmStop::Failed,
-        stopped: Some(StopReason::from_error(e)),
-    };
     let mut point = match evaluate(problem, u0) {
         Ok(p) => p,
-        Err(e) => return fail(u0, f64::INFINITY, 0, &e),
+        Err(e) => return failure(u0, f64::INFINITY, 0, &e),
     };
-    let n = point.r.len().max(1) as f64;
-    let d = point.u.len();
-    let done = |point: Point, iterations: u64, stop: LmStop| LmResult {
-        value: point.rss / n,
-        u: point.u,
-        iterations,
-        stop,
-        stopped: None,
+    let run = LmRun {
+        n: point.r.len().max(1) as f64,
+        d: point.u.len(),
+        noise_std,
     };
+    let (n, d) = (run.n, run.d);
     // Moré's scaling: D_j = the largest ‖J_j‖ seen, so the trust region is invariant to the
     // units of each coordinate; a column that is zero at the start gets D_j = 1 (as MINPACK),
     // so the damped system stays solvable and that coordinate can still move.
@@ -236,66 +226,38 @@ pub fn levenberg_marquardt(
         .iter()
         .map(|&c| if c > 0.0 { c } else { 1.0 })
         .collect();
-    let scaled_norm = |v: &[f64], scale: &[f64]| {
-        v.iter()
-            .zip(scale)
-            .map(|(a, s)| (a * s).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
     // MINPACK's initial radius: 100 ‖D u0‖, or 100 at the origin.
     let mut radius = match 100.0 * scaled_norm(&point.u, &scale) {
         r if r > 0.0 => r,
         _ => 100.0,
-    };
-    let at_noise =
-        |rss: f64| noise_std.is_some_and(|s| rss / (n * s * s) <= 1.0 + 3.0 * (2.0 / n).sqrt());
-    let stationary = |point: &Point| {
-        let r_norm = point.rss.sqrt();
-        r_norm == 0.0
-            || (0..d).all(|j| {
-                point.column_norms[j] == 0.0
-                    || point.jtr[j].abs() <= GRADIENT_TOLERANCE * r_norm * point.column_norms[j]
-            })
     };
     // Why the trials since the last accepted step failed to evaluate, if they did: a run that
     // shrinks its region to nothing against failing simulations has failed, not converged.
     let mut failing_trials: Option<StopReason> = None;
     let mut iterations = 0;
     while iterations < max_iters {
-        if at_noise(point.rss) {
-            return done(point, iterations, LmStop::NoiseLevel);
+        if run.at_noise(point.rss) {
+            return run.done(point, iterations, LmStop::NoiseLevel);
         }
-        if stationary(&point) {
-            return done(point, iterations, LmStop::Gradient);
+        if run.stationary(&point) {
+            return run.done(point, iterations, LmStop::Gradient);
         }
         iterations += 1;
         let h = trust_region_step(&point, &scale, radius);
         if h.iter().all(|v| *v == 0.0) {
-            return LmResult {
-                value: point.rss / n,
-                u: point.u,
-                iterations,
-                stop: LmStop::Failed,
-                stopped: Some(StopReason::LineSearch {
-                    message: "Levenberg–Marquardt: no damped step could be solved".into(),
-                }),
+            let reason = StopReason::LineSearch {
+                message: "Levenberg–Marquardt: no damped step could be solved".into(),
             };
+            return run.failed(point, iterations, reason);
         }
         let h_scaled = scaled_norm(&h, &scale);
-        // Predicted decrease of ½‖r‖² by the linear model: −gᵀh − ½ hᵀJᵀJh.
-        let jtj_h: Vec<f64> = (0..d)
-            .map(|i| (0..d).map(|j| point.jtj[i][j] * h[j]).sum())
-            .collect();
-        let predicted: f64 = -(0..d)
-            .map(|i| point.jtr[i] * h[i] + 0.5 * h[i] * jtj_h[i])
-            .sum::<f64>();
+        let predicted = predicted_decrease(&point, &h, d);
         let trial_u: Vec<f64> = point.u.iter().zip(&h).map(|(u, h)| u + h).collect();
         let trial = match evaluate(problem, &trial_u) {
             Ok(t) => Some(t),
             Err(e @ Error::BudgetExhausted { .. }) => {
                 let value = point.rss / n;
-                return fail(&point.u, value, iterations, &e);
+                return failure(&point.u, value, iterations, &e);
             }
             // A blow-up or a non-finite value at the trial point: a failed step, not a failed
             // run; the trust region shrinks.
@@ -317,11 +279,7 @@ pub fn levenberg_marquardt(
             -1.0
         };
         // Moré's radius update: shrink on a poor model, grow on a good one.
-        if rho < 0.25 {
-            radius = 0.25 * h_scaled.min(radius);
-        } else if rho > 0.75 {
-            radius = radius.max(2.0 * h_scaled);
-        }
+        radius = updated_radius(radius, rho, h_scaled);
         // Below rounding of ‖r‖² the ratio test is noise, but the model is exact at that
         // scale: the step (from the exact Jᵀr) is taken, which is what makes the answer the
         // least-squares point to rounding in u, and the run ends.
@@ -336,29 +294,117 @@ pub fn levenberg_marquardt(
             point = t;
         }
         if small_reduction {
-            return done(point, iterations, LmStop::Reduction);
+            return run.done(point, iterations, LmStop::Reduction);
         }
         if radius <= STEP_TOLERANCE * scaled_norm(&point.u, &scale).max(STEP_TOLERANCE) {
             if let Some(reason) = failing_trials {
-                return LmResult {
-                    value: point.rss / n,
-                    u: point.u,
-                    iterations,
-                    stop: LmStop::Failed,
-                    stopped: Some(reason),
-                };
+                return run.failed(point, iterations, reason);
             }
-            return done(point, iterations, LmStop::Step);
+            return run.done(point, iterations, LmStop::Step);
         }
     }
     // The last iteration's point is judged too: converged there is not "capped".
-    if at_noise(point.rss) {
-        return done(point, iterations, LmStop::NoiseLevel);
+    if run.at_noise(point.rss) {
+        return run.done(point, iterations, LmStop::NoiseLevel);
     }
-    if stationary(&point) {
-        return done(point, iterations, LmStop::Gradient);
+    if run.stationary(&point) {
+        return run.done(point, iterations, LmStop::Gradient);
     }
-    done(point, iterations, LmStop::Iterations)
+    run.done(point, iterations, LmStop::Iterations)
+}
+
+/// What stays fixed over one LM run, for its stopping tests and results: N (the residual's
+/// length, at least 1), d, and the noise σ if given.
+struct LmRun {
+    n: f64,
+    d: usize,
+    noise_std: Option<f64>,
+}
+
+impl LmRun {
+    /// The result of a run that ended at `point` after `iterations`, stopped by `stop`.
+    fn done(&self, point: Point, iterations: u64, stop: LmStop) -> LmResult {
+        LmResult {
+            value: point.rss / self.n,
+            u: point.u,
+            iterations,
+            stop,
+            stopped: None,
+        }
+    }
+
+    /// The result of a run that failed for `reason`, at `point` (its last accepted point).
+    fn failed(&self, point: Point, iterations: u64, reason: StopReason) -> LmResult {
+        LmResult {
+            value: point.rss / self.n,
+            u: point.u,
+            iterations,
+            stop: LmStop::Failed,
+            stopped: Some(reason),
+        }
+    }
+
+    /// Whether the residual is down to the noise: χ²/N ≤ 1 + 3√(2/N) (never without a σ).
+    fn at_noise(&self, rss: f64) -> bool {
+        let n = self.n;
+        self.noise_std
+            .is_some_and(|s| rss / (n * s * s) <= 1.0 + 3.0 * (2.0 / n).sqrt())
+    }
+
+    /// MINPACK's gradient test: r = 0, or Jᵀr orthogonal to r to `GRADIENT_TOLERANCE` in
+    /// every column; a stationary point, where no step can help.
+    fn stationary(&self, point: &Point) -> bool {
+        let r_norm = point.rss.sqrt();
+        r_norm == 0.0
+            || (0..self.d).all(|j| {
+                point.column_norms[j] == 0.0
+                    || point.jtr[j].abs() <= GRADIENT_TOLERANCE * r_norm * point.column_norms[j]
+            })
+    }
+}
+
+/// The result of a run whose evaluation at `u` failed with `e` (the start's, or the budget's
+/// running out), with the value of the last point that was evaluated.
+fn failure(u: &[f64], value: f64, iterations: u64, e: &Error) -> LmResult {
+    LmResult {
+        u: u.to_vec(),
+        value,
+        iterations,
+        stop: LmStop::Failed,
+        stopped: Some(StopReason::from_error(e)),
+    }
+}
+
+/// ‖D v‖: a length in the trust region's scaled norm.
+fn scaled_norm(v: &[f64], scale: &[f64]) -> f64 {
+    v.iter()
+        .zip(scale)
+        .map(|(a, s)| (a * s).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The decrease of ½‖r‖² the linear model predicts for the step `h`: −gᵀh − ½ hᵀJᵀJh (the
+/// denominator of the gain ratio ρ).
+fn predicted_decrease(point: &Point, h: &[f64], d: usize) -> f64 {
+    let jtj_h: Vec<f64> = (0..d)
+        .map(|i| (0..d).map(|j| point.jtj[i][j] * h[j]).sum())
+        .collect();
+    -(0..d)
+        .map(|i| point.jtr[i] * h[i] + 0.5 * h[i] * jtj_h[i])
+        .sum::<f64>()
+}
+
+/// Moré's radius update after a step of scaled length `h_scaled` with gain ratio `rho`:
+/// shrink below ρ = ¼, grow above ¾, else keep.
+fn updated_radius(radius: f64, rho: f64, h_scaled: f64) -> f64 {
+    if rho < 0.25 {
+        0.25 * h_scaled.min(radius)
+    } else if rho > 0.75 {
+        radius.max(2.0 * h_scaled)
+    } else {
+        radius
+    }
 }
 
 /// The step of Moré's trust region: the Gauss–Newton step −(JᵀJ)⁻¹Jᵀr when it lies inside

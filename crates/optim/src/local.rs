@@ -473,61 +473,9 @@ pub fn minimize(
             curvature.reset();
             p = curvature.direction(&g, settings.first_step);
         }
-        *run.search_best.borrow_mut() = None;
-        let mut search = MoreThuenteLineSearch::new();
-        search.search_direction(Array1::from(p));
-        let searched = search.initial_step_length(1.0).and_then(|()| {
-            Executor::new(LineProblem(&run), search)
-                .configure(|s| {
-                    s.param(Array1::from(u.clone()))
-                        .gradient(Array1::from(g.clone()))
-                        .cost(f)
-                        .max_iters(30)
-                })
-                .ctrlc(false)
-                .run()
-        });
-        if let Some(reason) = run.failure.borrow().clone() {
-            return finish(iterations, false, Some(reason));
-        }
-        let accepted = match searched {
-            Ok(mut r) => r.state.take_param().map(|p| p.to_vec()),
-            Err(e) => {
-                return finish(
-                    iterations,
-                    false,
-                    Some(StopReason::LineSearch {
-                        message: e.to_string(),
-                    }),
-                );
-            }
-        };
-        // A line search that ran out of trials leaves no answer: take its lowest trial point
-        // if it went downhill at all.
-        // An unusual termination (interval too small, step at a bound) can return a point above
-        // f(u): never step uphill; take the search's lowest point if it went down at all.
-        let accepted = match accepted {
-            Some(u1) => match run.eval(&u1) {
-                Ok((f1, g1)) if f1 <= f => Some((u1, f1, g1)),
-                Ok(_) => None,
-                Err(reason) => return finish(iterations, false, Some(reason)),
-            },
-            None => None,
-        };
-        let (u1, f1, g1) = match accepted {
-            Some(step) => step,
-            None => match run.search_best.borrow().clone() {
-                Some((u1, f1, g1)) if f1 < f => (u1, f1, g1),
-                _ => {
-                    return finish(
-                        iterations,
-                        false,
-                        Some(StopReason::LineSearch {
-                            message: "no decrease within 30 trial steps".into(),
-                        }),
-                    );
-                }
-            },
+        let (u1, f1, g1) = match line_step(&run, p, &u, f, &g) {
+            Ok(step) => step,
+            Err(reason) => return finish(iterations, false, Some(reason)),
         };
         iterations += 1;
         let s: Vec<f64> = u1.iter().zip(&u).map(|(a, b)| a - b).collect();
@@ -547,6 +495,64 @@ pub fn minimize(
     }
     let converged = norm(&g) <= settings.grad_tolerance;
     finish(iterations, converged, None)
+}
+
+/// One More–Thuente line search along `p` from `u` (value `f`, gradient `g`): the point it
+/// accepts (never one above f(u)), else its lowest trial point if that went down; the error
+/// is why the run ends here (a failed evaluation, the search's own failure, no decrease).
+fn line_step(
+    run: &RunState,
+    p: Vec<f64>,
+    u: &[f64],
+    f: f64,
+    g: &[f64],
+) -> Result<Evaluation, StopReason> {
+    *run.search_best.borrow_mut() = None;
+    let mut search = MoreThuenteLineSearch::new();
+    search.search_direction(Array1::from(p));
+    let searched = search.initial_step_length(1.0).and_then(|()| {
+        Executor::new(LineProblem(run), search)
+            .configure(|s| {
+                s.param(Array1::from(u.to_vec()))
+                    .gradient(Array1::from(g.to_vec()))
+                    .cost(f)
+                    .max_iters(30)
+            })
+            .ctrlc(false)
+            .run()
+    });
+    if let Some(reason) = run.failure.borrow().clone() {
+        return Err(reason);
+    }
+    let accepted = match searched {
+        Ok(mut r) => r.state.take_param().map(|p| p.to_vec()),
+        Err(e) => {
+            return Err(StopReason::LineSearch {
+                message: e.to_string(),
+            });
+        }
+    };
+    // A line search that ran out of trials leaves no answer: take its lowest trial point
+    // if it went downhill at all.
+    // An unusual termination (interval too small, step at a bound) can return a point above
+    // f(u): never step uphill; take the search's lowest point if it went down at all.
+    let accepted = match accepted {
+        Some(u1) => match run.eval(&u1) {
+            Ok((f1, g1)) if f1 <= f => Some((u1, f1, g1)),
+            Ok(_) => None,
+            Err(reason) => return Err(reason),
+        },
+        None => None,
+    };
+    match accepted {
+        Some(step) => Ok(step),
+        None => match run.search_best.borrow().clone() {
+            Some((u1, f1, g1)) if f1 < f => Ok((u1, f1, g1)),
+            _ => Err(StopReason::LineSearch {
+                message: "no decrease within 30 trial steps".into(),
+            }),
+        },
+    }
 }
 
 /// Adam (Kingma & Ba) with a fixed step size in u units; stops on the gradient tolerance.

@@ -461,7 +461,7 @@ pub fn run(
     let space = problem.sim.param_space();
     let truth = TrueLoss::new(problem.sim, problem.target).with_trace(problem.trace);
     let mut surrogate_evals = 0;
-    let mut refinement = None;
+    let refinement;
     // Each arm gives the answer, why it stopped early, and where its local refinements ended.
     let (u_hat, stopped, local_minima) = match method {
         Method::InverseNet => {
@@ -472,88 +472,16 @@ pub fn run(
             (r.u, r.stopped, ends)
         }
         Method::Bfgs | Method::Lbfgs | Method::Gd | Method::Adam => {
-            let local = match method {
-                Method::Bfgs => LocalMethod::Bfgs,
-                Method::Lbfgs => LocalMethod::Lbfgs,
-                Method::Gd => LocalMethod::SteepestDescent,
-                _ => LocalMethod::Adam,
-            };
-            let r = minimize(local, &truth, &problem.u0, settings);
-            // Only BFGS is a refinement the rule could have chosen; L-BFGS, GD and Adam are
-            // baselines of their own and report none.
-            refinement = (local == LocalMethod::Bfgs).then(|| Refinement {
-                method: Refine::Bfgs,
-                iterations: r.iterations,
-                converged: r.converged,
-                stop: r.stopped.as_ref().map_or_else(
-                    || {
-                        if r.converged {
-                            "gradient"
-                        } else {
-                            "iterations"
-                        }
-                        .to_string()
-                    },
-                    |s| s.to_string(),
-                ),
-                horizons: Vec::new(),
-            });
-            let ends = vec![(r.value, r.u.clone())];
-            (r.u, r.stopped, ends)
+            let (u, stopped, ends, report) = local_baseline(method, &truth, &problem.u0, settings);
+            refinement = report;
+            (u, stopped, ends)
         }
         Method::Proxy | Method::ProxyBfgs | Method::ProxyMultistart { .. } => {
-            let model = surrogate.ok_or_else(|| Error::Missing {
-                method: method.name().into(),
-                what: "a trained surrogate",
-            })?;
-            let bound = model
-                .bind(problem.target)
-                .map_err(|source| Error::Surrogate { source })?;
-            let landscape = SurrogateLoss::new(bound.as_ref(), space).with_trace(problem.trace);
-            let result = match method {
-                Method::ProxyMultistart { starts, refine } => {
-                    match surrogate_minima(
-                        &landscape,
-                        &problem.u0,
-                        *starts,
-                        (4 * refine).max(1),
-                        settings,
-                        stream,
-                    ) {
-                        Ok(minima) => {
-                            let chosen = distinct(minima, (*refine).max(1));
-                            let (u, stopped, ends, report) =
-                                refine_on_truth(&truth, chosen.into_iter(), problem, settings);
-                            refinement = report;
-                            (u, stopped, ends)
-                        }
-                        // A surrogate that fails is this method's failure, recorded like a
-                        // blown-up simulation, not the whole evaluation's.
-                        Err(e) => (
-                            problem.u0.clone(),
-                            Some(StopReason::from_error(&e)),
-                            Vec::new(),
-                        ),
-                    }
-                }
-                _ => {
-                    let stage1 = minimize(LocalMethod::Bfgs, &landscape, &problem.u0, settings);
-                    if stage1.stopped.as_ref().is_some_and(StopReason::is_failure)
-                        || *method == Method::Proxy
-                    {
-                        // The surrogate's minimum is no minimum of the true loss.
-                        (stage1.u, stage1.stopped, Vec::new())
-                    } else {
-                        let (inside, _) = space.fold_unit(&stage1.u);
-                        let (stage2, report) = refine(&truth, &inside, settings);
-                        refinement = Some(report);
-                        let ends = vec![(stage2.value, stage2.u.clone())];
-                        (stage2.u, stage2.stopped, ends)
-                    }
-                }
-            };
-            surrogate_evals = landscape.evaluations();
-            result
+            let ((u, stopped, ends, report), evaluations) =
+                surrogate_search(method, &truth, problem, surrogate, settings, stream)?;
+            refinement = report;
+            surrogate_evals = evaluations;
+            (u, stopped, ends)
         }
         Method::PoolBfgs { refine } => {
             let library = problem.library.ok_or_else(|| Error::Missing {
@@ -583,23 +511,7 @@ pub fn run(
             (u, stopped, ends)
         }
         Method::MultistartBfgs { budget } | Method::Cmaes { budget } | Method::De { budget } => {
-            let limited = budget
-                .limit(TrueLoss::new(problem.sim, problem.target))
-                .with_trace(problem.trace);
-            let r = match method {
-                Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream)?,
-                Method::Cmaes { .. } => cma_es(&limited, settings, stream)?,
-                _ => differential_evolution(&limited, settings, stream)?,
-            };
-            // The budget running out is how these methods end; anything else is reported.
-            let stopped = r.stopped.filter(|s| !s.is_budget());
-            let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
-            a.field_solves = limited.field_solves();
-            a.rounds = Some(r.rounds);
-            a.refinement = r.refinement;
-            a.local_runs = r.local_minima.len().max(1);
-            a.minima = distinct_minima(space, r.local_minima, &a);
-            return Ok(a);
+            return budgeted_baseline(method, *budget, problem, settings, stream, started);
         }
     };
     let mut a = answer(
@@ -614,6 +526,139 @@ pub fn run(
     a.minima = distinct_minima(space, local_minima, &a);
     a.field_solves = truth.field_solves();
     a.refinement = refinement;
+    Ok(a)
+}
+
+/// What a search gave before its accounting: the answer in u, why it stopped early, where its
+/// local runs on the true loss ended, and the refinement behind the answer.
+type Searched = (Vec<f64>, Option<StopReason>, LocalEnds, Option<Refinement>);
+
+/// A plain local solver (BFGS, L-BFGS, GD, Adam) on the true loss from `u0`.
+fn local_baseline(
+    method: &Method,
+    truth: &TrueLoss,
+    u0: &[f64],
+    settings: LocalSettings,
+) -> Searched {
+    let local = match method {
+        Method::Bfgs => LocalMethod::Bfgs,
+        Method::Lbfgs => LocalMethod::Lbfgs,
+        Method::Gd => LocalMethod::SteepestDescent,
+        _ => LocalMethod::Adam,
+    };
+    let r = minimize(local, truth, u0, settings);
+    // Only BFGS is a refinement the rule could have chosen; L-BFGS, GD and Adam are
+    // baselines of their own and report none.
+    let refinement = (local == LocalMethod::Bfgs).then(|| Refinement {
+        method: Refine::Bfgs,
+        iterations: r.iterations,
+        converged: r.converged,
+        stop: r.stopped.as_ref().map_or_else(
+            || {
+                if r.converged {
+                    "gradient"
+                } else {
+                    "iterations"
+                }
+                .to_string()
+            },
+            |s| s.to_string(),
+        ),
+        horizons: Vec::new(),
+    });
+    let ends = vec![(r.value, r.u.clone())];
+    (r.u, r.stopped, ends, refinement)
+}
+
+/// The surrogate methods (proxy, proxy-bfgs, proxy-multistart): the search on the surrogate
+/// bound to Y*, then (but for `proxy`) the refinement on the true loss; beside it, the
+/// surrogate evaluations it spent.
+fn surrogate_search(
+    method: &Method,
+    truth: &TrueLoss,
+    problem: &Problem,
+    surrogate: Option<&dyn SurrogateModel>,
+    settings: LocalSettings,
+    stream: &mut Stream,
+) -> Result<(Searched, usize)> {
+    let space = problem.sim.param_space();
+    let model = surrogate.ok_or_else(|| Error::Missing {
+        method: method.name().into(),
+        what: "a trained surrogate",
+    })?;
+    let bound = model
+        .bind(problem.target)
+        .map_err(|source| Error::Surrogate { source })?;
+    let landscape = SurrogateLoss::new(bound.as_ref(), space).with_trace(problem.trace);
+    let result = match method {
+        Method::ProxyMultistart { starts, refine } => {
+            match surrogate_minima(
+                &landscape,
+                &problem.u0,
+                *starts,
+                (4 * refine).max(1),
+                settings,
+                stream,
+            ) {
+                Ok(minima) => {
+                    let chosen = distinct(minima, (*refine).max(1));
+                    refine_on_truth(truth, chosen.into_iter(), problem, settings)
+                }
+                // A surrogate that fails is this method's failure, recorded like a
+                // blown-up simulation, not the whole evaluation's.
+                Err(e) => (
+                    problem.u0.clone(),
+                    Some(StopReason::from_error(&e)),
+                    Vec::new(),
+                    None,
+                ),
+            }
+        }
+        _ => {
+            let stage1 = minimize(LocalMethod::Bfgs, &landscape, &problem.u0, settings);
+            if stage1.stopped.as_ref().is_some_and(StopReason::is_failure)
+                || *method == Method::Proxy
+            {
+                // The surrogate's minimum is no minimum of the true loss.
+                (stage1.u, stage1.stopped, Vec::new(), None)
+            } else {
+                let (inside, _) = space.fold_unit(&stage1.u);
+                let (stage2, report) = refine(truth, &inside, settings);
+                let ends = vec![(stage2.value, stage2.u.clone())];
+                (stage2.u, stage2.stopped, ends, Some(report))
+            }
+        }
+    };
+    Ok((result, landscape.evaluations()))
+}
+
+/// The budgeted baselines (multi-start BFGS, CMA-ES, DE) on the true loss limited to
+/// `budget`: they count their own spend and rounds, so they give the whole answer.
+fn budgeted_baseline(
+    method: &Method,
+    budget: SimBudget,
+    problem: &Problem,
+    settings: LocalSettings,
+    stream: &mut Stream,
+    started: Instant,
+) -> Result<Answer> {
+    let space = problem.sim.param_space();
+    let limited = budget
+        .limit(TrueLoss::new(problem.sim, problem.target))
+        .with_trace(problem.trace);
+    let r = match method {
+        Method::MultistartBfgs { .. } => multistart_bfgs(&limited, settings, stream)?,
+        Method::Cmaes { .. } => cma_es(&limited, settings, stream)?,
+        _ => differential_evolution(&limited, settings, stream)?,
+    };
+    // The budget running out is how these methods end; anything else is reported.
+    let stopped = r.stopped.filter(|s| !s.is_budget());
+    let mut a = answer(problem, r.u, limited.calls(), 0, started, stopped);
+    a.field_solves = limited.field_solves();
+    a.rounds = Some(r.rounds);
+    a.refinement = r.refinement;
+    a.local_runs = r.local_minima.len().max(1);
+    a.minima = distinct_minima(space, r.local_minima, &a);
     Ok(a)
 }
 

@@ -223,8 +223,38 @@ pub fn judge(
         Err(e) => return failed(format!("the answer's resimulation failed: {e}")),
     };
     let space = sim.param_space();
-    let u = space.to_unit(&answer.x_hat);
-    let edges: Vec<String> = (0..space.dim())
+    let edges = edges_reached(space, &answer.x_hat);
+    let yardstick = same_yardstick(&fit, noise);
+    let alternatives = other_minima(sim, answer, target, noise, &yardstick, &fit);
+    let fit_words = describe_fit(&fit);
+    let near = near_edges(space, &answer.x_hat, &fit.std_err);
+    // Stopped just short of a face (an even loss there has no gradient to finish the approach):
+    // the point on the face explains the data as well, so that is where the answer lies.
+    let face = (!near.is_empty() && edges.is_empty())
+        .then(|| point_on_face(sim, &answer.x_hat, target, &yardstick, &fit, &near))
+        .flatten();
+    let near_words: Vec<String> = near.iter().map(|(_, _, words)| words.clone()).collect();
+    let d = space.dim();
+    let trust = verdict(
+        answer,
+        &fit,
+        d,
+        (edges.as_slice(), face, near_words.as_slice()),
+        &alternatives,
+        fit_words,
+    );
+    Judgement {
+        fit: Some(fit),
+        alternatives,
+        trust,
+    }
+}
+
+/// The non-periodic coordinates of `x` that lie on the box's edge (within
+/// [`BOUNDARY_TOLERANCE`]), each as `name = edge (the box's edge)`.
+fn edges_reached(space: &proxyland_physics::ParamSpace, x: &[f64]) -> Vec<String> {
+    let u = space.to_unit(x);
+    (0..space.dim())
         .filter(|&j| !space.is_periodic(j))
         .filter(|&j| u[j] <= BOUNDARY_TOLERANCE || u[j] >= 1.0 - BOUNDARY_TOLERANCE)
         .map(|j| {
@@ -235,9 +265,21 @@ pub fn judge(
             };
             format!("{} = {} (the box's edge)", space.names[j], edge)
         })
-        .collect();
-    let yardstick = same_yardstick(&fit, noise);
-    let alternatives: Vec<Alternative> = answer
+        .collect()
+}
+
+/// The other minima the method found (all but the answer itself), each judged by the
+/// answer's yardstick; those that cannot be resimulated are left out.
+fn other_minima(
+    sim: &dyn Simulator,
+    answer: &Answer,
+    target: &Trajectory,
+    noise: &Noise,
+    yardstick: &Noise,
+    fit: &Uncertainty,
+) -> Vec<Alternative> {
+    let space = sim.param_space();
+    answer
         .minima
         .iter()
         .filter(|m| {
@@ -251,29 +293,45 @@ pub fn judge(
                 sim,
                 m,
                 target,
-                (&yardstick, noise_source(noise)),
-                &fit,
+                (yardstick, noise_source(noise)),
+                fit,
                 &answer.x_hat,
             )
         })
-        .collect();
-    let fit_words = describe_fit(&fit);
-    let near = near_edges(space, &answer.x_hat, &fit.std_err);
-    // Stopped just short of a face (an even loss there has no gradient to finish the approach):
-    // the point on the face explains the data as well, so that is where the answer lies.
-    let face = (!near.is_empty() && edges.is_empty())
-        .then(|| {
-            let mut x = answer.x_hat.clone();
-            for (j, edge, _) in &near {
-                x[*j] = *edge;
-            }
-            let at_face = gauss_newton(sim, &x, target, &yardstick).ok()?;
-            (passes(&at_face) || at_face.resim_loss <= fit.resim_loss).then_some(x)
-        })
-        .flatten();
-    let near_words: Vec<String> = near.iter().map(|(_, _, words)| words.clone()).collect();
-    let d = space.dim();
-    let trust = if !edges.is_empty() {
+        .collect()
+}
+
+/// `x` moved onto the faces it lies `near`, if it fits there (passes, or fits no worse than
+/// at `x`): where an answer that stopped just short of a face really lies.
+fn point_on_face(
+    sim: &dyn Simulator,
+    x: &[f64],
+    target: &Trajectory,
+    yardstick: &Noise,
+    fit: &Uncertainty,
+    near: &[(usize, f64, String)],
+) -> Option<Vec<f64>> {
+    let mut x = x.to_vec();
+    for (j, edge, _) in near {
+        x[*j] = *edge;
+    }
+    let at_face = gauss_newton(sim, &x, target, yardstick).ok()?;
+    (passes(&at_face) || at_face.resim_loss <= fit.resim_loss).then_some(x)
+}
+
+/// The verdict on an answer that was resimulated, in the order the checks are listed in the
+/// module's documentation: on the box's edge (`edges`), or just short of it (`face`, the point
+/// on it that fits as well; `near_words`, the edges it is near), a misfit, undetermined
+/// parameters, then another minimum that fits as well.
+fn verdict(
+    answer: &Answer,
+    fit: &Uncertainty,
+    d: usize,
+    (edges, face, near_words): (&[String], Option<Vec<f64>>, &[String]),
+    alternatives: &[Alternative],
+    fit_words: String,
+) -> Trust {
+    if !edges.is_empty() {
         Trust::AtBoundary {
             reason: format!(
                 "{} : the truth probably lies outside the box; {fit_words}",
@@ -289,7 +347,7 @@ pub fn judge(
                 near_words.join(", ")
             ),
         }
-    } else if !passes(&fit) {
+    } else if !passes(fit) {
         Trust::Suspect {
             reason: format!(
                 "the residual does not fit the noise: {fit_words}; {}",
@@ -333,11 +391,6 @@ pub fn judge(
         }
     } else {
         Trust::Ok { reason: fit_words }
-    };
-    Judgement {
-        fit: Some(fit),
-        alternatives,
-        trust,
     }
 }
 

@@ -36,6 +36,7 @@ mod model;
 mod predict;
 mod regularizers;
 mod train;
+mod training_shared;
 
 /// libtorch's random generator is process-wide. Whatever draws from it (building layers,
 /// training) holds this lock, so that a training run is a function of its seed alone even when

@@ -8,13 +8,12 @@
 //! actually run.
 
 use crate::adam::Adam;
-use crate::checkpoint::{
-    self, CheckpointMeta, DatasetProvenance, EpochRecord, Normalization, TrainingSummary,
-};
+use crate::checkpoint::{self, CheckpointMeta, EpochRecord, Normalization, TrainingSummary};
 use crate::error::{Error, Result};
 use crate::head::{BoundHead, Head};
 use crate::model::{Architecture, EncoderKind, ProxyNet};
 use crate::regularizers::SpectralNorm;
+use crate::training_shared::{dataset_provenance, refuse_to_replace, trajectory_moments};
 use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::Regularizers;
@@ -449,19 +448,7 @@ fn argmin_targets(
 /// The normalization a training run on `pool` uses: trajectory mean/std over the valid samples,
 /// and ε and the log-loss mean/std from a fixed probe batch of training pairs.
 pub fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
-    let valid = pool.valid();
-    let (mut sum, mut sq, mut n) = (0.0, 0.0, 0.0);
-    for &i in &valid {
-        for &y in pool.trajectories.index_axis(ndarray::Axis(0), i) {
-            sum += y;
-            sq += y * y;
-            n += 1.0;
-        }
-    }
-    let traj_mean = sum / n;
-    let traj_std = ((sq / n - traj_mean * traj_mean).max(0.0))
-        .sqrt()
-        .max(1e-12);
+    let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
     let probe = sampler.batch(Split::Train, u64::MAX / 2, 4096);
     let mut losses = probe.loss.to_vec();
     losses.sort_by(f64::total_cmp);
@@ -514,6 +501,45 @@ pub fn train_with(
     out: &Path,
     on_epoch: EpochCallback,
 ) -> Result<CheckpointMeta> {
+    check_options(spec, opts)?;
+    let resume_path = resume_path(out);
+    clear_the_output(out, &resume_path, opts)?;
+    let _rng = crate::torch_rng_lock();
+    let started = Instant::now();
+    let settings = &spec.settings;
+    let near_share = opts.near_share.unwrap_or(settings.near_share);
+    if !(0.0..=1.0).contains(&near_share) {
+        return Err(Error::Input(format!(
+            "near share {near_share}: must be in [0, 1]"
+        )));
+    }
+    let encoder = encoder_of(settings, opts)?;
+    let sampler = PairSampler::new(pool, settings.validation_fraction, opts.seed)?
+        .with_near_pairs(near_share, settings.near_neighbours);
+    let space = &spec.space;
+    if pool.param_box.row(0).to_vec() != space.lo || pool.param_box.row(1).to_vec() != space.hi {
+        return Err(Error::Input(format!(
+            "{}: the pool's parameter box differs from the experiment's ({:?}..{:?})",
+            pool.path.display(),
+            space.lo,
+            space.hi
+        )));
+    }
+    let arch = architecture(pool, space, settings, opts, encoder, sampler.fixed_target());
+    let mut run = ProxyRun::new(pool, spec, opts, &sampler, arch, near_share);
+    let start_epoch = run.open_or_resume(&resume_path, opts)?;
+    let clock = Clock {
+        started,
+        prior_seconds: run.meta.training.seconds,
+    };
+    let inputs = EpochInputs::new(pool, spec, opts, &sampler, &run.meta);
+    run.train_epochs(&inputs, start_epoch, &clock, &resume_path, on_epoch)?;
+    run.write_checkpoint(out, &resume_path, &clock)
+}
+
+/// Refuses options no training runs with: a negative or non-finite noise or penalty, no epochs
+/// or pairs, regularizers out of range.
+fn check_options(spec: &TrainSpec, opts: &TrainOptions) -> Result<()> {
     let valid = |v: f64| v >= 0.0 && v.is_finite();
     if !valid(opts.noise) || !valid(opts.penalty) {
         return Err(Error::Input(format!(
@@ -529,56 +555,52 @@ pub fn train_with(
     opts.regularizers
         .check(spec.settings.learning_rate)
         .map_err(|e| Error::Input(e.to_string()))?;
-    let resume_path = resume_path(out);
-    if out.exists() && !opts.force {
-        return Err(Error::Io {
-            path: out.to_path_buf(),
-            message: "already exists; training would replace it (nothing was changed)".into(),
-        });
-    }
+    Ok(())
+}
+
+/// Refuses to replace a checkpoint at `out` or an interrupted run's state at `resume_path`
+/// (unless `opts.force`, which discards that state; resuming keeps it).
+fn clear_the_output(out: &Path, resume_path: &Path, opts: &TrainOptions) -> Result<()> {
+    refuse_to_replace(out, opts.force)?;
     if resume_path.exists() && !opts.resume {
         if !opts.force {
             return Err(Error::Io {
-                path: resume_path,
+                path: resume_path.to_path_buf(),
                 message: "holds an interrupted run of this output: resume it, or discard it \
                           explicitly (nothing was changed)"
                     .into(),
             });
         }
-        let _ = std::fs::remove_file(&resume_path);
+        let _ = std::fs::remove_file(resume_path);
     }
-    let _rng = crate::torch_rng_lock();
-    let started = Instant::now();
-    let settings = &spec.settings;
-    let near_share = opts.near_share.unwrap_or(settings.near_share);
-    if !(0.0..=1.0).contains(&near_share) {
-        return Err(Error::Input(format!(
-            "near share {near_share}: must be in [0, 1]"
-        )));
-    }
-    let encoder = match opts.encoder {
-        Some(e) => e,
+    Ok(())
+}
+
+/// The encoder the options ask for, or else the settings' (which must name a known one).
+fn encoder_of(settings: &ProxySettings, opts: &TrainOptions) -> Result<EncoderKind> {
+    match opts.encoder {
+        Some(e) => Ok(e),
         None => EncoderKind::parse(&settings.encoder).ok_or_else(|| {
             Error::Input(format!(
                 "proxy.encoder = \"{}\" is not an encoder this proxyland knows (one of {})",
                 settings.encoder,
                 proxyland_dataset::ENCODERS.join(", ")
             ))
-        })?,
-    };
-    let sampler = PairSampler::new(pool, settings.validation_fraction, opts.seed)?
-        .with_near_pairs(near_share, settings.near_neighbours);
-    let space = spec.space.clone();
-    if pool.param_box.row(0).to_vec() != space.lo || pool.param_box.row(1).to_vec() != space.hi {
-        return Err(Error::Input(format!(
-            "{}: the pool's parameter box differs from the experiment's ({:?}..{:?})",
-            pool.path.display(),
-            space.lo,
-            space.hi
-        )));
+        }),
     }
+}
+
+/// The network's shape for `pool`'s trajectories in `space` (no encoder for a fixed target).
+fn architecture(
+    pool: &Pool,
+    space: &ParamSpace,
+    settings: &ProxySettings,
+    opts: &TrainOptions,
+    encoder: EncoderKind,
+    fixed_target: bool,
+) -> Architecture {
     let (frames, components) = pool.trajectory_shape();
-    let arch = Architecture {
+    Architecture {
         params: space.dim(),
         periodic: (0..space.dim()).map(|j| space.is_periodic(j)).collect(),
         frames,
@@ -587,23 +609,29 @@ pub fn train_with(
         fourier_features: settings.fourier_features,
         fourier_scale: settings.fourier_scale,
         encoder,
-        encoder_channels: if sampler.fixed_target() {
+        encoder_channels: if fixed_target {
             vec![]
         } else {
             settings.encoder_channels.clone()
         },
         embedding: settings.embedding,
         hidden: settings.hidden.clone(),
-    };
-    let mut vs = VarStore::new(opts.device.tch());
-    tch::manual_seed(opts.seed as i64);
-    let mut net = ProxyNet::new(&vs.root(), &arch);
-    net.init_fourier();
-    let mut best_vs = VarStore::new(opts.device.tch());
-    let _best_net = ProxyNet::new(&best_vs.root(), &arch);
+    }
+}
 
+/// The metadata of a run that has not trained yet: no epochs, no best one.
+fn initial_meta(
+    pool: &Pool,
+    spec: &TrainSpec,
+    opts: &TrainOptions,
+    sampler: &PairSampler,
+    arch: Architecture,
+    near_share: f64,
+) -> CheckpointMeta {
+    let space = &spec.space;
+    let settings = &spec.settings;
     let (fmt, fmt_version) = CheckpointMeta::format_fields();
-    let mut meta = CheckpointMeta {
+    CheckpointMeta {
         format: fmt,
         format_version: fmt_version,
         experiment: spec.experiment.clone(),
@@ -615,17 +643,12 @@ pub fn train_with(
             .iter()
             .map(|b| *b == Boundary::Periodic)
             .collect(),
-        architecture: arch.clone(),
-        normalization: normalization(pool, &sampler),
+        architecture: arch,
+        normalization: normalization(pool, sampler),
         noise: opts.noise,
         penalty: opts.penalty,
         regularizers: opts.regularizers,
-        dataset: DatasetProvenance {
-            path: pool.path.clone(),
-            hash: pool.header.provenance_hash(),
-            samples: pool.header.len(),
-            seed: pool.header.seed,
-        },
+        dataset: dataset_provenance(pool),
         training: TrainingSummary {
             epochs_run: 0,
             best_epoch: 0,
@@ -644,18 +667,81 @@ pub fn train_with(
             history: vec![],
         },
         proxyland_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    let mut start_epoch = 0;
-    let mut adam = Adam::new(&vs, settings.learning_rate);
-    adam.weight_decay = opts.regularizers.weight_decay;
-    let mut spectral = opts
-        .regularizers
-        .spectral_norm
-        .then(|| SpectralNorm::new(&vs));
-    if opts.resume && resume_path.exists() {
-        let (state, all) = checkpoint::read(&resume_path)?;
-        // The optimizer's moments and the best weights travel in the same file as the weights.
-        let (mut tensors, mut moments, mut best, mut power) = (
+    }
+}
+
+/// Training time: this process's since `started`, plus what the interrupted runs before it
+/// spent.
+struct Clock {
+    started: Instant,
+    prior_seconds: f64,
+}
+
+impl Clock {
+    fn seconds(&self) -> f64 {
+        self.prior_seconds + self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// What every epoch reads and none changes: the options, the pair sampler, the normalization,
+/// the validation pairs and argmin targets, and how an epoch's pairs are batched.
+struct EpochInputs<'a> {
+    opts: &'a TrainOptions,
+    settings: &'a ProxySettings,
+    space: &'a ParamSpace,
+    sampler: &'a PairSampler<'a>,
+    norm: Normalization,
+    val: StepBatch,
+    argmin_set: Vec<(Vec<f64>, Tensor)>,
+    batch_size: usize,
+    batches: usize,
+    lr_min: f64,
+}
+
+impl<'a> EpochInputs<'a> {
+    /// The inputs of a run whose metadata (normalization included) is `meta`.
+    fn new(
+        pool: &Pool,
+        spec: &'a TrainSpec,
+        opts: &'a TrainOptions,
+        sampler: &'a PairSampler<'a>,
+        meta: &CheckpointMeta,
+    ) -> Self {
+        let settings = &spec.settings;
+        let norm = meta.normalization.clone();
+        let validation = sampler.batch(Split::Validation, 0, opts.validation_pairs.max(1));
+        let val = StepBatch::new(&validation, &norm, opts.device);
+        let argmin_set = argmin_targets(pool, &norm, opts.argmin_targets, opts.device.tch());
+        let batch_size = settings.batch_size.min(opts.pairs_per_epoch);
+        let batches = (opts.pairs_per_epoch / batch_size).max(1);
+        let lr_min = 0.01 * settings.learning_rate;
+        EpochInputs {
+            opts,
+            settings,
+            space: &spec.space,
+            sampler,
+            norm,
+            val,
+            argmin_set,
+            batch_size,
+            batches,
+            lr_min,
+        }
+    }
+}
+
+/// A resume file's tensors by what they are: the weights, the best weights (`best.` prefix
+/// removed), the optimizer's moments (`adam.`) and the spectral-norm vectors.
+struct ResumeTensors {
+    weights: checkpoint::NamedTensors,
+    moments: checkpoint::NamedTensors,
+    best: checkpoint::NamedTensors,
+    power: checkpoint::NamedTensors,
+}
+
+impl ResumeTensors {
+    fn split(all: checkpoint::NamedTensors) -> Self {
+        let (mut weights, mut moments, mut best, mut power) = (
             checkpoint::NamedTensors::new(),
             checkpoint::NamedTensors::new(),
             checkpoint::NamedTensors::new(),
@@ -669,115 +755,262 @@ pub fn train_with(
             } else if let Some(rest) = name.strip_prefix("best.") {
                 best.insert(rest.to_string(), t);
             } else {
-                tensors.insert(name, t);
+                weights.insert(name, t);
             }
         }
-        checkpoint::fill(&mut vs, &tensors, &resume_path)?;
-        checkpoint::fill(&mut best_vs, &best, &resume_path)?;
-        if !adam.restore(&moments, state.training.adam_steps) {
+        ResumeTensors {
+            weights,
+            moments,
+            best,
+            power,
+        }
+    }
+}
+
+/// Refuses to resume an interrupted run (`state`, read from `resume_path`) with other data or
+/// settings than this one's (`meta`, `opts`).
+fn check_same_run(
+    state: &CheckpointMeta,
+    meta: &CheckpointMeta,
+    opts: &TrainOptions,
+    resume_path: &Path,
+) -> Result<()> {
+    // Everything that decides the split, the pair stream, the noise and the optimizer must
+    // be what the interrupted run used, or the result is a mix of two runs.
+    let then = &state.training;
+    let now = &meta.training;
+    if state.dataset.hash != meta.dataset.hash
+        || state.noise != opts.noise
+        || state.penalty != opts.penalty
+        || state.regularizers != opts.regularizers
+        || state.architecture != meta.architecture
+        || then.near_share != now.near_share
+        || then.near_neighbours != now.near_neighbours
+        || then.seed != now.seed
+        || then.pairs_per_epoch != now.pairs_per_epoch
+        || then.batch_size != now.batch_size
+        || then.learning_rate != now.learning_rate
+        || then.plateau_epochs != now.plateau_epochs
+    {
+        return Err(Error::Checkpoint {
+            path: resume_path.to_path_buf(),
+            field: "dataset/noise/penalty/regularizers/architecture/seed/pairs/batch size/\
+                    learning rate/near pairs"
+                .into(),
+            message: "the interrupted run used other data or settings; delete it or rerun \
+                      with the original settings"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// A proxy's training in progress: the network and its variables, the best weights so far,
+/// Adam, the spectral-norm bound when asked for, and the metadata (the history included).
+struct ProxyRun {
+    vs: VarStore,
+    net: ProxyNet,
+    best_vs: VarStore,
+    /// Declares the best weights' variables in `best_vs` (never run).
+    _best_net: ProxyNet,
+    adam: Adam,
+    spectral: Option<SpectralNorm>,
+    meta: CheckpointMeta,
+}
+
+impl ProxyRun {
+    /// A network of `arch` initialized from libtorch's generator seeded with `opts.seed`
+    /// (Fourier frequencies included), an empty store for the best weights, the metadata of a
+    /// run that has not trained, and a fresh Adam and spectral-norm bound.
+    fn new(
+        pool: &Pool,
+        spec: &TrainSpec,
+        opts: &TrainOptions,
+        sampler: &PairSampler,
+        arch: Architecture,
+        near_share: f64,
+    ) -> Self {
+        let vs = VarStore::new(opts.device.tch());
+        tch::manual_seed(opts.seed as i64);
+        let mut net = ProxyNet::new(&vs.root(), &arch);
+        net.init_fourier();
+        let best_vs = VarStore::new(opts.device.tch());
+        let _best_net = ProxyNet::new(&best_vs.root(), &arch);
+        let meta = initial_meta(pool, spec, opts, sampler, arch, near_share);
+        let mut adam = Adam::new(&vs, spec.settings.learning_rate);
+        adam.weight_decay = opts.regularizers.weight_decay;
+        let spectral = opts
+            .regularizers
+            .spectral_norm
+            .then(|| SpectralNorm::new(&vs));
+        ProxyRun {
+            vs,
+            net,
+            best_vs,
+            _best_net,
+            adam,
+            spectral,
+            meta,
+        }
+    }
+
+    /// Continues the interrupted run at `resume_path` when asked to and there is one; else
+    /// the best weights start as the initial ones. Returns the epoch training starts at.
+    fn open_or_resume(&mut self, resume_path: &Path, opts: &TrainOptions) -> Result<usize> {
+        if opts.resume && resume_path.exists() {
+            self.resume(resume_path, opts)
+        } else {
+            self.best_vs.copy(&self.vs)?;
+            Ok(0)
+        }
+    }
+
+    /// Restores the weights, the best weights, the optimizer, the spectral-norm vectors and
+    /// the metadata (this run's device kept) of the interrupted run at `resume_path`. Returns
+    /// the epochs it ran.
+    fn resume(&mut self, resume_path: &Path, opts: &TrainOptions) -> Result<usize> {
+        let (state, all) = checkpoint::read(resume_path)?;
+        // The optimizer's moments and the best weights travel in the same file as the weights.
+        let tensors = ResumeTensors::split(all);
+        checkpoint::fill(&mut self.vs, &tensors.weights, resume_path)?;
+        checkpoint::fill(&mut self.best_vs, &tensors.best, resume_path)?;
+        let steps = state.training.adam_steps;
+        if !self.adam.restore(&tensors.moments, steps) {
             return Err(Error::Checkpoint {
-                path: resume_path,
+                path: resume_path.to_path_buf(),
                 field: "adam".into(),
                 message: "the optimizer state is missing or does not fit the network".into(),
             });
         }
-        // Everything that decides the split, the pair stream, the noise and the optimizer must
-        // be what the interrupted run used, or the result is a mix of two runs.
-        let then = &state.training;
-        let now = &meta.training;
-        if state.dataset.hash != meta.dataset.hash
-            || state.noise != opts.noise
-            || state.penalty != opts.penalty
-            || state.regularizers != opts.regularizers
-            || state.architecture != meta.architecture
-            || then.near_share != now.near_share
-            || then.near_neighbours != now.near_neighbours
-            || then.seed != now.seed
-            || then.pairs_per_epoch != now.pairs_per_epoch
-            || then.batch_size != now.batch_size
-            || then.learning_rate != now.learning_rate
-            || then.plateau_epochs != now.plateau_epochs
-        {
-            return Err(Error::Checkpoint {
-                path: resume_path,
-                field: "dataset/noise/penalty/regularizers/architecture/seed/pairs/batch size/\
-                        learning rate/near pairs"
-                    .into(),
-                message: "the interrupted run used other data or settings; delete it or rerun \
-                          with the original settings"
-                    .into(),
-            });
-        }
-        if let Some(spectral) = &mut spectral {
-            if !spectral.restore(&power) {
+        check_same_run(&state, &self.meta, opts, resume_path)?;
+        if let Some(spectral) = &mut self.spectral {
+            if !spectral.restore(&tensors.power) {
                 return Err(Error::Checkpoint {
-                    path: resume_path,
+                    path: resume_path.to_path_buf(),
                     field: "sn".into(),
                     message: "the spectral-norm state is missing or does not fit the network"
                         .into(),
                 });
             }
         }
-        meta.normalization = state.normalization;
-        let device = meta.training.device.clone();
-        meta.training = state.training;
-        meta.training.device = device;
-        start_epoch = meta.training.epochs_run;
+        self.meta.normalization = state.normalization;
+        let device = self.meta.training.device.clone();
+        self.meta.training = state.training;
+        self.meta.training.device = device;
+        let start_epoch = self.meta.training.epochs_run;
         tracing::info!(epoch = start_epoch, "resuming training");
-    } else {
-        best_vs.copy(&vs)?;
+        Ok(start_epoch)
     }
-    let prior_seconds = meta.training.seconds;
 
-    let norm = meta.normalization.clone();
-    let validation = sampler.batch(Split::Validation, 0, opts.validation_pairs.max(1));
-    let val = StepBatch::new(&validation, &norm, opts.device);
-    let argmin_set = argmin_targets(pool, &norm, opts.argmin_targets, opts.device.tch());
-    let batch_size = settings.batch_size.min(opts.pairs_per_epoch);
-    let batches = (opts.pairs_per_epoch / batch_size).max(1);
-    let lr_min = 0.01 * settings.learning_rate;
-    // The schedule's state is a function of the history, so a resumed run goes on exactly.
-    let schedule = Schedule::replay(
-        &meta.training.history,
-        settings.learning_rate,
-        lr_min,
-        meta.training.plateau_epochs,
-    );
-    let (mut lr, mut since_val_improved, mut best_val_loss) = schedule;
-    // Epochs since either validation metric last improved (replayed for a resumed run).
-    let mut since_best = epochs_without_progress(&meta.training);
-
-    for epoch in start_epoch..opts.epochs {
-        // Checked before the epoch, not after it: a run interrupted right after its last epoch
-        // resumes to the same end instead of training one more.
-        if since_best >= settings.patience {
-            tracing::info!(
-                epoch,
-                "early stopping: the validation metric stopped improving"
+    /// The epochs from `start_epoch` on, until `opts.epochs` or early stopping, each followed
+    /// by the resume state; stops with [`Error::Interrupted`] at `opts.stop_after`.
+    fn train_epochs(
+        &mut self,
+        inputs: &EpochInputs,
+        start_epoch: usize,
+        clock: &Clock,
+        resume_path: &Path,
+        on_epoch: EpochCallback,
+    ) -> Result<()> {
+        let (opts, settings) = (inputs.opts, inputs.settings);
+        // The schedule's state is a function of the history, so a resumed run goes on exactly.
+        let schedule = Schedule::replay(
+            &self.meta.training.history,
+            settings.learning_rate,
+            inputs.lr_min,
+            self.meta.training.plateau_epochs,
+        );
+        let (mut lr, mut since_val_improved, mut best_val_loss) = schedule;
+        // Epochs since either validation metric last improved (replayed for a resumed run).
+        let mut since_best = epochs_without_progress(&self.meta.training);
+        for epoch in start_epoch..opts.epochs {
+            // Checked before the epoch, not after it: a run interrupted right after its last
+            // epoch resumes to the same end instead of training one more.
+            if since_best >= settings.patience {
+                tracing::info!(
+                    epoch,
+                    "early stopping: the validation metric stopped improving"
+                );
+                break;
+            }
+            let train_loss = self.train_epoch(inputs, epoch, lr);
+            let record = self.measure(inputs, epoch, train_loss, lr)?;
+            let (val_loss, argmin_error) = (record.validation_loss, record.validation_argmin_error);
+            if self.record_epoch(epoch, record)? {
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+            (lr, since_val_improved, best_val_loss) = Schedule::step(
+                (lr, since_val_improved, best_val_loss),
+                val_loss,
+                inputs.lr_min,
+                self.meta.training.plateau_epochs,
             );
-            break;
+            tracing::debug!(
+                epoch = epoch + 1,
+                train_loss,
+                val_loss,
+                argmin_error = ?argmin_error,
+                lr = record.learning_rate,
+                "epoch"
+            );
+            on_epoch(epoch + 1, opts.epochs, &record);
+            self.meta.training.seconds = clock.seconds();
+            self.save_resume_state(resume_path)?;
+            if opts
+                .stop_after
+                .is_some_and(|n| epoch + 1 - start_epoch >= n && epoch + 1 < opts.epochs)
+            {
+                return Err(Error::Interrupted {
+                    path: resume_path.to_path_buf(),
+                    epoch: epoch + 1,
+                });
+            }
         }
-        adam.lr = lr;
+        Ok(())
+    }
+
+    /// One epoch's optimization steps at learning rate `lr`, the spectral-norm bound converged
+    /// at its end. Returns the mean training loss.
+    fn train_epoch(&mut self, inputs: &EpochInputs, epoch: usize, lr: f64) -> f64 {
+        let opts = inputs.opts;
+        let (sampler, batches, batch_size) = (inputs.sampler, inputs.batches, inputs.batch_size);
+        self.adam.lr = lr;
         // Each epoch has its own generator state, so a resumed run draws the same noise.
         tch::manual_seed(opts.seed.wrapping_add(1 + epoch as u64) as i64);
         let mut train_loss = 0.0;
         for k in 0..batches {
             let batch = sampler.batch(Split::Train, (epoch * batches + k) as u64, batch_size);
-            let step = StepBatch::new(&batch, &norm, opts.device);
+            let step = StepBatch::new(&batch, &inputs.norm, opts.device);
             train_loss += regularized_step(
-                &net,
-                &mut adam,
+                &self.net,
+                &mut self.adam,
                 &step,
                 (opts.noise, opts.penalty, opts.regularizers.dropout),
-                spectral.as_mut(),
+                self.spectral.as_mut(),
             );
         }
         train_loss /= batches as f64;
-        if let Some(spectral) = &mut spectral {
+        if let Some(spectral) = &mut self.spectral {
             spectral.project_converged();
         }
+        train_loss
+    }
+
+    /// The epoch's record after training at `lr` to `train_loss`: the validation loss and the
+    /// argmin error on the validation targets. A non-finite loss is an [`Error::Diverged`].
+    fn measure(
+        &self,
+        inputs: &EpochInputs,
+        epoch: usize,
+        train_loss: f64,
+        lr: f64,
+    ) -> Result<EpochRecord> {
+        let val = &inputs.val;
         let val_loss = tch::no_grad(|| {
-            net.forward(&val.targets, &val.rows, &val.u)
+            self.net
+                .forward(&val.targets, &val.rows, &val.u)
                 .mse_loss(&val.z, tch::Reduction::Mean)
                 .double_value(&[])
         });
@@ -788,21 +1021,35 @@ pub fn train_with(
             });
         }
         // No validation targets, no argmin error: `None`, never a number that looks measured.
-        let argmin_error = (!argmin_set.is_empty())
-            .then(|| validation_argmin_error(&net, &vs, &norm, &space, &argmin_set, opts.seed));
-        let record = EpochRecord {
+        let argmin_error = (!inputs.argmin_set.is_empty()).then(|| {
+            validation_argmin_error(
+                &self.net,
+                &self.vs,
+                &inputs.norm,
+                inputs.space,
+                &inputs.argmin_set,
+                inputs.opts.seed,
+            )
+        });
+        Ok(EpochRecord {
             train_loss,
             validation_loss: val_loss,
             validation_argmin_error: argmin_error,
             learning_rate: lr,
-        };
-        meta.training.history.push(record);
-        meta.training.epochs_run = epoch + 1;
+        })
+    }
+
+    /// Appends the epoch's record to the history and keeps its weights when they are the best
+    /// so far. Returns whether either validation metric improved (what patience counts).
+    fn record_epoch(&mut self, epoch: usize, record: EpochRecord) -> Result<bool> {
+        let (val_loss, argmin_error) = (record.validation_loss, record.validation_argmin_error);
+        self.meta.training.history.push(record);
+        self.meta.training.epochs_run = epoch + 1;
         // The checkpoint kept is the one whose network puts its minimum nearest the validation
         // targets' parameters; the regression loss breaks ties (argmin errors are medians over
         // a few targets and often equal).
         // Without validation targets, the regression loss alone decides.
-        let best = &meta.training;
+        let best = &self.meta.training;
         let improved = match argmin_error {
             Some(error) => {
                 let best_error = best.best_validation_argmin_error.unwrap_or(f64::INFINITY);
@@ -814,7 +1061,8 @@ pub fn train_with(
         // Patience runs out only when neither metric improves: the argmin error is a median over
         // a few targets and moves in steps, while the regression loss still says whether the
         // network is learning.
-        let lowest_loss = meta
+        let lowest_loss = self
+            .meta
             .training
             .history
             .iter()
@@ -823,58 +1071,44 @@ pub fn train_with(
             .map(|r| r.validation_loss)
             .fold(f64::INFINITY, f64::min);
         if improved {
-            meta.training.best_validation = val_loss;
-            meta.training.best_validation_argmin_error = argmin_error;
-            meta.training.best_epoch = epoch + 1;
-            best_vs.copy(&vs)?;
+            self.meta.training.best_validation = val_loss;
+            self.meta.training.best_validation_argmin_error = argmin_error;
+            self.meta.training.best_epoch = epoch + 1;
+            self.best_vs.copy(&self.vs)?;
         }
-        if improved || val_loss < lowest_loss {
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
-        (lr, since_val_improved, best_val_loss) = Schedule::step(
-            (lr, since_val_improved, best_val_loss),
-            val_loss,
-            lr_min,
-            meta.training.plateau_epochs,
-        );
-        tracing::debug!(
-            epoch = epoch + 1,
-            train_loss,
-            val_loss,
-            argmin_error = ?argmin_error,
-            lr = record.learning_rate,
-            "epoch"
-        );
-        on_epoch(epoch + 1, opts.epochs, &record);
-        meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
-        let (moments, steps) = adam.state();
-        meta.training.adam_steps = steps;
-        let mut state: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        Ok(improved || val_loss < lowest_loss)
+    }
+
+    /// Writes the resume state atomically: the current weights, the best ones (`best.`), the
+    /// optimizer's moments and the spectral-norm vectors, with the metadata so far.
+    fn save_resume_state(&mut self, resume_path: &Path) -> Result<()> {
+        let (moments, steps) = self.adam.state();
+        self.meta.training.adam_steps = steps;
+        let mut state: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
         state.extend(
-            best_vs
+            self.best_vs
                 .variables()
                 .into_iter()
                 .map(|(name, t)| (format!("best.{name}"), t)),
         );
         state.extend(moments);
-        state.extend(spectral.iter().flat_map(SpectralNorm::state));
-        checkpoint::save_named(state, &meta, &resume_path)?;
-        if opts
-            .stop_after
-            .is_some_and(|n| epoch + 1 - start_epoch >= n && epoch + 1 < opts.epochs)
-        {
-            return Err(Error::Interrupted {
-                path: resume_path,
-                epoch: epoch + 1,
-            });
-        }
+        state.extend(self.spectral.iter().flat_map(SpectralNorm::state));
+        checkpoint::save_named(state, &self.meta, resume_path)
     }
-    meta.training.seconds = prior_seconds + started.elapsed().as_secs_f64();
-    checkpoint::save(&best_vs, &meta, out)?;
-    let _ = std::fs::remove_file(&resume_path);
-    Ok(meta)
+
+    /// Writes the best weights with the metadata to `out`, removes the resume state and
+    /// returns the metadata.
+    fn write_checkpoint(
+        mut self,
+        out: &Path,
+        resume_path: &Path,
+        clock: &Clock,
+    ) -> Result<CheckpointMeta> {
+        self.meta.training.seconds = clock.seconds();
+        checkpoint::save(&self.best_vs, &self.meta, out)?;
+        let _ = std::fs::remove_file(resume_path);
+        Ok(self.meta)
+    }
 }
 
 /// Epochs at the end of the history in which neither the argmin error reached the best epoch's

@@ -42,136 +42,21 @@ impl Pool {
     /// Reads and checks a pool file.
     pub fn open(path: &Path) -> Result<Pool> {
         let file = open_file(path)?;
-        let kind = file
-            .attr("kind")
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map(|k| k.as_str().to_string());
-        if kind.is_ok_and(|k| k == "trajectory") {
-            return Err(Error::Format {
-                path: path.to_path_buf(),
-                field: "kind".into(),
-                message: "is one simulated trajectory, not a pool of them (a pool is made by \
-                          `proxyland generate`)"
-                    .into(),
-            });
-        }
+        refuse_trajectory_file(path, &file)?;
         let header = read_header(path, &file)?;
         let r = Reader { path, file: &file };
         // The whole pool is read into memory: say so before trying, not with an abort.
-        if let (Ok(ds), Some(mem)) = (
-            file.dataset("trajectories"),
-            crate::sizes::available_memory(),
-        ) {
-            // Checked: a shape whose bytes pass 2^64 needs more than any memory, not a wrapped
-            // few bytes.
-            let needed = ds
-                .shape()
-                .iter()
-                .try_fold(8u64, |bytes, &n| bytes.checked_mul(n as u64))
-                .unwrap_or(u64::MAX);
-            if needed > mem {
-                return Err(r.bad(
-                    "trajectories",
-                    format!(
-                        "holds {} of trajectories, but only {} of memory is available",
-                        crate::sizes::bytes(needed),
-                        crate::sizes::bytes(mem)
-                    ),
-                ));
-            }
-        }
-        let params: Array2<f64> = r.array("params")?;
-        let trajectories: Array3<f64> = r.array("trajectories")?;
-        let status: Array1<u8> = r.array("status")?;
-        let param_box: Array2<f64> = r.array("param_box")?;
-        let time: Array1<f64> = r.array("axes/time")?;
-        let state_axis: Array1<f64> = r.array("axes/state")?;
-        let target_params: Array2<f64> = r.array("targets/params")?;
-        let target_trajectories: Array3<f64> = r.array("targets/trajectories")?;
-        let validation_params: Array2<f64> = r.array("validation/params")?;
-        let validation_trajectories: Array3<f64> = r.array("validation/trajectories")?;
-        let n = header.len();
-        let d = header.param_names.len();
-        let (f, st) = (time.len(), state_axis.len());
-        let t = target_params.nrows();
-        r.expect_shape("params", params.shape(), &[n, d])?;
-        r.expect_shape("trajectories", trajectories.shape(), &[n, f, st])?;
-        r.expect_shape("status", status.shape(), &[n])?;
-        r.expect_shape("param_box", param_box.shape(), &[2, d])?;
-        r.expect_shape("targets/params", target_params.shape(), &[t, d])?;
-        r.expect_shape(
-            "targets/trajectories",
-            target_trajectories.shape(),
-            &[t, f, st],
-        )?;
-        let v = validation_params.nrows();
-        r.expect_shape("validation/params", validation_params.shape(), &[v, d])?;
-        r.expect_shape(
-            "validation/trajectories",
-            validation_trajectories.shape(),
-            &[v, f, st],
-        )?;
-        if let Some(bad) = status.iter().find(|&&s| s > status::FAILED) {
-            return Err(r.bad("status", format!("unknown status code {bad}")));
-        }
-        // Only finite numbers: a NaN in a pool would surface as a diverged training or a silent
-        // wrong answer much later.
-        let first_bad_row = |a: ndarray::ArrayView2<f64>| {
-            a.rows()
-                .into_iter()
-                .position(|row| row.iter().any(|v| !v.is_finite()))
-        };
-        let first_bad_sample = |a: &Array3<f64>, only: Option<&Array1<u8>>| {
-            a.outer_iter().enumerate().position(|(i, y)| {
-                only.is_none_or(|st| st[i] == status::DONE) && y.iter().any(|v| !v.is_finite())
-            })
-        };
-        for (field, bad) in [
-            ("params", first_bad_row(params.view())),
-            ("param_box", first_bad_row(param_box.view())),
-            ("targets/params", first_bad_row(target_params.view())),
-            ("validation/params", first_bad_row(validation_params.view())),
-            (
-                "trajectories",
-                first_bad_sample(&trajectories, Some(&status)),
-            ),
-            (
-                "targets/trajectories",
-                first_bad_sample(&target_trajectories, None),
-            ),
-            (
-                "validation/trajectories",
-                first_bad_sample(&validation_trajectories, None),
-            ),
-        ] {
-            if let Some(i) = bad {
-                return Err(r.bad(
-                    field,
-                    format!("entry {i} holds NaN or infinite values; only finite data is accepted"),
-                ));
-            }
-        }
+        r.check_memory()?;
+        let mut pool = r.read_pool(header)?;
+        r.check_shapes(&pool)?;
+        r.check_values(&pool)?;
         // The config says whether the experiment has one fixed target; a config this version
         // cannot read is reported here, where the file is named.
-        let fixed_target = crate::config::ExperimentConfig::parse(path, &header.config_text)?
+        pool.fixed_target = crate::config::ExperimentConfig::parse(path, &pool.header.config_text)?
             .simulator()?
             .fixed_target()
             .is_some();
-        Ok(Pool {
-            path: path.to_path_buf(),
-            header,
-            params,
-            trajectories,
-            status,
-            param_box,
-            time,
-            state_axis,
-            target_params,
-            target_trajectories,
-            validation_params,
-            validation_trajectories,
-            fixed_target,
-        })
+        Ok(pool)
     }
 
     /// Indices (into this file) of the samples that simulated successfully.
@@ -269,6 +154,25 @@ fn open_with(path: &Path, open: fn(&Path) -> hdf5::Result<hdf5::File>) -> Result
     })
 }
 
+/// Refuses a file of one simulated trajectory ([`crate::TrajectoryFile`]) with a message that
+/// says what it is. Separate from [`Pool::open`]: it is the one check made before the header.
+fn refuse_trajectory_file(path: &Path, file: &hdf5::File) -> Result<()> {
+    let kind = file
+        .attr("kind")
+        .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        .map(|k| k.as_str().to_string());
+    if kind.is_ok_and(|k| k == "trajectory") {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            field: "kind".into(),
+            message: "is one simulated trajectory, not a pool of them (a pool is made by \
+                      `proxyland generate`)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 struct Reader<'a> {
     path: &'a Path,
     file: &'a hdf5::File,
@@ -298,6 +202,132 @@ impl Reader<'_> {
     fn expect_shape(&self, name: &str, got: &[usize], want: &[usize]) -> Result<()> {
         if got != want {
             return Err(self.bad(name, format!("shape {got:?}, expected {want:?}")));
+        }
+        Ok(())
+    }
+
+    /// Refuses a file whose `/trajectories` needs more memory than is available. Separate from
+    /// [`Pool::open`]: it runs before any dataset is read.
+    fn check_memory(&self) -> Result<()> {
+        if let (Ok(ds), Some(mem)) = (
+            self.file.dataset("trajectories"),
+            crate::sizes::available_memory(),
+        ) {
+            // Checked: a shape whose bytes pass 2^64 needs more than any memory, not a wrapped
+            // few bytes.
+            let needed = ds
+                .shape()
+                .iter()
+                .try_fold(8u64, |bytes, &n| bytes.checked_mul(n as u64))
+                .unwrap_or(u64::MAX);
+            if needed > mem {
+                return Err(self.bad(
+                    "trajectories",
+                    format!(
+                        "holds {} of trajectories, but only {} of memory is available",
+                        crate::sizes::bytes(needed),
+                        crate::sizes::bytes(mem)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every dataset of the file, read as it is, with `header`; `fixed_target` is left `false`
+    /// for [`Pool::open`] to set once the data is checked. Separate from the checks, which
+    /// need every dataset read first.
+    fn read_pool(&self, header: PoolHeader) -> Result<Pool> {
+        Ok(Pool {
+            path: self.path.to_path_buf(),
+            header,
+            params: self.array("params")?,
+            trajectories: self.array("trajectories")?,
+            status: self.array("status")?,
+            param_box: self.array("param_box")?,
+            time: self.array("axes/time")?,
+            state_axis: self.array("axes/state")?,
+            target_params: self.array("targets/params")?,
+            target_trajectories: self.array("targets/trajectories")?,
+            validation_params: self.array("validation/params")?,
+            validation_trajectories: self.array("validation/trajectories")?,
+            fixed_target: false,
+        })
+    }
+
+    /// Checks every dataset's shape against the header's sample and parameter counts and the
+    /// axes. Separate from [`Reader::check_values`]: values are only looked at in datasets of
+    /// the right shape.
+    fn check_shapes(&self, pool: &Pool) -> Result<()> {
+        let n = pool.header.len();
+        let d = pool.header.param_names.len();
+        let (f, st) = (pool.time.len(), pool.state_axis.len());
+        let t = pool.target_params.nrows();
+        self.expect_shape("params", pool.params.shape(), &[n, d])?;
+        self.expect_shape("trajectories", pool.trajectories.shape(), &[n, f, st])?;
+        self.expect_shape("status", pool.status.shape(), &[n])?;
+        self.expect_shape("param_box", pool.param_box.shape(), &[2, d])?;
+        self.expect_shape("targets/params", pool.target_params.shape(), &[t, d])?;
+        self.expect_shape(
+            "targets/trajectories",
+            pool.target_trajectories.shape(),
+            &[t, f, st],
+        )?;
+        let v = pool.validation_params.nrows();
+        self.expect_shape("validation/params", pool.validation_params.shape(), &[v, d])?;
+        self.expect_shape(
+            "validation/trajectories",
+            pool.validation_trajectories.shape(),
+            &[v, f, st],
+        )?;
+        Ok(())
+    }
+
+    /// Checks the status codes and that every number is finite (a failed sample's trajectory
+    /// excepted). Separate from [`Reader::check_shapes`]: it assumes the shapes agree.
+    fn check_values(&self, pool: &Pool) -> Result<()> {
+        if let Some(bad) = pool.status.iter().find(|&&s| s > status::FAILED) {
+            return Err(self.bad("status", format!("unknown status code {bad}")));
+        }
+        // Only finite numbers: a NaN in a pool would surface as a diverged training or a silent
+        // wrong answer much later.
+        let first_bad_row = |a: ndarray::ArrayView2<f64>| {
+            a.rows()
+                .into_iter()
+                .position(|row| row.iter().any(|v| !v.is_finite()))
+        };
+        let first_bad_sample = |a: &Array3<f64>, only: Option<&Array1<u8>>| {
+            a.outer_iter().enumerate().position(|(i, y)| {
+                only.is_none_or(|st| st[i] == status::DONE) && y.iter().any(|v| !v.is_finite())
+            })
+        };
+        for (field, bad) in [
+            ("params", first_bad_row(pool.params.view())),
+            ("param_box", first_bad_row(pool.param_box.view())),
+            ("targets/params", first_bad_row(pool.target_params.view())),
+            (
+                "validation/params",
+                first_bad_row(pool.validation_params.view()),
+            ),
+            (
+                "trajectories",
+                first_bad_sample(&pool.trajectories, Some(&pool.status)),
+            ),
+            (
+                "targets/trajectories",
+                first_bad_sample(&pool.target_trajectories, None),
+            ),
+            (
+                "validation/trajectories",
+                first_bad_sample(&pool.validation_trajectories, None),
+            ),
+        ] {
+            if let Some(i) = bad {
+                return Err(self.bad(
+                    field,
+                    format!("entry {i} holds NaN or infinite values; only finite data is accepted"),
+                ));
+            }
         }
         Ok(())
     }

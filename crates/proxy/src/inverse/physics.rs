@@ -69,7 +69,6 @@ pub(super) fn train_on_physics(
     on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<()> {
     let device = opts.device.tch();
-    let (traj_mean, traj_std) = normalization;
     let selection = opts.physics_selection;
     training.selection = Some(selection);
     // Scoring on the physics loss spends one value call per validation target, counted in the
@@ -103,51 +102,31 @@ pub(super) fn train_on_physics(
     best.copy(vs)?;
     let valid = pool.valid();
     let order = permutation(valid.len())?;
-    let samples: Vec<usize> = order
-        .iter()
-        .take(opts.physics_samples.max(1))
-        .map(|&k| valid[k])
-        .collect();
-    let width: Vec<f64> = (0..space.dim()).map(|j| space.width(j)).collect();
+    let data = PhysicsData {
+        net,
+        pool,
+        sim,
+        space,
+        normalization,
+        device,
+        samples: order
+            .iter()
+            .take(opts.physics_samples.max(1))
+            .map(|&k| valid[k])
+            .collect(),
+        width: (0..space.dim()).map(|j| space.width(j)).collect(),
+    };
     let mut adam = Adam::new(vs, learning_rate * opts.physics_learning_rate);
     let mut since_best = 0;
     for epoch in 1..=opts.physics_epochs {
-        let (mut total, mut counted) = (0.0, 0usize);
-        for chunk in samples.chunks(opts.physics_batch.max(1)) {
-            let y = trajectory_tensor(&pool.trajectories, chunk, traj_mean, traj_std, device);
-            let u = net.unit(&net.raw(&y));
-            let rows = rows_of(&u)?;
-            // dL/du of each sample from the simulator: one call with its gradient each.
-            let grads: Vec<Option<(f64, Vec<f64>)>> = chunk
-                .par_iter()
-                .zip(&rows)
-                .map(|(&i, u)| {
-                    let target = pool.trajectories.index_axis(ndarray::Axis(0), i).to_owned();
-                    sim.loss_and_grad(&space.from_unit(u), &target)
-                        .ok()
-                        .filter(|(l, g)| l.is_finite() && g.iter().all(|v| v.is_finite()))
-                        .map(|(l, g)| (l, g.iter().zip(&width).map(|(g, w)| g * w).collect()))
-                })
-                .collect();
-            training.physics_sim_calls += chunk.len();
-            training.physics_failed += grads.iter().filter(|g| g.is_none()).count();
-            let (batch_loss, batch_counted, g) = clipped_gradients(&grads, space.dim());
-            total += batch_loss;
-            counted += batch_counted;
-            let g = Tensor::from_slice(&g)
-                .reshape([chunk.len() as i64, space.dim() as i64])
-                .to_device(device);
-            // d/dθ of Σ u·(dL/du) is Σ (dL/du)·du/dθ: the simulator's gradient, back-propagated.
-            let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
-            adam.backward_step(&surrogate);
-        }
+        let (total, counted) = data.epoch(&mut adam, opts.physics_batch.max(1), training)?;
         // Every sample failing means the network now predicts where the simulator cannot go
         // (or predicts NaN): training has diverged; the best epoch so far is kept, and the
         // file says why training ended.
         if counted == 0 {
             let why = format!(
                 "physics epoch {epoch}: every one of its {} simulations failed",
-                samples.len()
+                data.samples.len()
             );
             tracing::warn!("{why}; keeping {}", chosen.0);
             training.physics_diverged = Some(why);
@@ -174,6 +153,68 @@ pub(super) fn train_on_physics(
     training.chosen = chosen.0;
     training.validation_error = chosen.1;
     Ok(())
+}
+
+/// The pool trajectories physics training runs on, with what its epochs need to run them
+/// through the network and the simulator.
+struct PhysicsData<'a> {
+    net: &'a InverseNet,
+    pool: &'a Pool,
+    sim: &'a dyn Simulator,
+    space: &'a ParamSpace,
+    normalization: (f64, f64),
+    device: Device,
+    /// Pool indices of the trajectories trained on.
+    samples: Vec<usize>,
+    /// The box's widths: dL/du is dL/dX times them.
+    width: Vec<f64>,
+}
+
+impl PhysicsData<'_> {
+    /// One epoch: the samples in batches of `batch`, each one Adam step on the simulator's
+    /// gradients (clipped) back-propagated through the network, its simulator calls and
+    /// failures counted in `training`. Returns the summed loss of the samples that simulated
+    /// and how many did.
+    fn epoch(
+        &self,
+        adam: &mut Adam,
+        batch: usize,
+        training: &mut InverseTraining,
+    ) -> Result<(f64, usize)> {
+        let (net, pool, sim, space) = (self.net, self.pool, self.sim, self.space);
+        let (traj_mean, traj_std) = self.normalization;
+        let (device, width) = (self.device, &self.width);
+        let (mut total, mut counted) = (0.0, 0usize);
+        for chunk in self.samples.chunks(batch) {
+            let y = trajectory_tensor(&pool.trajectories, chunk, traj_mean, traj_std, device);
+            let u = net.unit(&net.raw(&y));
+            let rows = rows_of(&u)?;
+            // dL/du of each sample from the simulator: one call with its gradient each.
+            let grads: Vec<Option<(f64, Vec<f64>)>> = chunk
+                .par_iter()
+                .zip(&rows)
+                .map(|(&i, u)| {
+                    let target = pool.trajectories.index_axis(ndarray::Axis(0), i).to_owned();
+                    sim.loss_and_grad(&space.from_unit(u), &target)
+                        .ok()
+                        .filter(|(l, g)| l.is_finite() && g.iter().all(|v| v.is_finite()))
+                        .map(|(l, g)| (l, g.iter().zip(width).map(|(g, w)| g * w).collect()))
+                })
+                .collect();
+            training.physics_sim_calls += chunk.len();
+            training.physics_failed += grads.iter().filter(|g| g.is_none()).count();
+            let (batch_loss, batch_counted, g) = clipped_gradients(&grads, space.dim());
+            total += batch_loss;
+            counted += batch_counted;
+            let g = Tensor::from_slice(&g)
+                .reshape([chunk.len() as i64, space.dim() as i64])
+                .to_device(device);
+            // d/dθ of Σ u·(dL/du) is Σ (dL/du)·du/dθ: the simulator's gradient, back-propagated.
+            let surrogate = (&u * g).sum(Kind::Float) / chunk.len() as f64;
+            adam.backward_step(&surrogate);
+        }
+        Ok((total, counted))
+    }
 }
 
 /// The batch's summed loss, how many samples it counts, and the flattened (b × d) gradients,
