@@ -625,3 +625,43 @@ fn summaries(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{TargetSplit, median, method_stream, start_of};
+
+    #[test]
+    fn starts_are_fixed_per_target_and_apart_between_splits() {
+        let a = start_of(3, TargetSplit::Test, 5, 4);
+        assert_eq!(a, start_of(3, TargetSplit::Test, 5, 4), "deterministic");
+        assert!(a.iter().all(|u| (0.0..1.0).contains(u)), "{a:?}");
+        // The same target index of the other split, or the next target, starts elsewhere.
+        assert_ne!(a, start_of(3, TargetSplit::Validation, 5, 4));
+        assert_ne!(a, start_of(3, TargetSplit::Test, 6, 4));
+        // Every single-start method shares the start: it does not depend on d beyond its length.
+        assert_eq!(start_of(3, TargetSplit::Test, 5, 2), a[..2]);
+    }
+
+    #[test]
+    fn a_method_stream_depends_on_label_split_and_target_not_on_call_order() {
+        let mut first = method_stream(1, TargetSplit::Test, "de@1x(proxy-bfgs)", 2);
+        let _other = method_stream(1, TargetSplit::Test, "cmaes@1x(proxy-bfgs)", 2).uniform();
+        let mut again = method_stream(1, TargetSplit::Test, "de@1x(proxy-bfgs)", 2);
+        let draw = first.uniform();
+        assert_eq!(draw, again.uniform());
+        for mut s in [
+            method_stream(1, TargetSplit::Test, "cmaes@1x(proxy-bfgs)", 2),
+            method_stream(1, TargetSplit::Validation, "de@1x(proxy-bfgs)", 2),
+            method_stream(1, TargetSplit::Test, "de@1x(proxy-bfgs)", 3),
+        ] {
+            assert_ne!(s.uniform(), draw);
+        }
+    }
+
+    #[test]
+    fn the_median_of_no_rows_is_nan_and_of_an_even_count_the_midpoint() {
+        assert!(median(Vec::new()).is_nan());
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![5.0, 1.0, 3.0]), 3.0);
+    }
+}
