@@ -85,10 +85,12 @@ pub(super) fn physics_training(members: &[Member]) -> String {
     md
 }
 
-/// The labels of one member's methods that both evaluations ran: the plain and learned
-/// starts, the headline proxy, and each baseline at 1× proxy-multistart's calls.
+/// The labels of one member's methods that refine, and that both evaluations ran: the pool
+/// and learned starts, the headline proxy, and DE and CMA-ES (whose polish refines) at 1×
+/// proxy-multistart's calls. Single-start `bfgs` and `multistart-bfgs` are left out: they are
+/// BFGS whatever the refinement rule, so their two runs are the same run.
 fn refined_labels(lm: &Results, bfgs: &Results) -> Vec<String> {
-    let mut labels: Vec<String> = ["bfgs", "pool-bfgs", "proxy-multistart"]
+    let mut labels: Vec<String> = ["pool-bfgs", "proxy-multistart"]
         .into_iter()
         .chain(NETWORKS.into_iter().skip(1))
         .filter_map(|m| find(bfgs, m).map(|s| s.label.clone()))
@@ -96,6 +98,7 @@ fn refined_labels(lm: &Results, bfgs: &Results) -> Vec<String> {
     labels.extend(
         bfgs.methods
             .iter()
+            .filter(|s| matches!(s.id.family, Family::De | Family::Cmaes))
             .filter(|s| {
                 s.id.budget.as_ref().is_some_and(|b| {
                     b.multiple == 1
@@ -122,10 +125,11 @@ pub(super) fn refinement(members: &[Member]) -> String {
     }
     let mut md = String::from(
         "## Refinement: Levenberg–Marquardt against BFGS, every method\n\n\
-         Each method of the study run twice on the same test targets, refined by LM (the \
-         profile's rule, as in the tables above) and by BFGS, with horizon continuation and \
-         stop-at-fit in both; the baselines run at 1× proxy-multistart's calls in both, at the \
-         LM run's budget, so only their polish differs. Exact McNemar tests, Holm-corrected \
+         Each method of the study that refines, run twice on the same test targets: refined by \
+         LM (the profile's rule, as in the tables above) and by BFGS, with horizon continuation \
+         and stop-at-fit in both. DE and CMA-ES run at 1× proxy-multistart's calls in both, at \
+         the LM run's budget, so only their final polish differs; single-start `bfgs` and \
+         `multistart-bfgs` are BFGS under either rule and are not listed. Exact McNemar tests, Holm-corrected \
          over every row of this table.\n\n\
          | member | d | method | lm | bfgs | lm against bfgs |\n|---|---|---|---|---|---|\n",
     );
