@@ -25,6 +25,24 @@ fn sign_test(b: usize, c: usize) -> f64 {
     (2.0 * tail / 2f64.powi(n as i32)).min(1.0)
 }
 
+/// Per-target successes of the method labelled `label` in a results file, in target order.
+fn successes_in(file: &serde_json::Value, label: &str) -> Vec<bool> {
+    let mut rows: Vec<(u64, bool)> = file["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == label)
+        .map(|r| {
+            (
+                r["target"].as_u64().unwrap(),
+                r["success"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows.into_iter().map(|r| r.1).collect()
+}
+
 #[test]
 fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     let dir = tempfile::tempdir().unwrap();
@@ -265,22 +283,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         nets[1]["training_field_solves"].as_u64(),
         Some(16 * 5 + 3 * 4)
     );
-    let successes = |label: &str| -> Vec<bool> {
-        let mut rows: Vec<(u64, bool)> = results["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] == label)
-            .map(|r| {
-                (
-                    r["target"].as_u64().unwrap(),
-                    r["success"].as_bool().unwrap(),
-                )
-            })
-            .collect();
-        rows.sort();
-        rows.into_iter().map(|r| r.1).collect()
-    };
+    let successes = |label: &str| successes_in(&results, label);
     assert_eq!(successes("inverse-net[supervised]").len(), 6);
 
     // Test-time training on the targets themselves is a second start per network, and each
@@ -496,22 +499,6 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     );
     // LM against BFGS for every method both ran: each row's verdict is the paired test on the
     // two files' rows, Holm-corrected over the rows (computed here).
-    let successes_in = |file: &serde_json::Value, label: &str| -> Vec<bool> {
-        let mut rows: Vec<(u64, bool)> = file["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] == label)
-            .map(|r| {
-                (
-                    r["target"].as_u64().unwrap(),
-                    r["success"].as_bool().unwrap(),
-                )
-            })
-            .collect();
-        rows.sort();
-        rows.into_iter().map(|r| r.1).collect()
-    };
     let refined: Vec<&str> = md
         .lines()
         .skip_while(|l| !l.starts_with("## Refinement: Levenberg–Marquardt against BFGS"))
@@ -616,20 +603,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
 fn pool_successes(path: &Path) -> Vec<bool> {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut rows: Vec<(u64, bool)> = doc["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == "pool-bfgs")
-        .map(|r| {
-            (
-                r["target"].as_u64().unwrap(),
-                r["success"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    rows.sort();
-    rows.into_iter().map(|(_, s)| s).collect()
+    successes_in(&doc, "pool-bfgs")
 }
 
 #[test]
