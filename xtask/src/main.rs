@@ -13,6 +13,7 @@
 mod bench;
 mod bootstrap;
 mod reproduce;
+mod rooms;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -111,6 +112,7 @@ fn test(repo: &Path) -> Result<()> {
     )?;
     check_lean_crates(repo)?;
     check_tch_stays_in_proxy(repo)?;
+    rooms::check_room_sizes(repo)?;
     cargo(repo, &["test", "--workspace", "--locked"])?;
     eprintln!(
         "[xtask] test: all green in {:.0} s",
