@@ -6,8 +6,10 @@
 //!   budget, so even a small budget runs at least [`DE_MIN_GENERATIONS`] generations.
 //! - CMA-ES (Hansen's 2016 tutorial, (μ/μ_w, λ)) with IPOP restarts (Auger & Hansen 2005):
 //!   each restart doubles λ and starts from a new uniform mean.
-//! - Both end, as scipy's `polish=True` does, with BFGS from their best point on the budget they
-//!   kept back ([`polish_reserve`]). Gradients are exact here, so a polish costs a few calls and
+//! - Both end, as scipy's `polish=True` does, with a local polish from their best point on the
+//!   budget they kept back ([`polish_reserve`]), by the refinement rule
+//!   (`LocalSettings::refine`): BFGS by default as in the paper's protocol, LM in the scaling
+//!   profile. Gradients are exact here, so a polish costs a few calls and
 //!   turns "near the minimum" into "at the minimum".
 //!
 //! Why not the `cmaes` crate (0.2, which has IPOP/BIPOP): it brings nalgebra and statrs, a
@@ -46,8 +48,8 @@ pub struct GlobalResult {
 /// DE runs at least this many generations after its initial population.
 pub const DE_MIN_GENERATIONS: usize = 5;
 
-/// Simulator calls a global method keeps back for its final BFGS polish: a fifth of the budget,
-/// at most 100 (a BFGS polish with exact gradients converges in tens of calls).
+/// Simulator calls a global method keeps back for its final polish: a fifth of the budget, at
+/// most 100 (a BFGS or LM polish with exact gradients converges in tens of calls).
 pub fn polish_reserve(budget: usize) -> usize {
     (budget / 5).min(100)
 }
@@ -176,7 +178,8 @@ fn reserve_of(objective: &TrueLoss, budget: usize) -> usize {
     polish_reserve(budget / cost) * cost
 }
 
-/// Differential evolution (best/1/bin) sized to the objective's budget, then a BFGS polish.
+/// Differential evolution (best/1/bin) sized to the objective's budget, then a local polish by
+/// the refinement rule.
 pub fn differential_evolution(
     objective: &TrueLoss,
     settings: LocalSettings,
@@ -365,7 +368,8 @@ fn cma_es_run(
 }
 
 /// IPOP-CMA-ES from uniform random means with σ0 = 0.3 (in u), λ doubling at each restart,
-/// until the budget (less the polish reserve) is spent; then a BFGS polish.
+/// until the budget (less the polish reserve) is spent; then a local polish by the refinement
+/// rule.
 pub fn cma_es(
     objective: &TrueLoss,
     settings: LocalSettings,

@@ -25,6 +25,9 @@ pub(super) fn check_arguments(args: &Args) -> Result<()> {
     if let Some(s) = &args.selection {
         inputs.push(("--selection", s));
     }
+    if let Some(u) = &args.budget_units_from {
+        inputs.push(("--budget-units-from", u));
+    }
     inputs.extend(args.models.iter().map(|m| ("--models", m.as_path())));
     inputs.extend(
         args.inverse_models
@@ -153,14 +156,23 @@ pub(super) fn load_models(paths: &[PathBuf], sim: &dyn Simulator) -> Result<Vec<
         .collect()
 }
 
-/// The budget units recorded in `--budget-units-from`, refused when it has none.
+/// The budget units recorded in `--budget-units-from`, refused when the file is another
+/// experiment's or records none.
 pub(super) fn budget_units_from(
     path: Option<&Path>,
+    experiment: &str,
 ) -> Result<Option<Vec<proxyland_optim::BudgetUnit>>> {
     let Some(path) = path else { return Ok(None) };
-    let units = read_results(path)
-        .with_context(|| format!("--budget-units-from {}", path.display()))?
-        .budget_units;
+    let results =
+        read_results(path).with_context(|| format!("--budget-units-from {}", path.display()))?;
+    if results.experiment != experiment {
+        bail!(
+            "--budget-units-from {}: its budgets are {}'s, this evaluation is {experiment}'s",
+            path.display(),
+            results.experiment
+        );
+    }
+    let units = results.budget_units;
     if units.is_empty() {
         bail!(
             "--budget-units-from {}: the file records no budget units (it ran no baseline \

@@ -178,7 +178,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         },
         budget_multipliers: args.budgets.clone(),
         solve_budget_multipliers: args.solve_budgets.clone(),
-        budget_units: budget_units_from(args.budget_units_from.as_deref())?,
+        budget_units: budget_units_from(args.budget_units_from.as_deref(), &config.experiment)?,
         library,
         pool_simulations: pool.as_ref().map(|p| p.header.len()),
         selection,

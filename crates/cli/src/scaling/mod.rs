@@ -4,6 +4,7 @@
 
 mod figures;
 mod goals;
+mod refinement;
 mod tables;
 mod verdicts;
 
@@ -174,7 +175,7 @@ fn markdown(members: &[Member], missing: &[String]) -> String {
     md.push_str("![success against d](success-vs-d.png)\n\n![calls against d](calls-vs-d.png)\n\n");
     md.push_str(&tables::one_off_costs(members));
     md.push_str(&verdicts::physics_training(members));
-    md.push_str(&verdicts::refinement(members));
+    md.push_str(&refinement::refinement(members));
     md.push_str(&verdicts::verdict(members));
     md.push_str(&goals::goals(members));
     md

@@ -1,9 +1,9 @@
-//! The paired studies: physics against supervised training, LM against BFGS, network vs lookup.
+//! The paired studies: physics against supervised training, and network against lookup.
 
 use super::{Member, NETWORKS, find};
-use crate::cells::{cell, rate_cell, verdict_cell};
-use proxyland_optim::stats::{Verdict, VerdictTally};
-use proxyland_optim::{Family, Pairing, Results, compare_pairings};
+use crate::cells::rate_cell;
+use proxyland_optim::stats::Verdict;
+use proxyland_optim::{Pairing, compare_pairings};
 use std::fmt::Write as _;
 
 /// Physics training against the supervised network it starts from: paired tests on the same
@@ -85,110 +85,6 @@ pub(super) fn physics_training(members: &[Member]) -> String {
     md
 }
 
-/// The labels of one member's methods that refine, and that both evaluations ran: the pool
-/// and learned starts, the headline proxy, and DE and CMA-ES (whose polish refines) at 1×
-/// proxy-multistart's calls. Single-start `bfgs` and `multistart-bfgs` are left out: they are
-/// BFGS whatever the refinement rule, so their two runs are the same run.
-fn refined_labels(lm: &Results, bfgs: &Results) -> Vec<String> {
-    let mut labels: Vec<String> = ["pool-bfgs", "proxy-multistart"]
-        .into_iter()
-        .chain(NETWORKS.into_iter().skip(1))
-        .filter_map(|m| find(bfgs, m).map(|s| s.label.clone()))
-        .collect();
-    labels.extend(
-        bfgs.methods
-            .iter()
-            .filter(|s| matches!(s.id.family, Family::De | Family::Cmaes))
-            .filter(|s| {
-                s.id.budget.as_ref().is_some_and(|b| {
-                    b.multiple == 1
-                        && b.reference == Family::ProxyMultistart
-                        && !b.in_field_solves()
-                })
-            })
-            .map(|s| s.label.clone()),
-    );
-    labels.retain(|l| lm.method(l).is_some());
-    labels
-}
-
-/// "Which refinement is better, at each d?": every method refined by LM (the profile's rule)
-/// against the same method refined by BFGS, all else equal, paired on the same targets and
-/// Holm-corrected over the table.
-pub(super) fn refinement(members: &[Member]) -> String {
-    let ran: Vec<(&Member, &Results)> = members
-        .iter()
-        .filter_map(|m| Some((m, m.bfgs.as_ref()?)))
-        .collect();
-    if ran.is_empty() {
-        return String::new();
-    }
-    let mut md = String::from(
-        "## Refinement: Levenberg–Marquardt against BFGS, every method\n\n\
-         Each method of the study that refines, run twice on the same test targets: refined by \
-         LM (the profile's rule, as in the tables above) and by BFGS, with horizon continuation \
-         and stop-at-fit in both. DE and CMA-ES run at 1× proxy-multistart's calls in both, at \
-         the LM run's budget, so only their final polish differs; single-start `bfgs` and \
-         `multistart-bfgs` are BFGS under either rule and are not listed. Exact McNemar tests, Holm-corrected \
-         over every row of this table.\n\n\
-         | member | d | method | lm | bfgs | lm against bfgs |\n|---|---|---|---|---|---|\n",
-    );
-    let labels: Vec<Vec<String>> = ran
-        .iter()
-        .map(|(m, bfgs)| refined_labels(&m.results, bfgs))
-        .collect();
-    let mut pairings: Vec<Pairing> = Vec::new();
-    for ((m, bfgs), labels) in ran.iter().zip(&labels) {
-        for l in labels {
-            pairings.push(((&m.results, l.as_str()), (*bfgs, l.as_str())));
-        }
-    }
-    let compared = match compare_pairings(&pairings) {
-        Ok(c) => c,
-        Err(e) => return format!("{md}**No comparison possible:** {e}\n\n"),
-    };
-    // Per d: the verdicts, and in how many pairs each rule spent fewer calls per target.
-    let mut per_d: std::collections::BTreeMap<usize, (VerdictTally, usize, usize)> =
-        Default::default();
-    for c in &compared {
-        let Some((m, _)) = ran
-            .iter()
-            .find(|(m, _)| m.results.experiment == c.experiment)
-        else {
-            continue;
-        };
-        let entry = per_d.entry(m.d).or_default();
-        entry.0.add(c.verdict);
-        entry.1 += usize::from(c.a.mean_sim_calls < c.b.mean_sim_calls);
-        entry.2 += usize::from(c.b.mean_sim_calls < c.a.mean_sim_calls);
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            m.name,
-            m.d,
-            c.a.label,
-            cell(&c.a),
-            cell(&c.b),
-            verdict_cell(c)
-        );
-    }
-    md.push_str("\nPer d, over the members that ran both:\n\n");
-    for (d, (t, lm_cheaper, bfgs_cheaper)) in &per_d {
-        let _ = writeln!(
-            md,
-            "- d = {d}: LM better for {}, BFGS better for {}, no significant difference for {} \
-             (of {} methods × members); fewer mean simulator calls per target with LM for \
-             {lm_cheaper}, with BFGS for {bfgs_cheaper}.",
-            t.better,
-            t.worse,
-            t.same,
-            t.total()
-        );
-    }
-    md.push('\n');
-    md
-}
-
 /// "Where does a network beats the lookup?", from the paired tests alone, Holm-corrected over
 /// every comparison of the report.
 pub(super) fn verdict(members: &[Member]) -> String {
@@ -208,14 +104,17 @@ pub(super) fn verdict(members: &[Member]) -> String {
         let Some(pool) = find(r, "pool-bfgs") else {
             continue;
         };
+        // A network whose answers equal an earlier one's on every target (physics training
+        // that kept the supervised weights; inverse-pool whose network start always fit) is
+        // the same test again: it is listed once, not counted twice in the family.
+        let mut listed: Vec<&str> = Vec::new();
         for net in NETWORKS {
             let Some(s) = find(r, net) else { continue };
-            // Physics training that kept the supervised weights is the same network.
-            let supervised = net.replace("[physics]", "[supervised]");
-            if net.ends_with("[physics]") && r.same_answers(net, &supervised) {
-                same_network.push(format!("{net} on {}", m.name));
+            if let Some(earlier) = listed.iter().find(|l| r.same_answers(&s.label, l)) {
+                same_network.push(format!("{} on {} (as {earlier})", s.label, m.name));
                 continue;
             }
+            listed.push(s.label.as_str());
             pairings.push(((r, s.label.as_str()), (r, pool.label.as_str())));
             member_of.insert(r.experiment.clone(), (m.name.clone(), m.d));
         }
@@ -257,8 +156,8 @@ pub(super) fn verdict(members: &[Member]) -> String {
     if !same_network.is_empty() {
         let _ = writeln!(
             md,
-            "Not compared: {} (same answers as the supervised network on every target: physics \
-             training kept the supervised weights).\n",
+            "Not compared, because each gave the same answer as the network named on every \
+             target, so its test would be the same test again: {}.\n",
             same_network.join(", ")
         );
     }
