@@ -33,6 +33,7 @@ fn help_lists_every_subcommand_of_the_design() {
         "report",
         "scaling-report",
         "refine-report",
+        "ablation-report",
         "limits",
         "info",
     ] {

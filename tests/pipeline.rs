@@ -293,3 +293,197 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
     }
     assert!(d.join("results/burgers/tradeoff.png").exists());
 }
+
+/// The ablation profile's stages on a tiny pool: a regularizer family chosen on validation,
+/// the proxies scored on test, then `ablation-report`.
+#[test]
+fn tiny_ablation_chooses_each_regularizer_on_validation_and_tests_it_against_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let config = common::tiny_config(d, "burgers");
+    ok(proxyland(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        &p("data.h5"),
+        "--samples",
+        "24",
+        "--targets",
+        "3",
+        "--validation-targets",
+        "2",
+    ]));
+    let train = |name: &str, extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "--data",
+            &p("data.h5"),
+            "--epochs",
+            "1",
+            "--pairs-per-epoch",
+            "256",
+            "--device",
+            "cpu",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        a.extend(["--out".to_string(), p(name)]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok(proxyland(&refs));
+    };
+    train("none.safetensors", &[]);
+    train("noise.safetensors", &["--noise", "0.05"]);
+    train("d1.safetensors", &["--dropout", "0.1"]);
+    train("d3.safetensors", &["--dropout", "0.3"]);
+    train("sn.safetensors", &["--spectral-norm"]);
+    let evaluate = |split: &str, models: &[&str], out: &str| {
+        let mut a: Vec<String> = [
+            "evaluate",
+            "--data",
+            &p("data.h5"),
+            "--split",
+            split,
+            "--methods",
+            "proxy-bfgs,proxy-multistart",
+            "--out",
+            &p(out),
+            "--models",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(models.iter().map(|m| p(m)));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok(proxyland(&refs));
+    };
+    // The dropout family, chosen on validation: the choice names its dropout.
+    evaluate(
+        "validation",
+        &["d1.safetensors", "d3.safetensors"],
+        "validation-dropout.json",
+    );
+    ok(proxyland(&[
+        "select",
+        "--validation",
+        &p("validation-dropout.json"),
+        "--out",
+        &p("selection-dropout.json"),
+    ]));
+    let selection: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("selection-dropout.json")).unwrap())
+            .unwrap();
+    let dropout = selection["regularizers"]["dropout"].as_f64().unwrap();
+    assert!(dropout == 0.1 || dropout == 0.3, "{selection}");
+    assert!(selection["rule"].as_str().unwrap().contains("weaker"));
+    let chosen = if dropout == 0.1 {
+        "d1.safetensors"
+    } else {
+        "d3.safetensors"
+    };
+
+    evaluate(
+        "test",
+        &[
+            "none.safetensors",
+            "noise.safetensors",
+            chosen,
+            "sn.safetensors",
+        ],
+        "ablation-eval.json",
+    );
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ablation-eval.json")).unwrap())
+            .unwrap();
+    for s in eval["surrogates"].as_array().unwrap() {
+        let r = s["quality"]["roughness"].as_f64().unwrap();
+        assert!(r.is_finite() && r >= 0.0, "{s}");
+    }
+
+    let report = |out: &str, force: bool| {
+        let mut a = vec![
+            "ablation-report".to_string(),
+            "--ablation".into(),
+            p("ablation-eval.json"),
+            "--sigma-sweep".into(),
+            p("ablation-eval.json"),
+            "--out".into(),
+            p(out),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        proxyland(&refs)
+    };
+    ok(report("ablation", false));
+    let md = std::fs::read_to_string(d.join("ablation/REPORT.md")).unwrap();
+    for row in [
+        "| none | – |",
+        "| noise injection | σ = 0.05 |",
+        &format!("| dropout | p = {dropout} |"),
+        "| spectral norm | on |",
+    ] {
+        assert!(md.contains(row), "{row} not in\n{md}");
+    }
+    // Three others against noise, with both methods: one family of six. With 3 targets
+    // nothing can be significant, so noise injection is tied, never best or beaten.
+    assert!(md.contains("(Holm over 6 comparisons)"), "{md}");
+    assert!(
+        md.contains("In burgers, noise injection is **tied**"),
+        "{md}"
+    );
+    // The σ sweep holds the noise-only proxies (σ = 0 and 0.05), not dropout or the norm.
+    assert!(
+        md.contains("| 0 | 1 |") && md.contains("| 0.05 | 1 |"),
+        "{md}"
+    );
+    assert_eq!(
+        &std::fs::read(d.join("ablation/sigma-burgers.png")).unwrap()[1..4],
+        b"PNG"
+    );
+    // Time: a stage the paper profile also ran is counted there, not as the ablation's own.
+    std::fs::write(
+        d.join("timings-ablation.txt"),
+        "burgers/train proxy-s0-l0-r0 60.0\nburgers/evaluate ablation 30.0\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("timings.txt"), "burgers/train proxy-s0-l0-r0 60.0\n").unwrap();
+    ok(proxyland(&[
+        "ablation-report",
+        "--ablation",
+        &p("ablation-eval.json"),
+        "--timings",
+        &p("timings-ablation.txt"),
+        "--shared-timings",
+        &p("timings.txt"),
+        "--out",
+        &p("timed"),
+    ]));
+    let timed = std::fs::read_to_string(d.join("timed/REPORT.md")).unwrap();
+    assert!(
+        timed.contains("own stages took 30 s on this machine (burgers 30 s)")
+            && timed.contains("took 60 s there"),
+        "{timed}"
+    );
+    // Nothing is replaced unasked, and a validation file is not a test score.
+    let again = report("ablation", false);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let wrong = proxyland(&[
+        "ablation-report",
+        "--ablation",
+        &p("validation-dropout.json"),
+        "--out",
+        &p("other"),
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("validation split"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+}

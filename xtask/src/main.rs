@@ -10,6 +10,7 @@
 //!                                       criterion benches, then proxyland vs NumPy/Exponax/PyTorch
 //! ```
 
+mod ablation;
 mod bench;
 mod bootstrap;
 mod reproduce;

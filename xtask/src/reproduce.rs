@@ -26,8 +26,8 @@ use proxyland_physics::{EXPERIMENTS, SCALING_EXPERIMENTS};
 /// bumping these reruns every validation and evaluation (and what reads them) after a change to
 /// the optimizers' numerics. validate v2 / evaluate v4: BFGS's first step is −min(1, 0.1/‖∇‖)·∇,
 /// no longer always 0.1 long.
-const VALIDATE_REVISION: &[u8] = b"validate v2";
-const EVALUATE_REVISION: &[u8] = b"evaluate v4";
+pub(crate) const VALIDATE_REVISION: &[u8] = b"validate v2";
+pub(crate) const EVALUATE_REVISION: &[u8] = b"evaluate v4";
 
 /// The scaling profile's proxy sweep (spec v3): σ at λ = 0, then λ at the chosen σ, one seed.
 /// A subset of the main profiles' grid (σ 0.01 and λ 1e-4, 1e-1 left out): at the inverse
@@ -72,13 +72,13 @@ const SCALING_METHODS: &str =
 /// The regularization sweep of a profile: σ at λ = 0 first, then λ at the chosen σ
 /// (docs/spec.md: σ ∈ {0, 0.01, 0.02, 0.05, 0.1}, λ on a log grid 1e-4 … 1e-1; the quick
 /// profile sweeps fewer), and how many seeds the chosen configuration gets.
-struct Sweep {
-    noise: &'static [f64],
-    penalty: &'static [f64],
-    seeds: u64,
+pub(crate) struct Sweep {
+    pub(crate) noise: &'static [f64],
+    pub(crate) penalty: &'static [f64],
+    pub(crate) seeds: u64,
 }
 
-fn sweep(profile: &str) -> Sweep {
+pub(crate) fn sweep(profile: &str) -> Sweep {
     match profile {
         "quick" => Sweep {
             noise: &[0.0, 0.02, 0.05],
@@ -94,9 +94,9 @@ fn sweep(profile: &str) -> Sweep {
 }
 
 /// What validation runs: the two proxy methods (the selection rule reads proxy-multistart).
-const VALIDATION_METHODS: &str = "proxy-bfgs,proxy-multistart";
+pub(crate) const VALIDATION_METHODS: &str = "proxy-bfgs,proxy-multistart";
 
-fn fnv(parts: &[&[u8]]) -> String {
+pub(crate) fn fnv(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.iter().chain(b"\x1f") {
@@ -112,7 +112,7 @@ fn checkpoint_name(noise: f64, penalty: f64, seed: u64) -> String {
 }
 
 /// (σ, λ) from a selection file written by `proxyland select`.
-fn read_selection(path: &Path) -> Result<(f64, f64)> {
+pub(crate) fn read_selection(path: &Path) -> Result<(f64, f64)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let v: serde_json::Value =
@@ -125,9 +125,9 @@ fn read_selection(path: &Path) -> Result<(f64, f64)> {
     Ok((field("noise")?, field("penalty")?))
 }
 
-struct Pipeline {
-    bin: PathBuf,
-    timings: PathBuf,
+pub(crate) struct Pipeline {
+    pub(crate) bin: PathBuf,
+    pub(crate) timings: PathBuf,
     /// Stamps live under runs/, never next to figures in results/.
     stamps: PathBuf,
 }
@@ -135,6 +135,17 @@ struct Pipeline {
 impl Pipeline {
     /// Builds the release binary and opens `runs/<profile>/` with a fresh timings file.
     fn start(repo: &Path, profile: &str) -> Result<(PathBuf, Pipeline)> {
+        Pipeline::start_with(repo, profile, "timings.txt")
+    }
+
+    /// [`Pipeline::start`] with the timings in `runs/<profile>/<timings>`: a profile that
+    /// shares another's folder (the ablation shares the paper profile's pools and sweeps)
+    /// keeps its own record of time.
+    pub(crate) fn start_with(
+        repo: &Path,
+        profile: &str,
+        timings: &str,
+    ) -> Result<(PathBuf, Pipeline)> {
         crate::cargo(
             repo,
             &["build", "--release", "--locked", "--package", "proxyland"],
@@ -143,7 +154,7 @@ impl Pipeline {
         std::fs::create_dir_all(&runs)?;
         let pipeline = Pipeline {
             bin: repo.join("target/release/proxyland"),
-            timings: runs.join("timings.txt"),
+            timings: runs.join(timings),
             stamps: runs.join("stamps"),
         };
         let _ = std::fs::remove_file(&pipeline.timings);
@@ -162,7 +173,13 @@ impl Pipeline {
     }
 
     /// Runs one stage unless its output is fresh; records its time.
-    fn stage(&self, label: &str, output: &Path, hash: &str, args: &[String]) -> Result<()> {
+    pub(crate) fn stage(
+        &self,
+        label: &str,
+        output: &Path,
+        hash: &str,
+        args: &[String],
+    ) -> Result<()> {
         if self.fresh(label, output, hash) {
             eprintln!("[reproduce] {label}: up to date");
             // Report the time it took when it ran, so the report's total stays the pipeline's.
@@ -211,19 +228,19 @@ impl Pipeline {
 
 /// One member's proxy sweep (σ at λ = 0, then λ at the chosen σ, each choice made on the
 /// validation targets): its training, validation and selection stages in `dir`.
-struct ProxySweep<'a> {
-    pipeline: &'a Pipeline,
-    e: &'a str,
-    dir: &'a Path,
-    data: &'a Path,
-    data_hash: &'a str,
-    profile: &'a str,
+pub(crate) struct ProxySweep<'a> {
+    pub(crate) pipeline: &'a Pipeline,
+    pub(crate) e: &'a str,
+    pub(crate) dir: &'a Path,
+    pub(crate) data: &'a Path,
+    pub(crate) data_hash: &'a str,
+    pub(crate) profile: &'a str,
     /// Extra `train` arguments (none in the quick and paper profiles); part of each hash.
-    train_args: Vec<String>,
+    pub(crate) train_args: Vec<String>,
     /// What validation evaluates (the selection rule reads proxy-multistart).
-    validation_methods: &'static str,
+    pub(crate) validation_methods: &'static str,
     /// Extra validation `evaluate` arguments (a refinement rule); part of each hash.
-    validation_args: Vec<String>,
+    pub(crate) validation_args: Vec<String>,
 }
 
 impl ProxySweep<'_> {
@@ -232,10 +249,23 @@ impl ProxySweep<'_> {
     }
 
     /// Stage: one trained proxy. Returns its file and the hash of what it depends on.
-    fn train(&self, noise: f64, penalty: f64, seed: u64) -> Result<(String, String)> {
-        let name = checkpoint_name(noise, penalty, seed);
+    pub(crate) fn train(&self, noise: f64, penalty: f64, seed: u64) -> Result<(String, String)> {
+        self.train_regularized(noise, penalty, &Regularization::default(), seed)
+    }
+
+    /// [`ProxySweep::train`] with dropout, weight decay or the spectral norm besides σ and λ.
+    pub(crate) fn train_regularized(
+        &self,
+        noise: f64,
+        penalty: f64,
+        reg: &Regularization,
+        seed: u64,
+    ) -> Result<(String, String)> {
+        // Without other regularizers, the name of checkpoint_name.
+        let name = format!("proxy-s{noise}-l{penalty}{}-r{seed}", reg.name_suffix());
         let model = self.dir.join(format!("{name}.safetensors"));
         let extra = self.train_args.join(" ");
+        let reg_args = reg.args().join(" ");
         let (n, l, r) = (noise.to_string(), penalty.to_string(), seed.to_string());
         let mut parts: Vec<&[u8]> = vec![
             self.data_hash.as_bytes(),
@@ -247,6 +277,9 @@ impl ProxySweep<'_> {
         // Profiles without extra arguments keep the hashes they always had.
         if !extra.is_empty() {
             parts.push(extra.as_bytes());
+        }
+        if !reg_args.is_empty() {
+            parts.push(reg_args.as_bytes());
         }
         let hash = fnv(&parts);
         let mut a: Vec<String> = vec![
@@ -268,13 +301,18 @@ impl ProxySweep<'_> {
             "--resume".into(),
         ];
         a.extend(self.train_args.iter().cloned());
+        a.extend(reg.args());
         self.pipeline
             .stage(&format!("{}/train {name}", self.e), &model, &hash, &a)?;
         Ok((self.path(&model), hash))
     }
 
     /// Stage: validation of a set of checkpoints.
-    fn validate(&self, name: &str, models: &[(String, String)]) -> Result<(PathBuf, String)> {
+    pub(crate) fn validate(
+        &self,
+        name: &str,
+        models: &[(String, String)],
+    ) -> Result<(PathBuf, String)> {
         let out = self.dir.join(format!("validation-{name}.json"));
         let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let extra = self.validation_args.join(" ");
@@ -306,7 +344,11 @@ impl ProxySweep<'_> {
     }
 
     /// Stage: the choice over every validation so far.
-    fn select(&self, name: &str, inputs: &[&(PathBuf, String)]) -> Result<(PathBuf, String)> {
+    pub(crate) fn select(
+        &self,
+        name: &str,
+        inputs: &[&(PathBuf, String)],
+    ) -> Result<(PathBuf, String)> {
         let out = self.dir.join(format!("selection-{name}.json"));
         let hashes: Vec<&str> = inputs.iter().map(|v| v.1.as_str()).collect();
         let hash = fnv(&[hashes.join(",").as_bytes(), b"select v1"]);
@@ -321,7 +363,7 @@ impl ProxySweep<'_> {
     /// σ at λ = 0, then λ at the chosen σ. Returns the σ models, the λ models and the final
     /// selection (file and hash).
     #[allow(clippy::type_complexity)]
-    fn sweep(
+    pub(crate) fn sweep(
         &self,
         plan: &Sweep,
     ) -> Result<(
@@ -345,6 +387,46 @@ impl ProxySweep<'_> {
         let lambda_validation = self.validate("lambda", &lambda_models)?;
         let choice = self.select("final", &[&sigma_validation, &lambda_validation])?;
         Ok((sigma_models, lambda_models, choice))
+    }
+}
+
+/// Dropout, weight decay and the spectral-norm bound of one training (all off by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Regularization {
+    pub(crate) dropout: f64,
+    pub(crate) weight_decay: f64,
+    pub(crate) spectral_norm: bool,
+}
+
+impl Regularization {
+    /// The `train` flags that set it (none when all are off).
+    fn args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if self.dropout > 0.0 {
+            a.extend(["--dropout".to_string(), self.dropout.to_string()]);
+        }
+        if self.weight_decay > 0.0 {
+            a.extend(["--weight-decay".to_string(), self.weight_decay.to_string()]);
+        }
+        if self.spectral_norm {
+            a.push("--spectral-norm".into());
+        }
+        a
+    }
+
+    /// What it adds to a checkpoint's name (`-d0.1`, `-w0.001`, `-sn`; nothing when off).
+    fn name_suffix(&self) -> String {
+        let mut s = String::new();
+        if self.dropout > 0.0 {
+            s.push_str(&format!("-d{}", self.dropout));
+        }
+        if self.weight_decay > 0.0 {
+            s.push_str(&format!("-w{}", self.weight_decay));
+        }
+        if self.spectral_norm {
+            s.push_str("-sn");
+        }
+        s
     }
 }
 
@@ -424,8 +506,18 @@ pub fn run(repo: &Path, args: &[String]) -> Result<()> {
         };
         return run_refine(repo, &chosen, &report);
     }
+    if profile == "ablation" {
+        let ablation_out = if out == default_out {
+            default_out.join("ablation")
+        } else {
+            out
+        };
+        return crate::ablation::run(repo, &experiments, experiments_given, &ablation_out);
+    }
     if profile != "quick" && profile != "paper" {
-        bail!("--profile must be `quick`, `paper`, `scaling` or `refine`, got `{profile}`");
+        bail!(
+            "--profile must be `quick`, `paper`, `scaling`, `refine` or `ablation`, got `{profile}`"
+        );
     }
     check_members(
         &experiments,
@@ -514,7 +606,7 @@ fn reproduce_member(
 
 /// Stage: member `e`'s pool in `dir` (created) at `profile`'s sizes. Returns the pool and its
 /// hash.
-fn generate_pool(
+pub(crate) fn generate_pool(
     repo: &Path,
     pipeline: &Pipeline,
     profile: &str,
@@ -665,11 +757,16 @@ fn draw_landscapes(
             a.push("--model".into());
             a.push(s(m));
         }
+        // The stamp is per stage label, so the hash names the file: a figure drawn into another
+        // --out folder is not the one this run needs (v3 stamps made an old figure left in
+        // results/paper look up to date after a run into results/).
+        let target = s(&png);
         let h = fnv(&[
             eval_hash.as_bytes(),
             name.as_bytes(),
             grid.as_bytes(),
-            b"figure v3",
+            target.as_bytes(),
+            b"figure v4",
         ]);
         drawn.borrow_mut().push(png.clone());
         pipeline.stage(&format!("{e}/figure {name}"), &png, &h, &a)
@@ -925,7 +1022,7 @@ fn write_report(
 }
 
 /// Refuses an `--experiments` entry that is not one of `known` (`what` says what it must be).
-fn check_members(experiments: &[String], known: &[&str], what: &str) -> Result<()> {
+pub(crate) fn check_members(experiments: &[String], known: &[&str], what: &str) -> Result<()> {
     match experiments.iter().find(|e| !known.contains(&e.as_str())) {
         Some(bad) => bail!(
             "--experiments: `{bad}` is not {what} (known: {})",

@@ -12,6 +12,7 @@ macro_rules! say {
     };
 }
 
+mod ablation_report;
 mod answers;
 mod args;
 mod cells;
@@ -71,6 +72,9 @@ enum Command {
     /// Write results/scaling/REFINE.md (BFGS against Levenberg–Marquardt refinement at every d)
     /// from a refine-profile reproduce run.
     RefineReport(refine_report::Args),
+    /// Write results/ablation/REPORT.md and figures (which regularizer smooths a proxy best; how
+    /// σ maps to smoothness and success) from an ablation-profile reproduce run.
+    AblationReport(ablation_report::Args),
     /// Measure what limits success on a pool's test targets: the Jacobian's conditioning at
     /// the truth, the basin's size, and how near the pool's samples come.
     Limits(limits::Args),
@@ -120,6 +124,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::TrainInverse(args) => train::run_inverse(args),
         Command::ScalingReport(args) => scaling::run(args),
         Command::RefineReport(args) => refine_report::run(args),
+        Command::AblationReport(args) => ablation_report::run(args),
         Command::Limits(args) => limits::run(args),
         Command::Solve(args) => solve::run_solve(args),
         Command::Evaluate(args) => evaluate::run_evaluate(args),

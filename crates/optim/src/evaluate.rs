@@ -362,13 +362,16 @@ fn check_selection(surrogates: &[&dyn SurrogateModel], opts: &EvaluateOptions) -
         if !surrogates.is_empty()
             && !surrogates
                 .iter()
-                .any(|m| SurrogateConfig::of(m.info()).same_setting(s.noise, s.penalty))
+                .any(|m| SurrogateConfig::of(m.info()).is_setting_of(s))
         {
             return Err(Error::invalid(
                 "selection",
                 format!(
-                    "the chosen configuration σ = {}, λ = {} is not among the surrogates given",
-                    s.noise, s.penalty
+                    "the chosen configuration σ = {}, λ = {} (other regularizers: {}) is not \
+                     among the surrogates given",
+                    s.noise,
+                    s.penalty,
+                    s.regularizers.describe()
                 ),
             ));
         }
@@ -444,9 +447,7 @@ fn check_guesses(targets: &[Target], d: usize, opts: &EvaluateOptions) -> Result
 
 /// Whether a surrogate configuration is the headline one (chosen on validation targets).
 fn in_headline(opts: &EvaluateOptions, c: &SurrogateConfig) -> bool {
-    opts.selection
-        .as_ref()
-        .is_some_and(|s| c.same_setting(s.noise, s.penalty))
+    opts.selection.as_ref().is_some_and(|s| c.is_setting_of(s))
 }
 
 /// Phase 1's jobs: every method without a budget, a surrogate method once per surrogate and

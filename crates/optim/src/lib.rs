@@ -28,6 +28,7 @@
 #[cfg(test)]
 use openblas_src as _;
 
+pub mod ablation;
 mod amortization;
 mod comparison;
 mod error;

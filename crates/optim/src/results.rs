@@ -80,6 +80,11 @@ impl Regularizers {
         Ok(())
     }
 
+    /// Whether all three are off.
+    pub fn is_off(&self) -> bool {
+        *self == Regularizers::default()
+    }
+
     /// The regularizers in use, as a file or report would name them ("none" when off).
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -140,12 +145,12 @@ impl SurrogateConfig {
         }
     }
 
-    /// Whether a surrogate has the setting a selection names: σ and λ, and no other
-    /// regularizer (a selection chooses among σ and λ only; seeds may differ).
-    pub fn same_setting(&self, noise: f64, penalty: f64) -> bool {
-        self.noise == noise
-            && self.penalty == penalty
-            && self.regularizers == Regularizers::default()
+    /// Whether a surrogate has the setting a selection names: σ, λ and the other regularizers
+    /// (seeds may differ).
+    pub fn is_setting_of(&self, selection: &Selection) -> bool {
+        self.noise == selection.noise
+            && self.penalty == selection.penalty
+            && self.regularizers == selection.regularizers
     }
 }
 
@@ -242,6 +247,10 @@ pub struct Selection {
     pub noise: f64,
     /// The chosen λ.
     pub penalty: f64,
+    /// The chosen dropout, weight decay and spectral norm (off, and absent from the file, in
+    /// the σ and λ sweeps).
+    #[serde(default, skip_serializing_if = "Regularizers::is_off")]
+    pub regularizers: Regularizers,
     /// The rule, in words.
     pub rule: String,
     /// Validation targets it was chosen on.
@@ -263,6 +272,9 @@ pub struct Candidate {
     pub noise: f64,
     /// λ.
     pub penalty: f64,
+    /// Dropout, weight decay, spectral norm.
+    #[serde(default, skip_serializing_if = "Regularizers::is_off")]
+    pub regularizers: Regularizers,
     /// Mean proxy-multistart success on the validation targets over its seeds.
     pub validation_success: f64,
 }
@@ -361,6 +373,12 @@ pub struct SurrogateQuality {
     /// Mean Spearman rank correlation of predicted against true loss on a grid through X*
     /// (the landscape slice), over the first targets; None when not measured.
     pub rank_correlation: Option<f64>,
+    /// Mean roughness of the predicted log-loss on a slice through X* (101 points per axis, 1001
+    /// when d = 1; the curvature
+    /// energy ∫ (∂²z/∂u²)² du per line, docs/proxy.md), over the same targets; None when not
+    /// measured or in files from before format 5.
+    #[serde(default)]
+    pub roughness: Option<f64>,
 }
 
 /// A surrogate that took part, with its quality on these targets.
@@ -476,13 +494,14 @@ pub struct Results {
     pub rows: Vec<Outcome>,
 }
 
-/// The results layout this build writes. 4: a stop may be `solve-budget` (a field-solve budget
+/// The results layout this build writes. 5: surrogate quality carries `roughness`; a
+/// selection may carry `regularizers`. 4: a stop may be `solve-budget` (a field-solve budget
 /// spent); surrogates carry their `regularizers`; inverse networks carry
 /// `training_field_solves` and the test-time `adaptation_calls`/`adaptation_seconds`. 3: budgets may be in field solves (a budget holds
 /// `calls` or `field_solves`), units carry field solves per target. 2: rows carry field solves, local runs, minima and
 /// the refinement (with its horizons); summaries carry mean field solves and capped
 /// refinements. 1: everything before (read with those fields empty).
-pub const RESULTS_FORMAT_VERSION: u32 = 4;
+pub const RESULTS_FORMAT_VERSION: u32 = 5;
 
 fn format_one() -> u32 {
     1
@@ -717,8 +736,27 @@ mod regularizer_tests {
         };
         assert_eq!(label(plain), "proxy-bfgs[s=0.05,l=0,seed=0]");
         assert_eq!(label(dropout), "proxy-bfgs[s=0.05,l=0,dropout=0.2,seed=0]");
-        assert!(plain.same_setting(0.05, 0.0));
-        assert!(!dropout.same_setting(0.05, 0.0));
+        let chosen = Selection {
+            noise: 0.05,
+            penalty: 0.0,
+            regularizers: Regularizers::default(),
+            rule: String::new(),
+            validation_targets: 1,
+            validation_success: 1.0,
+            validation_argmin_error: 0.0,
+            candidates: Vec::new(),
+        };
+        assert!(plain.is_setting_of(&chosen));
+        assert!(!dropout.is_setting_of(&chosen));
+        assert!(dropout.is_setting_of(&Selection {
+            regularizers: dropout.regularizers,
+            ..chosen.clone()
+        }));
+        // A sweep's selection file, written before regularizers existed, reads as "none".
+        let json = serde_json::to_string(&chosen).unwrap();
+        assert!(!json.contains("regularizers"), "{json}");
+        let back: Selection = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, chosen);
         assert_ne!(plain, dropout);
     }
 }

@@ -37,8 +37,13 @@ pub fn run_select(args: SelectArgs) -> Result<()> {
     let selection = select_configuration(&refs)?;
     let json = serde_json::to_string_pretty(&selection)?;
     output::write_atomically(&args.out, |w| Ok(w.write_all(json.as_bytes())?))?;
+    let others = if selection.regularizers.is_off() {
+        String::new()
+    } else {
+        format!(", {}", selection.regularizers.describe())
+    };
     say!(
-        "chosen on {} validation targets: σ = {}, λ = {} (proxy-multistart success {:.2}, argmin error {:.3})",
+        "chosen on {} validation targets: σ = {}, λ = {}{others} (proxy-multistart success {:.2}, argmin error {:.3})",
         selection.validation_targets,
         selection.noise,
         selection.penalty,
