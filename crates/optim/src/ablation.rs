@@ -316,7 +316,7 @@ pub struct SigmaSweep<'a> {
 /// The fine σ sweep of one evaluation on the test targets: every surrogate trained with noise
 /// injection alone (σ ≥ 0, λ = 0, no other regularizer), grouped by σ.
 ///
-/// ```
+/// ```no_run
 /// # let results: proxyland_optim::Results = unimplemented!();
 /// let sweep = proxyland_optim::ablation::sigma_sweep(&results);
 /// if let Some(turn) = &sweep.turn {
