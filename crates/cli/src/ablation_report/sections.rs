@@ -242,11 +242,29 @@ fn turn_sentence(s: &SigmaSweep) -> String {
         None => {}
     }
     let (largest, drift_max, rough_max) = t.at_largest;
+    // Success of the two-stage method at σ, mean over its seeds.
+    let success = |sigma: f64| {
+        s.points
+            .iter()
+            .find(|p| p.sigma == sigma)
+            .map(|p| p.mean(|r| r.proxy_bfgs.success_rate))
+    };
     if largest > t.sigma {
         if drift_max > t.drift {
+            let cost = match (success(largest), success(t.sigma)) {
+                (Some(at_max), Some(at_turn)) => format!(
+                    " proxy-bfgs solves {at_max:.2} there against {at_turn:.2} at the turn{}",
+                    if at_max >= at_turn {
+                        ": the drift has not yet cost the two-stage method success."
+                    } else {
+                        "."
+                    }
+                ),
+                _ => String::new(),
+            };
             words.push_str(&format!(
                 " Above it the minimum drifts: at σ = {largest} the drift is {drift_max:.3} \
-                 (roughness {}): too much.",
+                 (roughness {}): too much for the argmin.{cost}",
                 rough(rough_max)
             ));
         } else {
