@@ -10,21 +10,8 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
-    let config = common::tiny_config(d, "burgers");
     std::fs::create_dir_all(d.join("runs/burgers")).unwrap();
-    ok(proxyland(&[
-        "generate",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        &p("runs/burgers/data.h5"),
-        "--samples",
-        "24",
-        "--targets",
-        "3",
-        "--validation-targets",
-        "2",
-    ]));
+    common::tiny_burgers_pool(d, &d.join("runs/burgers/data.h5"));
     let train = |noise: &str, seed: &str, name: &str| {
         ok(proxyland(&[
             "train",
@@ -301,20 +288,7 @@ fn tiny_ablation_chooses_each_regularizer_on_validation_and_tests_it_against_noi
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
-    let config = common::tiny_config(d, "burgers");
-    ok(proxyland(&[
-        "generate",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        &p("data.h5"),
-        "--samples",
-        "24",
-        "--targets",
-        "3",
-        "--validation-targets",
-        "2",
-    ]));
+    common::tiny_burgers_pool(d, &d.join("data.h5"));
     let train = |name: &str, extra: &[&str]| {
         let mut a = vec![
             "train",

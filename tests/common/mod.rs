@@ -65,6 +65,25 @@ pub fn tiny_config(dir: &Path, name: &str) -> PathBuf {
     )
 }
 
+/// A tiny Burgers pool at `out` (24 samples, 3 test and 2 validation targets) from
+/// [`tiny_config`] written into `dir`: the start of every end-to-end pipeline test.
+pub fn tiny_burgers_pool(dir: &Path, out: &Path) {
+    let config = tiny_config(dir, "burgers");
+    ok(proxyland(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--samples",
+        "24",
+        "--targets",
+        "3",
+        "--validation-targets",
+        "2",
+    ]));
+}
+
 /// A little-endian float64 `.npy` file of `values` with shape `dims`.
 pub fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
     proxyland_dataset::npy::encode(dims, values)
