@@ -4,6 +4,7 @@
 //! `proxyland_optim::ablation`; this file only lays them out.
 
 mod sections;
+mod sigma;
 
 use anyhow::{Context, Result, bail};
 use proxyland_optim::Results;
@@ -98,7 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !sweeps.is_empty() {
         let fine: Vec<_> = sweeps.iter().map(sigma_sweep).collect();
-        sections::sigma(&mut md, &fine, &args.out)?;
+        sigma::sigma(&mut md, &fine, &args.out)?;
     }
     sections::time(&mut md, &timings, &shared)?;
     proxyland_dataset::write_atomically(&report, md.as_bytes())
