@@ -397,17 +397,7 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
             net.to_string()
         }
     };
-    let answers = |label: &str| -> Vec<(u64, String)> {
-        let mut rows: Vec<(u64, String)> = results["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] == label)
-            .map(|r| (r["target"].as_u64().unwrap(), r["x_hat"].to_string()))
-            .collect();
-        rows.sort();
-        rows
-    };
+    let answers = |label: &str| answers_in(&results, label);
     // Raw p-values first, then Holm over all of them (step-down, monotone), then verdicts.
     let mut tests: Vec<(String, usize, usize, f64)> = Vec::new();
     let mut listed: Vec<String> = Vec::new();
@@ -549,17 +539,6 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         "{labels:?}"
     );
     // A repeat really is one: the same answers on every target under both rules.
-    let x_hats = |file: &serde_json::Value, label: &str| -> Vec<(u64, String)> {
-        let mut rows: Vec<(u64, String)> = file["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["method"] == label)
-            .map(|r| (r["target"].as_u64().unwrap(), r["x_hat"].to_string()))
-            .collect();
-        rows.sort();
-        rows
-    };
     for l in [
         "inverse-pool[supervised]",
         "inverse-pool[physics]",
@@ -578,7 +557,11 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
                 .next()
                 .unwrap();
             for file in [&results, &bfgs_results] {
-                assert_eq!(x_hats(file, l), x_hats(file, earlier), "{l} as {earlier}");
+                assert_eq!(
+                    answers_in(file, l),
+                    answers_in(file, earlier),
+                    "{l} as {earlier}"
+                );
             }
         }
     }
@@ -845,4 +828,17 @@ fn refine_report_verdicts_are_the_holm_corrected_paired_tests_of_the_results() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("eval-lm.json"), "{err}");
+}
+
+/// The answers (target, X̂ as written) of method `label` in a results file, in target order.
+fn answers_in(file: &serde_json::Value, label: &str) -> Vec<(u64, String)> {
+    let mut rows: Vec<(u64, String)> = file["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == label)
+        .map(|r| (r["target"].as_u64().unwrap(), r["x_hat"].to_string()))
+        .collect();
+    rows.sort();
+    rows
 }
