@@ -13,23 +13,11 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
     std::fs::create_dir_all(d.join("runs/burgers")).unwrap();
     common::tiny_burgers_pool(d, &d.join("runs/burgers/data.h5"));
     let train = |noise: &str, seed: &str, name: &str| {
-        ok(proxyland(&[
-            "train",
-            "--data",
-            &p("runs/burgers/data.h5"),
-            "--out",
-            &p(name),
-            "--noise",
-            noise,
-            "--seed",
-            seed,
-            "--epochs",
-            "1",
-            "--pairs-per-epoch",
-            "256",
-            "--device",
-            "cpu",
-        ]))
+        common::tiny_train(
+            &d.join("runs/burgers/data.h5"),
+            &d.join(name),
+            &["--noise", noise, "--seed", seed],
+        )
     };
     train("0", "0", "runs/burgers/p0.safetensors");
     train("0.05", "0", "runs/burgers/p5.safetensors");
@@ -289,26 +277,8 @@ fn tiny_ablation_chooses_each_regularizer_on_validation_and_tests_it_against_noi
     let d = dir.path();
     let p = |name: &str| d.join(name).to_str().unwrap().to_string();
     common::tiny_burgers_pool(d, &d.join("data.h5"));
-    let train = |name: &str, extra: &[&str]| {
-        let mut a = vec![
-            "train",
-            "--data",
-            &p("data.h5"),
-            "--epochs",
-            "1",
-            "--pairs-per-epoch",
-            "256",
-            "--device",
-            "cpu",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
-        a.extend(["--out".to_string(), p(name)]);
-        a.extend(extra.iter().map(|s| s.to_string()));
-        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        ok(proxyland(&refs));
-    };
+    let train =
+        |name: &str, extra: &[&str]| common::tiny_train(&d.join("data.h5"), &d.join(name), extra);
     train("none.safetensors", &[]);
     train("noise.safetensors", &["--noise", "0.05"]);
     train("d1.safetensors", &["--dropout", "0.1"]);

@@ -84,6 +84,27 @@ pub fn tiny_burgers_pool(dir: &Path, out: &Path) {
     ]));
 }
 
+/// A one-epoch proxy on `data` at `out`, with extra `train` flags (`--noise 0.05`, `--dropout
+/// 0.1`, ...): cheap enough for end-to-end tests.
+pub fn tiny_train(data: &Path, out: &Path, extra: &[&str]) {
+    let (data, out) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let mut a = vec![
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--pairs-per-epoch",
+        "256",
+        "--device",
+        "cpu",
+    ];
+    a.extend_from_slice(extra);
+    ok(proxyland(&a));
+}
+
 /// A little-endian float64 `.npy` file of `values` with shape `dims`.
 pub fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
     proxyland_dataset::npy::encode(dims, values)
