@@ -1112,7 +1112,7 @@ fn wide_burgers() -> Box<dyn proxyland_physics::Simulator> {
 fn noisy(y: &proxyland_physics::Trajectory, relative: f64, seed: u64) -> (Vec<f64>, f64) {
     let rms = (y.iter().map(|v| v * v).sum::<f64>() / y.len() as f64).sqrt();
     let sigma = relative * rms;
-    let mut stream = proxyland_physics::rng::Stream::new(seed, 0);
+    let mut stream = proxyland_physics::rng::Domain::Scratch.stream(seed, 0);
     (
         y.iter().map(|v| v + sigma * stream.normal()).collect(),
         sigma,

@@ -465,7 +465,10 @@ fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_
     // A batch of noisy observations in one .npy: all solved in one process, one row each.
     let sim = proxyland_physics::experiment("ks").unwrap();
     let xs = [[0.37, -0.61], [-0.2, 0.5], [0.8, 0.1]];
-    let mut stream = proxyland_physics::rng::Stream::new(5, 0);
+    // Seed 6: this noise's own χ² ratio is within 0.7 standard deviations of 1 for all three
+    // (seed 5's observation 1 lies 3.3 deviations out, a draw the verdict rightly calls
+    // suspect one time in a thousand).
+    let mut stream = proxyland_physics::rng::Domain::Scratch.stream(6, 0);
     let sigma = 0.01;
     let mut values = Vec::new();
     for x in &xs {
@@ -495,7 +498,12 @@ fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_
     // Without the noise level, σ is estimated from each residual's frame differences: every
     // answer is judged on its own and all three pass, with σ̂ near the truth.
     let o = batch(&[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
     for row in read_answers_csv(&p("answers.csv")) {
         let estimated: f64 = row["noise_std"].parse().unwrap();
         assert_eq!(row["noise_source"], "frame-differences");

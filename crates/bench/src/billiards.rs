@@ -5,7 +5,7 @@ use crate::report::{Row, Section};
 use crate::timing::{self, pretty};
 use crate::{Sizes, npy};
 use anyhow::Result;
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{Billiards, BilliardsConfig, Simulator, simulate_batch};
 use serde_json::json;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub fn compare(work: &Path, python: Option<&Python>, sizes: &Sizes) -> Result<Se
     std::fs::create_dir_all(&dir)?;
     let space = sim.param_space();
     let (frames, cols) = sim.trajectory_shape();
-    let mut rng = Stream::new(11, 0);
+    let mut rng = Domain::Scratch.stream(11, 0);
     let mut draw = || {
         let u: Vec<f64> = (0..space.dim()).map(|_| rng.uniform()).collect();
         space.from_unit(&u)

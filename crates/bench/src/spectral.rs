@@ -6,7 +6,7 @@ use crate::report::{Row, Section};
 use crate::timing::{self, Timing, pretty};
 use crate::{Sizes, npy};
 use anyhow::{Context, Result};
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::spectral::{C64, FourierGrid};
 use proxyland_physics::{
     Burgers, BurgersConfig, KsConfig, KuramotoSivashinsky, Simulator, Trajectory, simulate_batch,
@@ -58,7 +58,7 @@ fn ks() -> Result<Case> {
 /// Parameters strictly inside the box (the references do not fold), from a seeded stream.
 fn interior_points(sim: &dyn Simulator, seed: u64, count: usize) -> Vec<Vec<f64>> {
     let space = sim.param_space();
-    let mut rng = Stream::new(seed, 0);
+    let mut rng = Domain::Scratch.stream(seed, 0);
     (0..count)
         .map(|_| {
             let u: Vec<f64> = (0..space.dim())

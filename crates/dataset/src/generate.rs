@@ -5,7 +5,7 @@ use crate::config::{ExperimentConfig, SPEC_VERSION};
 use crate::error::{Error, Result};
 use crate::format::{self, NewPool, Pool, PoolHeader, SCHEMA_VERSION, Storage, status};
 use ndarray::{Array2, Array3, Axis};
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{Simulator, sample_target};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -137,19 +137,19 @@ pub fn partial_path(out: &Path) -> PathBuf {
 /// The seed of the held-out targets' streams, derived from the pool seed so that one seed per
 /// command fixes everything, yet targets never coincide with pool samples' streams.
 pub fn target_seed(seed: u64) -> u64 {
-    Stream::new(seed, u64::MAX).next_u64()
+    Domain::TargetSeeds.stream(seed, 0).next_u64()
 }
 
 /// The seed of the validation targets' streams: distinct from the test targets' and the
 /// samples' (docs/spec.md v2: "own seed stream, disjoint from training samples and test
 /// targets").
 pub fn validation_seed(seed: u64) -> u64 {
-    Stream::new(seed, u64::MAX - 3).next_u64()
+    Domain::TargetSeeds.stream(seed, 1).next_u64()
 }
 
 /// X of global sample `index` of the pool seeded with `seed`.
 pub fn sample_params(sim: &dyn Simulator, seed: u64, index: u64) -> Vec<f64> {
-    let mut stream = Stream::new(seed, index);
+    let mut stream = Domain::PoolSample.stream(seed, index);
     let u: Vec<f64> = (0..sim.param_space().dim())
         .map(|_| stream.uniform())
         .collect();

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::format::Pool;
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::{Domain, Stream};
 use rayon::prelude::*;
 
 /// A minibatch of pairs. Pairs share a few targets (`targets` holds each once), so an encoder
@@ -74,7 +74,7 @@ impl<'a> PairSampler<'a> {
                 message: format!("{} valid samples; training needs at least 2", valid.len()),
             });
         }
-        shuffle(&mut valid, &mut Stream::new(seed, u64::MAX - 1));
+        shuffle(&mut valid, &mut Domain::PairSplit.stream(seed, 0));
         let n_val =
             ((valid.len() as f64 * validation_fraction).round() as usize).clamp(1, valid.len() - 1);
         let (val, train) = valid.split_at(n_val);
@@ -198,21 +198,21 @@ impl<'a> PairSampler<'a> {
         count: usize,
         distinct: usize,
     ) -> PairBatch {
-        let (targets, candidates, near, stream_index) = match split {
+        let (targets, candidates, near, domain) = match split {
             Split::Train => (
                 &self.train_targets,
                 &self.train_candidates,
                 &self.train_near,
-                draw,
+                Domain::TrainingPairs,
             ),
             Split::Validation => (
                 &self.val_targets,
                 &self.val_candidates,
                 &self.val_near,
-                u64::MAX - 2 - draw,
+                Domain::ValidationPairs,
             ),
         };
-        let mut stream = Stream::new(self.seed, stream_index);
+        let mut stream = domain.stream(self.seed, draw);
         let (f, s) = self.pool.trajectory_shape();
         let d = self.unit.ncols();
         let distinct = distinct.clamp(1, count.max(1));

@@ -19,7 +19,7 @@ use crate::results::{
     RESULTS_FORMAT_VERSION, Results, Selection, SurrogateConfig, SurrogateReport, TargetSplit,
 };
 use crate::stats::{Z95, wilson_interval};
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::{Domain, Stream};
 use proxyland_physics::{Simulator, Trajectory};
 use rayon::prelude::*;
 
@@ -137,12 +137,11 @@ fn summarize(id: &MethodId, rows: &[&Outcome], headline: bool) -> MethodSummary 
 
 /// The start u0 of target `index` of a split: the same for every single-start method.
 pub fn start_of(seed: u64, split: TargetSplit, index: usize, d: usize) -> Vec<f64> {
-    let stream_seed = match split {
-        TargetSplit::Test => seed,
-        // A stream of its own, so validation starts are not the test starts.
-        TargetSplit::Validation => seed ^ 0x7661_6c69_6461_7465,
+    let domain = match split {
+        TargetSplit::Test => Domain::TestStart,
+        TargetSplit::Validation => Domain::ValidationStart,
     };
-    let mut s = Stream::new(stream_seed, index as u64);
+    let mut s = domain.stream(seed, index as u64);
     (0..d).map(|_| s.uniform()).collect()
 }
 
@@ -154,7 +153,7 @@ pub(crate) fn method_stream(seed: u64, split: TargetSplit, label: &str, index: u
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
-    Stream::new(seed ^ tag, index as u64)
+    Domain::MethodDraws.stream(seed ^ tag, index as u64)
 }
 
 struct Job {

@@ -399,6 +399,7 @@ pub fn cma_es(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proxyland_physics::rng::Domain;
     use proxyland_physics::{GramacyLee, Simulator};
 
     #[test]
@@ -414,9 +415,12 @@ mod tests {
         let (sim, y) = gramacy_lee_target();
         for budget in [30, 36, 60, 100, 500] {
             let truth = TrueLoss::new(&sim, &y).with_budget(budget);
-            let r =
-                differential_evolution(&truth, LocalSettings::default(), &mut Stream::new(1, 2))
-                    .unwrap();
+            let r = differential_evolution(
+                &truth,
+                LocalSettings::default(),
+                &mut Domain::Scratch.stream(1, 2),
+            )
+            .unwrap();
             assert!(
                 r.rounds >= DE_MIN_GENERATIONS,
                 "budget {budget}: {} generations",
@@ -433,7 +437,12 @@ mod tests {
         let (sim, y) = gramacy_lee_target();
         for budget in [3, 8] {
             let truth = TrueLoss::new(&sim, &y).with_budget(budget);
-            let r = cma_es(&truth, LocalSettings::default(), &mut Stream::new(4, 0)).unwrap();
+            let r = cma_es(
+                &truth,
+                LocalSettings::default(),
+                &mut Domain::Scratch.stream(4, 0),
+            )
+            .unwrap();
             assert!(r.value.is_finite(), "budget {budget}: {r:?}");
             assert_eq!(truth.calls(), budget);
         }
@@ -513,7 +522,7 @@ mod tests {
         for seed in 0..5 {
             for name in ["de", "cmaes"] {
                 let truth = TrueLoss::new(&sim, &y).with_budget(200);
-                let mut stream = Stream::new(seed, 1);
+                let mut stream = Domain::Scratch.stream(seed, 1);
                 let r = if name == "de" {
                     differential_evolution(&truth, LocalSettings::default(), &mut stream)
                 } else {
@@ -542,7 +551,7 @@ mod tests {
         for budget in [40, 200] {
             for name in ["de", "cmaes", "multistart"] {
                 let truth = TrueLoss::new(&sim, &y).with_budget(budget);
-                let mut stream = Stream::new(11, 3);
+                let mut stream = Domain::Scratch.stream(11, 3);
                 let r = match name {
                     "de" => differential_evolution(&truth, settings, &mut stream),
                     "cmaes" => cma_es(&truth, settings, &mut stream),
@@ -578,7 +587,7 @@ mod tests {
             let mut hits = 0;
             for seed in 0..10 {
                 let truth = TrueLoss::new(&sim, &y).with_budget(300);
-                let mut stream = Stream::new(seed, 0);
+                let mut stream = Domain::Scratch.stream(seed, 0);
                 let r = if name == "de" {
                     differential_evolution(&truth, settings, &mut stream)
                 } else {
@@ -598,7 +607,12 @@ mod tests {
     fn ipop_restarts_with_a_larger_population_when_a_run_converges() {
         let (sim, y) = gramacy_lee_target();
         let truth = TrueLoss::new(&sim, &y).with_budget(3000);
-        let r = cma_es(&truth, LocalSettings::default(), &mut Stream::new(5, 0)).unwrap();
+        let r = cma_es(
+            &truth,
+            LocalSettings::default(),
+            &mut Domain::Scratch.stream(5, 0),
+        )
+        .unwrap();
         assert!(r.restarts >= 1, "one run used all of 3000 calls: {r:?}");
     }
 }

@@ -15,7 +15,7 @@ use crate::objective::TrueLoss;
 use crate::stats::median;
 use ndarray::Array2;
 use ndarray_linalg::SVD;
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::{Domain, Stream};
 use proxyland_physics::{Simulator, Trajectory};
 use serde::{Deserialize, Serialize};
 
@@ -74,10 +74,10 @@ impl TargetLimits {
 /// ```
 /// # use openblas_src as _; // the singular values need a LAPACK
 /// use proxyland_optim::limits::probe_limits;
-/// use proxyland_physics::{experiment, rng::Stream, sample_target};
+/// use proxyland_physics::{experiment, rng::Domain, sample_target};
 /// let sim = experiment("burgers")?;
 /// let (x_star, y_star) = sample_target(sim.as_ref(), 0, 0)?;
-/// let limits = probe_limits(sim.as_ref(), 0, &x_star, &y_star, None, 1, &mut Stream::new(0, 0))?;
+/// let limits = probe_limits(sim.as_ref(), 0, &x_star, &y_star, None, 1, &mut Domain::Scratch.stream(0, 0))?;
 /// // Two parameters, both seen by the observation; close starts come back.
 /// assert!(limits.condition.is_some_and(|k| k.is_finite()));
 /// assert_eq!(limits.basin[0].reached, 1);
@@ -268,7 +268,7 @@ pub fn probe_member(
         .par_iter()
         .enumerate()
         .map(|(i, t)| {
-            let mut stream = Stream::new(seed, i as u64);
+            let mut stream = Domain::LimitProbes.stream(seed, i as u64);
             let r = probe_limits(sim, i, &t.x, &t.y, library, trials, &mut stream);
             progress();
             r

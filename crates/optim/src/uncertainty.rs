@@ -337,7 +337,7 @@ pub fn gauss_newton(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxyland_physics::rng::Stream;
+    use proxyland_physics::rng::Domain;
 
     #[test]
     fn spd_inverse_inverts_and_refuses_singular_matrices() {
@@ -404,7 +404,7 @@ mod tests {
         );
         let (sigma, truth) = (0.1, [1.0, 2.0]);
         let clean = sim.simulate(&truth).unwrap();
-        let mut stream = Stream::new(3, 0);
+        let mut stream = Domain::Scratch.stream(3, 0);
         let trials = 400;
         let mut fits = Vec::new();
         let mut predicted = [0.0; 2];

@@ -465,7 +465,7 @@ fn alternative(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxyland_physics::rng::Stream;
+    use proxyland_physics::rng::Domain;
     use proxyland_physics::{Boundary, ParamSpace, Tangents};
 
     /// y(t, c) = a exp(−b t) (1 + c/2): mildly nonlinear, 60 frames × 3 components.
@@ -568,7 +568,7 @@ mod tests {
         let truth = [2.0, 0.7];
         let clean = sim.simulate(&truth).unwrap();
         let sigma = 0.02;
-        let mut stream = Stream::new(11, 0);
+        let mut stream = Domain::Scratch.stream(11, 0);
         let (mut given, mut estimated, mut ratio) = (Vec::new(), Vec::new(), 0.0);
         for _ in 0..200 {
             let y = clean.mapv(|v| v + sigma * stream.normal());
@@ -603,7 +603,7 @@ mod tests {
     fn a_smooth_misfit_is_suspect_with_and_without_a_given_sigma() {
         let sim = decay();
         let sigma = 0.02;
-        let mut stream = Stream::new(5, 0);
+        let mut stream = Domain::Scratch.stream(5, 0);
         let y = sim
             .simulate(&[2.0, 0.7])
             .unwrap()

@@ -7,7 +7,7 @@ use proxyland_optim::{
     LocalSettings, Method, Objective, Problem, Refine, TrueLoss, continuation_horizons, is_success,
     run,
 };
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{experiment, sample_target};
 
 #[test]
@@ -100,7 +100,7 @@ fn continuation_refines_stage_by_stage_and_stays_in_the_basin() {
                 &problem,
                 None,
                 settings,
-                &mut Stream::new(0, 0),
+                &mut Domain::Scratch.stream(0, 0),
             )
             .unwrap();
             let report = a.refinement.clone().unwrap();

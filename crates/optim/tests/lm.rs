@@ -6,7 +6,7 @@ use openblas_src as _;
 use proxyland_optim::{
     LocalSettings, Method, Problem, Refine, TrueLoss, is_success, levenberg_marquardt, run,
 };
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{experiment, sample_target};
 
 #[test]
@@ -109,7 +109,7 @@ fn every_refining_method_follows_the_refine_setting_and_counts_field_solves() {
             &problem,
             None,
             settings,
-            &mut Stream::new(0, 0),
+            &mut Domain::Scratch.stream(0, 0),
         )
         .unwrap();
         let report = a.refinement.clone().expect("a refinement report");

@@ -7,7 +7,7 @@ use proxyland_optim::{
     Problem, SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel,
     Target, TargetSplit, TrueLoss, evaluate, is_success, minimize, run, select_configuration,
 };
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment};
 
 /// A simulator that counts its own forward solves: f(x) = (x − 0.3)² on [0, 1].
@@ -93,7 +93,7 @@ fn run_on_mock(
         &problem,
         None,
         LocalSettings::default(),
-        &mut Stream::new(1, 1),
+        &mut Domain::Scratch.stream(1, 1),
     )
     .unwrap()
 }
@@ -189,7 +189,7 @@ fn a_failing_simulation_is_recorded_not_fatal() {
         &problem,
         None,
         LocalSettings::default(),
-        &mut Stream::new(0, 0),
+        &mut Domain::Scratch.stream(0, 0),
     )
     .unwrap();
     match &o.stopped {
@@ -239,7 +239,7 @@ fn on_e0_two_stage_with_an_exactly_smoothed_objective_beats_single_start_bfgs() 
     let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
     let truth = TrueLoss::new(&sim, &target);
     let smooth = FnObjective::new(1, smoothed_gl(0.08));
-    let mut stream = Stream::new(2024, 0);
+    let mut stream = Domain::Scratch.stream(2024, 0);
     let (mut plain, mut two_stage) = (0, 0);
     let settings = LocalSettings::default();
     let hit = |u: &[f64]| ((0.5 + 2.0 * u[0]) - GramacyLee::GLOBAL_MINIMUM).abs() <= 0.02;
@@ -262,7 +262,7 @@ fn on_e0_two_stage_with_an_exactly_smoothed_objective_beats_single_start_bfgs() 
 
 /// 64 uniform Gramacy–Lee samples as a pool: the lookup that `pool-bfgs` refines from.
 fn gramacy_lee_pool(sim: &GramacyLee) -> proxyland_optim::SampleLibrary {
-    let mut stream = Stream::new(7, 0);
+    let mut stream = Domain::Scratch.stream(7, 0);
     let n = 64;
     let unit = ndarray::Array2::from_shape_fn((n, 1), |_| stream.uniform());
     let mut trajectories = ndarray::Array3::zeros((n, 1, 1));
@@ -306,10 +306,24 @@ fn pool_bfgs_refines_the_nearest_pool_samples_to_the_global_minimum() {
     };
     let method = Method::parse("pool-bfgs", 0).unwrap();
     let settings = LocalSettings::default();
-    let err = run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap_err();
+    let err = run(
+        &method,
+        &problem,
+        None,
+        settings,
+        &mut Domain::Scratch.stream(0, 0),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("training pool"), "{err}");
     problem.library = Some(&library);
-    let o = run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap();
+    let o = run(
+        &method,
+        &problem,
+        None,
+        settings,
+        &mut Domain::Scratch.stream(0, 0),
+    )
+    .unwrap();
     assert!(
         is_success(&sim, &o.x_hat, &x_star).0,
         "{:?} vs {x_star:?}",
@@ -408,7 +422,7 @@ fn surrogate_methods_never_evaluate_the_surrogate_outside_the_box() {
     let target = sim.simulate(&[GramacyLee::GLOBAL_MINIMUM]).unwrap();
     let x_star = [GramacyLee::GLOBAL_MINIMUM];
     let model = RecordingSurrogate::new();
-    let mut stream = Stream::new(3, 0);
+    let mut stream = Domain::Scratch.stream(3, 0);
     let mut multistart_hits = 0;
     for i in 0..50 {
         let problem = Problem {
@@ -425,7 +439,7 @@ fn surrogate_methods_never_evaluate_the_surrogate_outside_the_box() {
                 &problem,
                 Some(&model),
                 LocalSettings::default(),
-                &mut Stream::new(9, i),
+                &mut Domain::Scratch.stream(9, i),
             )
             .unwrap();
             assert!(
@@ -712,7 +726,14 @@ fn inverse_pool_falls_back_on_the_pool_only_when_the_network_misses() {
             stop_at_fit: true,
             ..LocalSettings::default()
         };
-        run(&method, &problem, None, settings, &mut Stream::new(0, 0)).unwrap()
+        run(
+            &method,
+            &problem,
+            None,
+            settings,
+            &mut Domain::Scratch.stream(0, 0),
+        )
+        .unwrap()
     };
     let right = solve_from(GramacyLee::GLOBAL_MINIMUM + 0.004);
     assert!(is_success(&sim, &right.x_hat, &x_star).0);

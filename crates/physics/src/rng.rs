@@ -15,9 +15,108 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Who draws from a stream. Every random draw in proxyland comes from `Domain::stream(seed,
+/// index)`, so that two consumers never share a stream, whatever seeds the user gives them: the
+/// domain sits in the top 8 bits of the stream's index and the item in the low 56 (folded there
+/// when it is wider, as content keys are), and `Stream`'s index mixing is a bijection. Before
+/// this enum, streams were chosen by hand (`u64::MAX − 3`, `seed ^ const`, `1 + i`) and some
+/// coincided: training pair draw k used pool sample k's stream whenever the training seed
+/// equalled the pool seed.
+///
+/// ```
+/// use proxyland_physics::rng::Domain;
+/// let mut a = Domain::PoolSample.stream(7, 3);
+/// let mut b = Domain::TrainingPairs.stream(7, 3);
+/// assert_ne!(a.next_u64(), b.next_u64()); // same seed and index, different consumers
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Domain {
+    /// X of pool sample `index` (`generate`). Domain 0: the streams pools have always used.
+    PoolSample,
+    /// The seeds of a pool's test (index 0) and validation (index 1) targets' streams.
+    TargetSeeds,
+    /// X of target `index`, seeded by a seed from [`Domain::TargetSeeds`].
+    Target,
+    /// The split of a pool's valid samples into training and validation pairs (index 0).
+    PairSplit,
+    /// Training pairs, draw `index`.
+    TrainingPairs,
+    /// Validation pairs, draw `index`.
+    ValidationPairs,
+    /// The starts of a network's own argmin on validation target `index` during training.
+    ArgminStarts,
+    /// libtorch's generator for a proxy: initialization (index 0) and the noise of epoch e
+    /// (index e + 1).
+    Torch,
+    /// libtorch's generator for an inverse network: initialization and the supervised stage's
+    /// shuffles (index 0), the physics stage's shuffle (index 1).
+    InverseTorch,
+    /// The start u0 of test target `index`, shared by every single-start method (`evaluate`).
+    TestStart,
+    /// The start u0 of validation target `index`.
+    ValidationStart,
+    /// A method's own draws on target `index`; the method and split are mixed into the seed.
+    MethodDraws,
+    /// The probes of target `index` in the limits study.
+    LimitProbes,
+    /// `solve`: the start of an observation (index: the observation's content key).
+    ObservationStart,
+    /// `solve`: a method's draws for an observation (index: its content key).
+    ObservationDraws,
+    /// Tests, benchmarks and examples.
+    Scratch,
+}
+
+impl Domain {
+    /// Every domain, in the order of their tags.
+    pub const ALL: [Domain; 16] = [
+        Domain::PoolSample,
+        Domain::TargetSeeds,
+        Domain::Target,
+        Domain::PairSplit,
+        Domain::TrainingPairs,
+        Domain::ValidationPairs,
+        Domain::ArgminStarts,
+        Domain::Torch,
+        Domain::InverseTorch,
+        Domain::TestStart,
+        Domain::ValidationStart,
+        Domain::MethodDraws,
+        Domain::LimitProbes,
+        Domain::ObservationStart,
+        Domain::ObservationDraws,
+        Domain::Scratch,
+    ];
+
+    /// Items per domain: indices at or above this are folded into it.
+    pub const ITEMS: u64 = 1 << 56;
+
+    /// The stream of item `index` of this domain under `seed`.
+    pub fn stream(self, seed: u64, index: u64) -> Stream {
+        Stream::new(seed, self.stream_index(index))
+    }
+
+    /// A 63-bit seed for libtorch's generator (`tch::manual_seed` takes an `i64`), drawn from
+    /// this domain's stream `(seed, index)`.
+    pub fn torch_seed(self, seed: u64, index: u64) -> i64 {
+        (self.stream(seed, index).next_u64() >> 1) as i64
+    }
+
+    /// Where item `index` sits among all streams of a seed: the tag in the top 8 bits.
+    fn stream_index(self, index: u64) -> u64 {
+        let tag = Domain::ALL
+            .iter()
+            .position(|d| *d == self)
+            .expect("ALL lists every domain") as u64;
+        let item = (index ^ (index >> 56).wrapping_mul(0x9E37_79B9)) % Domain::ITEMS;
+        (tag << 56) | item
+    }
+}
+
 impl Stream {
-    /// The stream for item `index` of the run seeded with `seed`.
-    pub fn new(seed: u64, index: u64) -> Self {
+    /// The stream for item `index` of the run seeded with `seed`. Outside this module, draw
+    /// through a [`Domain`], which keeps consumers apart.
+    pub(crate) fn new(seed: u64, index: u64) -> Self {
         // Mix the pair through two rounds so that (seed, index) and (seed + 1, index − 1) differ.
         let mut state = seed;
         let a = splitmix64(&mut state);
@@ -85,6 +184,48 @@ mod tests {
             mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
             "{mean} {var}"
         );
+    }
+
+    #[test]
+    fn no_two_domains_share_a_stream_for_the_first_million_items() {
+        // A stream's first state word is SplitMix64's bijective output on the seeding state,
+        // so distinct first words mean distinct streams (and equal streams, equal words).
+        let n = 1_000_000u64;
+        for seed in [0u64, 1, 7] {
+            let mut states: Vec<u64> = Domain::ALL
+                .iter()
+                .flat_map(|d| (0..n).map(move |i| d.stream(seed, i).s[0]))
+                .collect();
+            let total = states.len();
+            states.sort_unstable();
+            states.dedup();
+            assert_eq!(
+                states.len(),
+                total,
+                "seed {seed}: two (domain, item) share a stream"
+            );
+        }
+    }
+
+    #[test]
+    fn the_pool_domain_keeps_the_streams_pools_were_drawn_from() {
+        // Domain 0 with an item below 2^56 is the bare (seed, index) stream, so pools generated
+        // before domains existed are reproduced sample for sample.
+        let mut a = Domain::PoolSample.stream(1, 4095);
+        let mut b = Stream::new(1, 4095);
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    fn wide_items_are_folded_into_their_domain() {
+        let wide = u64::MAX - 5;
+        let i = Domain::ObservationStart.stream_index(wide);
+        assert_eq!(
+            i >> 56,
+            Domain::ObservationStart.stream_index(0) >> 56,
+            "stays in its own domain's range"
+        );
+        assert_ne!(i, Domain::ObservationStart.stream_index(wide - 1));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::params::ParamSpace;
-use crate::rng::Stream;
+use crate::rng::Domain;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -176,7 +176,7 @@ pub fn sample_target(sim: &dyn Simulator, seed: u64, index: u64) -> Result<(Vec<
         return Ok((x, y));
     }
     const TRIES: usize = 10_000;
-    let mut stream = Stream::new(seed, index);
+    let mut stream = Domain::Target.stream(seed, index);
     let space = sim.param_space();
     for _ in 0..TRIES {
         let u: Vec<f64> = (0..space.dim()).map(|_| stream.uniform()).collect();

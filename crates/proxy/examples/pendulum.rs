@@ -19,7 +19,7 @@ use proxyland_dataset::{GenerateOptions, ProxySettings, generate_in_memory};
 use proxyland_optim::{
     LocalSettings, Method, Noise, Problem, SurrogateModel, is_success, judge, run,
 };
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{Boundary, ParamSpace, Simulator, Tangents, Trajectory};
 use proxyland_proxy::{Proxy, TrainOptions, TrainSpec, train_with};
 
@@ -218,7 +218,7 @@ pub fn run_pipeline(sizes: &Sizes, dir: &std::path::Path) -> Vec<(bool, Vec<f64>
                 &problem,
                 Some(&proxy as &dyn SurrogateModel),
                 LocalSettings::default(),
-                &mut Stream::new(seed, k as u64),
+                &mut Domain::Scratch.stream(seed, k as u64),
             )
             .expect("a solve");
             // The verdict judges the answer by itself: exact fit, inside the box, unambiguous.

@@ -18,7 +18,7 @@ use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::Regularizers;
 use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{Boundary, ParamSpace};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -197,11 +197,11 @@ pub struct StepTrainer {
 }
 
 impl StepTrainer {
-    /// A network of `arch` initialized from libtorch's generator seeded with `seed` (Fourier
-    /// frequencies included), with a fresh Adam at learning rate `lr`.
-    pub fn new(arch: &Architecture, lr: f64, seed: i64) -> Self {
+    /// A network of `arch` initialized as `train` initializes a run seeded with `seed`
+    /// (Fourier frequencies included), with a fresh Adam at learning rate `lr`.
+    pub fn new(arch: &Architecture, lr: f64, seed: u64) -> Self {
         let _rng = crate::torch_rng_lock();
-        tch::manual_seed(seed);
+        tch::manual_seed(Domain::Torch.torch_seed(seed, 0));
         let vs = VarStore::new(tch::Device::Cpu);
         let mut net = ProxyNet::new(&vs.root(), arch);
         net.init_fourier();
@@ -399,7 +399,7 @@ fn validation_argmin_error(
                 z_std: norm.z_std,
             };
             let landscape = SurrogateLoss::new(&bound, space);
-            let mut stream = Stream::new(seed, i as u64);
+            let mut stream = Domain::ArgminStarts.stream(seed, i as u64);
             let u0: Vec<f64> = (0..space.dim()).map(|_| stream.uniform()).collect();
             match surrogate_minima(&landscape, &u0, 64, 2, settings, &mut stream) {
                 Ok(minima) => {
@@ -831,7 +831,7 @@ impl ProxyRun {
         near_share: f64,
     ) -> Self {
         let vs = VarStore::new(opts.device.tch());
-        tch::manual_seed(opts.seed as i64);
+        tch::manual_seed(Domain::Torch.torch_seed(opts.seed, 0));
         let mut net = ProxyNet::new(&vs.root(), &arch);
         net.init_fourier();
         let best_vs = VarStore::new(opts.device.tch());
@@ -978,7 +978,7 @@ impl ProxyRun {
         let (sampler, batches, batch_size) = (inputs.sampler, inputs.batches, inputs.batch_size);
         self.adam.lr = lr;
         // Each epoch has its own generator state, so a resumed run draws the same noise.
-        tch::manual_seed(opts.seed.wrapping_add(1 + epoch as u64) as i64);
+        tch::manual_seed(Domain::Torch.torch_seed(opts.seed, 1 + epoch as u64));
         let mut train_loss = 0.0;
         for k in 0..batches {
             let batch = sampler.batch(Split::Train, (epoch * batches + k) as u64, batch_size);

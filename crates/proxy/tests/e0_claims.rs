@@ -14,7 +14,7 @@ use proxyland_optim::{
     LocalSettings, Method, Problem, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, run, surrogate_minima,
 };
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{GramacyLee, Simulator};
 use proxyland_proxy::{Proxy, TrainOptions, train};
 use std::sync::Mutex;
@@ -160,7 +160,7 @@ fn the_proxy_stage_stays_in_the_box_and_the_network_alone_finds_the_global_minim
     let space = sim.param_space();
     let u_star = space.to_unit(&[GramacyLee::GLOBAL_MINIMUM])[0];
     let settings = LocalSettings::default();
-    let mut starts = Stream::new(21, 0);
+    let mut starts = Domain::Scratch.stream(21, 0);
     let mut network_hits = 0;
     for i in 0..50 {
         let problem = Problem {
@@ -177,7 +177,7 @@ fn the_proxy_stage_stays_in_the_box_and_the_network_alone_finds_the_global_minim
                 &problem,
                 Some(&model),
                 settings,
-                &mut Stream::new(8, i),
+                &mut Domain::Scratch.stream(8, i),
             )
             .unwrap();
         }
@@ -190,7 +190,7 @@ fn the_proxy_stage_stays_in_the_box_and_the_network_alone_finds_the_global_minim
             256,
             12,
             settings,
-            &mut Stream::new(9, i),
+            &mut Domain::Scratch.stream(9, i),
         )
         .unwrap();
         if (minima[0].1[0] - u_star).abs() <= 0.02 {

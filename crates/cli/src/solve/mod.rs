@@ -14,7 +14,7 @@ use input::{noise_of, observations};
 use present::{check_outputs, finish, present, write_iterates};
 use proxyland_optim::{Problem, SurrogateModel, is_success, judge, run};
 use proxyland_physics::Trajectory;
-use proxyland_physics::rng::Stream;
+use proxyland_physics::rng::Domain;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use wiring::{init_start, method_of, predicted_starts, proxy_of, settings_of, simulator};
@@ -143,7 +143,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
                 (Some(p), _) => p[i].clone(),
                 (None, Some(u)) => u.clone(),
                 (None, None) => {
-                    let mut s = Stream::new(args.seed ^ START_DOMAIN, key);
+                    let mut s = Domain::ObservationStart.stream(args.seed, key);
                     (0..space.dim()).map(|_| s.uniform()).collect()
                 }
             };
@@ -159,7 +159,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
                 &problem,
                 proxy.as_ref().map(|p| p as &dyn SurrogateModel),
                 settings,
-                &mut Stream::new(args.seed, key),
+                &mut Domain::ObservationDraws.stream(args.seed, key),
             )
             // One observation's failure is its own FAILED row, never the batch's end.
             .unwrap_or_else(|e| failed_answer(&space, &u0, &e.to_string()));
@@ -209,9 +209,6 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
     }
     finish(&args, &rows, k, complete)
 }
-
-/// The stream domain of `solve`'s starts (the method's own draws use the plain seed).
-const START_DOMAIN: u64 = 0x736f_6c76_655f_7530;
 
 /// A 64-bit FNV-1a hash of an observation's values: its stream index.
 fn content_key(y: &Trajectory) -> u64 {

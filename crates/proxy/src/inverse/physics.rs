@@ -7,6 +7,7 @@ use super::{InverseEpoch, InverseOptions, InverseTraining, PhysicsSelection};
 use crate::adam::Adam;
 use crate::error::Result;
 use proxyland_dataset::Pool;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{ParamSpace, Simulator};
 use rayon::prelude::*;
 use tch::nn::VarStore;
@@ -101,6 +102,7 @@ pub(super) fn train_on_physics(
     let mut curve = vec![start];
     best.copy(vs)?;
     let valid = pool.valid();
+    tch::manual_seed(Domain::InverseTorch.torch_seed(opts.seed, 1));
     let order = permutation(valid.len())?;
     let data = PhysicsData {
         net,

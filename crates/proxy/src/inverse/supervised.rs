@@ -17,6 +17,7 @@ use crate::train::TrainSpec;
 use crate::training_shared::{dataset_provenance, refuse_to_replace, trajectory_moments};
 use ndarray::Array2;
 use proxyland_dataset::Pool;
+use proxyland_physics::rng::Domain;
 use proxyland_physics::{Boundary, ParamSpace, Simulator};
 use std::path::Path;
 use std::time::Instant;
@@ -67,7 +68,7 @@ pub fn train_inverse(
     let arch = architecture(pool, spec)?;
     let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
 
-    tch::manual_seed(opts.seed as i64);
+    tch::manual_seed(Domain::InverseTorch.torch_seed(opts.seed, 0));
     let mut vs = VarStore::new(device);
     let net = InverseNet::new(&vs.root(), &arch)?;
     let mut best = VarStore::new(device);
