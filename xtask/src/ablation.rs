@@ -21,27 +21,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::plan::{self, AblationPlan, Plan};
 use crate::reproduce::{
-    EVALUATE_REVISION, Pipeline, ProxySweep, Regularization, VALIDATION_METHODS, check_members,
-    fnv, generate_pool, read_selection, sweep,
+    EVALUATE_REVISION, Pipeline, ProxySweep, Regularization, check_members, fnv, generate_pool,
+    read_selection,
 };
 
 /// The members of the ablation (E1–E4) and of the fine σ sweep (E0 too: it is cheap).
 const ABLATION_MEMBERS: [&str; 4] = ["burgers", "ks", "billiards2d", "billiards4d"];
 const SWEEP_MEMBERS: [&str; 5] = ["gramacy-lee", "burgers", "ks", "billiards2d", "billiards4d"];
-
-/// The regularizers' grids (issue 26): each is chosen on the validation targets among its own.
-const DROPOUT: [f64; 3] = [0.1, 0.2, 0.3];
-const WEIGHT_DECAY: [f64; 3] = [1e-4, 1e-3, 1e-2];
-
-/// The fine σ sweep, a log grid from 0.001 to 0.1 (and 0).
-const FINE_SIGMA: [f64; 8] = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
-
-/// Extra training seeds at the three most interesting σ of the fine sweep.
-const EXTRA_SEEDS: [u64; 2] = [1, 2];
-
-/// What the test evaluations run: the two methods built on a proxy.
-const PROXY_METHODS: &str = "proxy-bfgs,proxy-multistart";
 
 /// `reproduce --profile ablation [--experiments ...] [--out DIR]`.
 pub fn run(repo: &Path, experiments: &[String], given: bool, out: &Path) -> Result<()> {
@@ -62,6 +50,8 @@ pub fn run(repo: &Path, experiments: &[String], given: bool, out: &Path) -> Resu
     for e in &chosen {
         let dir = runs.join(e);
         let (data, data_hash) = generate_pool(repo, &pipeline, "paper", e, &dir)?;
+        let paper = plan::reproduce(repo, e, "paper")?;
+        let grids = plan::ablation(repo, e)?;
         let proxies = ProxySweep {
             pipeline: &pipeline,
             e,
@@ -70,13 +60,13 @@ pub fn run(repo: &Path, experiments: &[String], given: bool, out: &Path) -> Resu
             data_hash: &data_hash,
             profile: "paper",
             train_args: Vec::new(),
-            validation_methods: VALIDATION_METHODS,
+            validation_methods: &paper.validation_methods,
             validation_args: Vec::new(),
         };
         if ABLATION_MEMBERS.contains(&e.as_str()) {
-            ablations.push(ablation(&proxies)?);
+            ablations.push(ablation(&proxies, &paper, &grids)?);
         }
-        sweeps.push(fine_sigma_sweep(&proxies)?);
+        sweeps.push(fine_sigma_sweep(&proxies, &grids)?);
     }
     write_report(&pipeline, &ablations, &sweeps, out)?;
     eprintln!(
@@ -135,10 +125,10 @@ fn read_regularization(path: &Path) -> Result<Regularization> {
     })
 }
 
-/// One member's ablation: the six regularizers, each chosen on validation, scored on the test
-/// targets. Returns the evaluation file.
-fn ablation(proxies: &ProxySweep<'_>) -> Result<PathBuf> {
-    let plan = sweep("paper");
+/// One member's ablation: the six regularizers, each chosen on validation (noise and the
+/// penalty over the paper profile's grids, dropout and weight decay over the config's
+/// `[ablation]` grids), scored on the test targets. Returns the evaluation file.
+fn ablation(proxies: &ProxySweep<'_>, plan: &Plan, grids: &AblationPlan) -> Result<PathBuf> {
     let off = Regularization::default();
     let none = proxies.train(0.0, 0.0, 0)?;
     let noise_grid: Vec<_> = plan
@@ -148,14 +138,16 @@ fn ablation(proxies: &ProxySweep<'_>) -> Result<PathBuf> {
         .map(|&s| (s, 0.0, off))
         .collect();
     let penalty_grid: Vec<_> = plan.penalty.iter().map(|&l| (0.0, l, off)).collect();
-    let dropout_grid: Vec<_> = DROPOUT
+    let dropout_grid: Vec<_> = grids
+        .dropout
         .iter()
         .map(|&p| {
             let reg = Regularization { dropout: p, ..off };
             (0.0, 0.0, reg)
         })
         .collect();
-    let decay_grid: Vec<_> = WEIGHT_DECAY
+    let decay_grid: Vec<_> = grids
+        .weight_decay
         .iter()
         .map(|&w| {
             let reg = Regularization {
@@ -177,30 +169,31 @@ fn ablation(proxies: &ProxySweep<'_>) -> Result<PathBuf> {
         choose_among(proxies, "weight-decay", &decay_grid)?,
         proxies.train_regularized(0.0, 0.0, &spectral, 0)?,
     ];
-    evaluate_on_test(proxies, "ablation", &models)
+    evaluate_on_test(proxies, "ablation", &models, &grids.methods)
 }
 
-/// One member's fine σ sweep: every σ of [`FINE_SIGMA`] at seed 0, then [`EXTRA_SEEDS`] at the
-/// validation choice and its two neighbours on the grid, scored on the test targets. Returns
-/// the evaluation file.
-fn fine_sigma_sweep(proxies: &ProxySweep<'_>) -> Result<PathBuf> {
-    let mut models: Vec<Model> = FINE_SIGMA
+/// One member's fine σ sweep: every σ of the config's `fine_noise` at seed 0, then seeds 1 …
+/// `fine_seeds − 1` at the validation choice and its two neighbours on the grid, scored on the
+/// test targets. Returns the evaluation file.
+fn fine_sigma_sweep(proxies: &ProxySweep<'_>, grids: &AblationPlan) -> Result<PathBuf> {
+    let fine = &grids.fine_noise;
+    let mut models: Vec<Model> = fine
         .iter()
         .map(|&s| proxies.train(s, 0.0, 0))
         .collect::<Result<_>>()?;
     let validation = proxies.validate("fine-sigma", &models)?;
     let selection = proxies.select("fine-sigma", &[&validation])?;
     let (chosen, _) = read_selection(&selection.0)?;
-    let at = FINE_SIGMA
+    let at = fine
         .iter()
         .position(|s| *s == chosen)
         .with_context(|| format!("{}: σ = {chosen} is off the grid", selection.0.display()))?;
-    for s in interesting(at, FINE_SIGMA.len()) {
-        for seed in EXTRA_SEEDS {
-            models.push(proxies.train(FINE_SIGMA[s], 0.0, seed)?);
+    for s in interesting(at, fine.len()) {
+        for seed in 1..grids.fine_seeds {
+            models.push(proxies.train(fine[s], 0.0, seed)?);
         }
     }
-    evaluate_on_test(proxies, "fine-sigma", &models)
+    evaluate_on_test(proxies, "fine-sigma", &models, &grids.methods)
 }
 
 /// The grid indices of the validation choice `at` and its two neighbours (the two nearest on
@@ -210,13 +203,18 @@ fn interesting(at: usize, len: usize) -> std::ops::Range<usize> {
     start..(start + 3).min(len)
 }
 
-/// Stage: `models` scored once with the two proxy methods on the test targets.
-fn evaluate_on_test(proxies: &ProxySweep<'_>, name: &str, models: &[Model]) -> Result<PathBuf> {
+/// Stage: `models` scored once with `methods` on the test targets.
+fn evaluate_on_test(
+    proxies: &ProxySweep<'_>,
+    name: &str,
+    models: &[Model],
+    methods: &str,
+) -> Result<PathBuf> {
     let out = proxies.dir.join(format!("{name}-eval.json"));
     let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
     let hash = fnv(&[
         hashes.join(",").as_bytes(),
-        PROXY_METHODS.as_bytes(),
+        methods.as_bytes(),
         EVALUATE_REVISION,
         b"ablation v1",
     ]);
@@ -227,7 +225,7 @@ fn evaluate_on_test(proxies: &ProxySweep<'_>, name: &str, models: &[Model]) -> R
         "--split".into(),
         "test".into(),
         "--methods".into(),
-        PROXY_METHODS.into(),
+        methods.into(),
         "--seed".into(),
         "0".into(),
         "--out".into(),

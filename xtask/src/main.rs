@@ -13,6 +13,7 @@
 mod ablation;
 mod bench;
 mod bootstrap;
+mod plan;
 mod reproduce;
 mod rooms;
 

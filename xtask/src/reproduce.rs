@@ -5,9 +5,12 @@
 //! 2. train the σ sweep (λ = 0, seed 0), evaluate it on the validation targets, choose σ;
 //! 3. train the λ sweep at that σ, evaluate it on the validation targets, choose (σ, λ) over both
 //!    sweeps (`proxyland select`: the rule lives in proxyland-optim);
-//! 4. train the chosen configuration with two more seeds;
-//! 5. evaluate every method and checkpoint once on the test targets, baselines at 1× and 10× of
-//!    the chosen configuration's spend;
+//! 4. train the chosen configuration with its other seeds;
+//! 5. evaluate the profile's methods and every checkpoint once on the test targets, baselines
+//!    at multiples (1×, 10×) of the chosen configuration's spend;
+//!
+//! The grids, seeds, methods and budgets of steps 2–5 are the experiment's own, read from its
+//! config (`[profile.<p>.reproduce]`; `plan.rs`).
 //! 6. landscapes; then the report of all experiments.
 //!
 //! Each stage writes a stamp next to its output holding a hash of its inputs (config text,
@@ -20,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::plan::{self, Plan};
 use proxyland_physics::{EXPERIMENTS, SCALING_EXPERIMENTS};
 
 /// Revisions of the stages that run optimizers. A stage's hash covers its inputs, not the code;
@@ -28,16 +32,6 @@ use proxyland_physics::{EXPERIMENTS, SCALING_EXPERIMENTS};
 /// no longer always 0.1 long.
 pub(crate) const VALIDATE_REVISION: &[u8] = b"validate v2";
 pub(crate) const EVALUATE_REVISION: &[u8] = b"evaluate v4";
-
-/// The scaling profile's proxy sweep (spec v3): σ at λ = 0, then λ at the chosen σ, one seed.
-/// A subset of the main profiles' grid (σ 0.01 and λ 1e-4, 1e-1 left out): at the inverse
-/// network's epoch budget each proxy trains for minutes at d = 16, and the full grid would
-/// take the profile past its 150 minutes (docs/experiments.md).
-const SCALING_SWEEP: Sweep = Sweep {
-    noise: &[0.0, 0.02, 0.05, 0.1],
-    penalty: &[1e-3, 1e-2],
-    seeds: 1,
-};
 
 /// Epochs at most of every network of the scaling profile, proxy and inverse alike, and the
 /// epochs without improvement after which each stops (`train-inverse` defaults to 200 and 20).
@@ -57,44 +51,6 @@ const SCALING_REFINEMENT: [&str; 5] = [
     "continuation",
     "--stop-at-fit",
 ];
-
-/// Members whose baselines run at 1× in calls only (their 10× run in field solves): those with
-/// d = 16. In the v2 profile burgers-k8's 10× baselines in calls took most of a 52-minute
-/// evaluation (multi-start BFGS's gradient calls cost 17 field solves each). 10× in field
-/// solves is not cheaper for DE and CMA-ES (their value calls cost 1 solve, so they get ~17×
-/// the calls), but it is the budget spec v3 asks for, and the one that matches compute.
-const SCALING_CALLS_1X_ONLY: [&str; 2] = ["burgers-k8", "ks-m16"];
-
-/// What the scaling profile evaluates on the test targets.
-const SCALING_METHODS: &str =
-    "bfgs,pool-bfgs,proxy-multistart,inverse-net,inverse-pool,multistart-bfgs,cmaes,de";
-
-/// The regularization sweep of a profile: σ at λ = 0 first, then λ at the chosen σ
-/// (docs/spec.md: σ ∈ {0, 0.01, 0.02, 0.05, 0.1}, λ on a log grid 1e-4 … 1e-1; the quick
-/// profile sweeps fewer), and how many seeds the chosen configuration gets.
-pub(crate) struct Sweep {
-    pub(crate) noise: &'static [f64],
-    pub(crate) penalty: &'static [f64],
-    pub(crate) seeds: u64,
-}
-
-pub(crate) fn sweep(profile: &str) -> Sweep {
-    match profile {
-        "quick" => Sweep {
-            noise: &[0.0, 0.02, 0.05],
-            penalty: &[1e-3, 1e-2],
-            seeds: 3,
-        },
-        _ => Sweep {
-            noise: &[0.0, 0.01, 0.02, 0.05, 0.1],
-            penalty: &[1e-4, 1e-3, 1e-2, 1e-1],
-            seeds: 3,
-        },
-    }
-}
-
-/// What validation runs: the two proxy methods (the selection rule reads proxy-multistart).
-pub(crate) const VALIDATION_METHODS: &str = "proxy-bfgs,proxy-multistart";
 
 pub(crate) fn fnv(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -237,8 +193,9 @@ pub(crate) struct ProxySweep<'a> {
     pub(crate) profile: &'a str,
     /// Extra `train` arguments (none in the quick and paper profiles); part of each hash.
     pub(crate) train_args: Vec<String>,
-    /// What validation evaluates (the selection rule reads proxy-multistart).
-    pub(crate) validation_methods: &'static str,
+    /// What validation evaluates (the selection rule reads proxy-multistart); part of each
+    /// validation's hash.
+    pub(crate) validation_methods: &'a str,
     /// Extra validation `evaluate` arguments (a refinement rule); part of each hash.
     pub(crate) validation_args: Vec<String>,
 }
@@ -317,7 +274,11 @@ impl ProxySweep<'_> {
         let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let extra = self.validation_args.join(" ");
         let joined = hashes.join(",");
-        let mut parts: Vec<&[u8]> = vec![joined.as_bytes(), VALIDATE_REVISION];
+        let mut parts: Vec<&[u8]> = vec![
+            joined.as_bytes(),
+            self.validation_methods.as_bytes(),
+            VALIDATE_REVISION,
+        ];
         if !extra.is_empty() {
             parts.push(extra.as_bytes());
         }
@@ -365,7 +326,7 @@ impl ProxySweep<'_> {
     #[allow(clippy::type_complexity)]
     pub(crate) fn sweep(
         &self,
-        plan: &Sweep,
+        plan: &Plan,
     ) -> Result<(
         Vec<(String, String)>,
         Vec<(String, String)>,
@@ -578,7 +539,7 @@ fn reproduce_member(
         data: &data,
         data_hash: &data_hash,
     };
-    let plan = sweep(profile);
+    let plan = plan::reproduce(repo, e, profile)?;
     let proxies = ProxySweep {
         pipeline,
         e,
@@ -587,7 +548,7 @@ fn reproduce_member(
         data_hash: &data_hash,
         profile,
         train_args: Vec::new(),
-        validation_methods: VALIDATION_METHODS,
+        validation_methods: &plan.validation_methods,
         validation_args: Vec::new(),
     };
     let (sigma_models, lambda_models, choice) = proxies.sweep(&plan)?;
@@ -600,7 +561,7 @@ fn reproduce_member(
         .chain(&lambda_models)
         .chain(&seed_models)
         .collect();
-    let (eval, eval_hash) = evaluate_member(&member, &models, &choice)?;
+    let (eval, eval_hash) = evaluate_member(&member, &models, &choice, &plan.methods)?;
     draw_landscapes(&member, out, &eval, &eval_hash, (noise, penalty))
 }
 
@@ -645,23 +606,10 @@ fn evaluate_member(
     member: &Member<'_>,
     models: &[&(String, String)],
     choice: &(PathBuf, String),
+    methods: &str,
 ) -> Result<(PathBuf, String)> {
     let s = |p: &Path| p.display().to_string();
-    let (pipeline, profile, e, dir, data) = (
-        member.pipeline,
-        member.profile,
-        member.e,
-        member.dir,
-        member.data,
-    );
-    // Steepest descent spends ~1200 calls per target in its line searches: it runs in the
-    // paper profile only, to keep the quick profile within its time budget.
-    let mut methods = if profile == "quick" {
-        "bfgs,lbfgs,adam,proxy,proxy-bfgs,proxy-multistart,pool-bfgs,multistart-bfgs,cmaes,de"
-            .to_string()
-    } else {
-        "all".to_string()
-    };
+    let (pipeline, e, dir, data) = (member.pipeline, member.e, member.dir, member.data);
     // The direct inverse beside the proxy; E0 has one fixed target and nothing to invert.
     let inverse = if e == "gramacy-lee" {
         None
@@ -675,9 +623,6 @@ fn evaluate_member(
             PhysicsTraining::FineTune,
         )?)
     };
-    if inverse.is_some() && profile == "quick" {
-        methods.push_str(",inverse-net");
-    }
     let eval = dir.join("eval.json");
     let model_hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
     let eval_hash = fnv(&[
@@ -694,7 +639,7 @@ fn evaluate_member(
         "--split".into(),
         "test".into(),
         "--methods".into(),
-        methods.clone(),
+        methods.to_string(),
         "--selection".into(),
         s(&choice.0),
         "--seed".into(),
@@ -1291,7 +1236,7 @@ fn bfgs_refinement_stage(
     let mut it = eval_args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--out" | "--budgets" | "--solve-budgets" | "--refine" => {
+            "--out" | "--budgets" | "--solve-budgets" | "--large-budget-baselines" | "--refine" => {
                 it.next();
             }
             "--methods" => {
@@ -1335,6 +1280,7 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         let dir = runs.join(e);
         let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
         let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
+        let plan = plan::reproduce(repo, e, &profile)?;
         let proxies = ProxySweep {
             pipeline: &pipeline,
             e,
@@ -1343,11 +1289,10 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
             data_hash: &data_hash,
             profile: &profile,
             train_args: arg(&["--epochs", SCALING_EPOCHS, "--patience", SCALING_PATIENCE]),
-            validation_methods: "proxy-multistart",
+            validation_methods: &plan.validation_methods,
             validation_args: arg(&SCALING_REFINEMENT),
         };
-        let (sigma_models, lambda_models, (selection, selection_hash)) =
-            proxies.sweep(&SCALING_SWEEP)?;
+        let (sigma_models, lambda_models, (selection, selection_hash)) = proxies.sweep(&plan)?;
         let (inverse, physics_hash) = train_inverse_networks(
             &pipeline,
             e,
@@ -1371,19 +1316,13 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         }
         let hashes: Vec<&str> = models.iter().map(|m| m.1.as_str()).collect();
         let eval = dir.join("eval.json");
-        let budgets = if SCALING_CALLS_1X_ONLY.contains(&e.as_str()) {
-            "1"
-        } else {
-            "1,10"
-        };
-        let solve_budgets = "1,10";
+        let budget_args = plan.budget_args();
         let eval_hash = fnv(&[
             hashes.join(",").as_bytes(),
             selection_hash.as_bytes(),
             physics_hash.as_bytes(),
-            SCALING_METHODS.as_bytes(),
-            budgets.as_bytes(),
-            solve_budgets.as_bytes(),
+            plan.methods.as_bytes(),
+            budget_args.join(" ").as_bytes(),
             SCALING_REFINEMENT.join(" ").as_bytes(),
             EVALUATE_REVISION,
         ]);
@@ -1394,23 +1333,20 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
             "--split",
             "test",
             "--methods",
-            SCALING_METHODS,
+            &plan.methods,
             "--selection",
             &s(&selection),
             "--seed",
             "0",
             "--out",
             &s(&eval),
-            "--budgets",
-            budgets,
-            "--solve-budgets",
-            solve_budgets,
             "--inverse-models",
             &inverse[0],
             &inverse[1],
             "--models",
         ]);
         a.extend(models.iter().map(|m| m.0.clone()));
+        a.extend(budget_args);
         a.extend(arg(&SCALING_REFINEMENT));
         pipeline.stage(&format!("{e}/evaluate"), &eval, &eval_hash, &a)?;
         bfgs_refinement_stage(&pipeline, e, &dir, &eval, &eval_hash, &a)?;

@@ -5,6 +5,7 @@
 //! building the simulator.
 
 use crate::error::{Error, Result};
+use crate::plan::{AblationPlan, ReproducePlan};
 use proxyland_physics::{
     Billiards, BilliardsConfig, BilliardsVariant, Burgers, BurgersConfig, GramacyLee, KsConfig,
     KuramotoSivashinsky, Simulator,
@@ -52,6 +53,8 @@ pub struct ExperimentConfig {
     pub proxy: ProxySettings,
     /// The `[profile.<name>]` sections by name; `quick` and `paper` are always present.
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// The `[ablation]` section: the regularizer ablation on the paper profile's pool.
+    pub ablation: Option<AblationPlan>,
 }
 
 /// The physics settings of one experiment.
@@ -139,6 +142,9 @@ pub struct ProfileSettings {
     pub epochs: usize,
     /// Training pairs drawn per epoch.
     pub pairs_per_epoch: usize,
+    /// What `cargo xtask reproduce` runs on this profile's pool (`[profile.<name>.reproduce]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<ReproducePlan>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +157,8 @@ struct RawConfig {
     evaluation: EvaluationSettings,
     proxy: ProxySettings,
     profile: BTreeMap<String, ProfileSettings>,
+    #[serde(default)]
+    ablation: Option<AblationPlan>,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +244,7 @@ impl ExperimentConfig {
             evaluation: raw.evaluation,
             proxy: raw.proxy,
             profiles: raw.profile,
+            ablation: raw.ablation,
         };
         config.validate().map_err(bad)?;
         // Building the simulator applies the physics' own rules (even N, dt > 0, lo < hi, ...).
@@ -270,6 +279,15 @@ impl ExperimentConfig {
                     "profile.{name}: epochs and pairs_per_epoch must be positive"
                 ));
             }
+        }
+        for (name, p) in &self.profiles {
+            if let Some(plan) = &p.reproduce {
+                plan.check()
+                    .map_err(|e| format!("profile.{name}.reproduce.{e}"))?;
+            }
+        }
+        if let Some(plan) = &self.ablation {
+            plan.check().map_err(|e| format!("ablation.{e}"))?;
         }
         let e = &self.evaluation;
         if e.max_iters == 0 || e.grad_tolerance.is_nan() || e.grad_tolerance < 0.0 {

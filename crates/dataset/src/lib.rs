@@ -28,6 +28,7 @@ mod lock;
 pub mod npy;
 mod observations;
 mod pairs;
+mod plan;
 pub mod sizes;
 mod trajectory_file;
 
@@ -45,4 +46,5 @@ pub use generate::{
 pub use lock::{OutputLock, lock_path};
 pub use observations::{Observations, read_observations};
 pub use pairs::{PairBatch, PairSampler, Split};
+pub use plan::{AblationPlan, ReproducePlan};
 pub use trajectory_file::TrajectoryFile;

@@ -49,6 +49,10 @@ pub struct EvaluateOptions {
     /// Budgets of the baselines in field solves, as multiples of each surrogate method's
     /// per-target spend in field solves (none by default; spec v3's scaling study runs both).
     pub solve_budget_multipliers: Vec<usize>,
+    /// The baselines that also run at the multiples above 1 (`None`: all of them). At d = 16
+    /// a 10× budget in field solves costs most of an evaluation; the scaling profile gives it
+    /// to the strongest baseline alone.
+    pub large_budget_families: Option<Vec<Family>>,
     /// The baselines' budget units fixed from outside (another evaluation's
     /// `Results::budget_units`) instead of this run's own spend: two evaluations of the same
     /// targets that differ in another setting (the refinement rule) then give their baselines
@@ -80,6 +84,7 @@ impl EvaluateOptions {
             settings: LocalSettings::default(),
             budget_multipliers: vec![1, 10],
             solve_budget_multipliers: Vec::new(),
+            large_budget_families: None,
             budget_units: None,
             library: None,
             pool_simulations: None,
@@ -88,6 +93,17 @@ impl EvaluateOptions {
             quality_targets: 5,
             guesses: Vec::new(),
         }
+    }
+}
+
+impl EvaluateOptions {
+    /// Whether baseline `family` runs at budget multiple `k`.
+    fn runs_multiple(&self, family: Family, k: usize) -> bool {
+        k <= 1
+            || self
+                .large_budget_families
+                .as_ref()
+                .is_none_or(|f| f.contains(&family))
     }
 }
 
@@ -260,9 +276,17 @@ pub fn evaluate(
         .as_ref()
         .map_or(references.len(), Vec::len)
         .max(1);
-    let multiples = opts.budget_multipliers.len() + opts.solve_budget_multipliers.len();
-    let total =
-        targets.len() * (jobs.len() + budgeted.len() * multiples * units) + surrogates.len();
+    let budgeted_runs: usize = budgeted
+        .iter()
+        .map(|m| {
+            opts.budget_multipliers
+                .iter()
+                .chain(&opts.solve_budget_multipliers)
+                .filter(|&&k| opts.runs_multiple(m.family(), k))
+                .count()
+        })
+        .sum();
+    let total = targets.len() * (jobs.len() + budgeted_runs * units) + surrogates.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = |n: usize| {
         let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
@@ -588,7 +612,10 @@ fn budgeted_jobs(
                 calls: None,
                 field_solves: Some(scaled(unit.field_solves_per_target, k)),
             });
-            for budget in in_calls.chain(in_solves) {
+            let kept = in_calls
+                .chain(in_solves)
+                .filter(|b| opts.runs_multiple(m.family(), b.multiple));
+            for budget in kept {
                 jobs2.push(Job {
                     method: (*m).clone().with_budget(budget.spend()),
                     id: MethodId {
@@ -628,7 +655,53 @@ fn summaries(
 
 #[cfg(test)]
 mod tests {
-    use super::{TargetSplit, median, method_stream, start_of};
+    use super::{
+        BudgetUnit, EvaluateOptions, Family, Method, TargetSplit, budgeted_jobs, median,
+        method_stream, start_of,
+    };
+
+    #[test]
+    fn large_budgets_go_only_to_the_named_baselines() {
+        let methods: Vec<Method> = ["multistart-bfgs", "cmaes", "de"]
+            .iter()
+            .map(|m| Method::parse(m, 1).unwrap())
+            .collect();
+        let budgeted: Vec<&Method> = methods.iter().collect();
+        let units = [BudgetUnit {
+            reference: Family::ProxyMultistart,
+            calls_per_target: 20.0,
+            field_solves_per_target: 100.0,
+        }];
+        let mut opts = EvaluateOptions::new(&[], 0);
+        opts.budget_multipliers = vec![1];
+        opts.solve_budget_multipliers = vec![1, 10];
+        // (family, multiple, in field solves) of every job.
+        let runs = |opts: &EvaluateOptions| -> Vec<(Family, usize, bool)> {
+            budgeted_jobs(&budgeted, &units, opts)
+                .iter()
+                .map(|j| {
+                    let b = j.id.budget.as_ref().unwrap();
+                    (j.id.family, b.multiple, b.in_field_solves())
+                })
+                .collect()
+        };
+        assert_eq!(
+            runs(&opts).len(),
+            9,
+            "all three at 1x calls, 1x and 10x solves"
+        );
+        opts.large_budget_families = Some(vec![Family::De]);
+        let kept = runs(&opts);
+        assert_eq!(kept.len(), 7);
+        assert!(kept.contains(&(Family::De, 10, true)));
+        for f in [Family::MultistartBfgs, Family::Cmaes] {
+            assert!(kept.contains(&(f, 1, false)) && kept.contains(&(f, 1, true)));
+            assert!(
+                !kept.iter().any(|r| r.0 == f && r.1 > 1),
+                "{f:?} ran above 1x"
+            );
+        }
+    }
 
     #[test]
     fn starts_are_fixed_per_target_and_apart_between_splits() {

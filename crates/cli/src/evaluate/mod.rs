@@ -81,6 +81,10 @@ pub struct Args {
     /// labelled `@Kx-solves(...)`. None unless given.
     #[arg(long, value_delimiter = ',')]
     solve_budgets: Vec<usize>,
+    /// The baselines (multistart-bfgs, cmaes, de) that also run at the budgets above 1×; all
+    /// of them unless given.
+    #[arg(long, value_delimiter = ',')]
+    large_budget_baselines: Option<Vec<String>>,
     /// Give the baselines the budget units of this earlier results file (its references' mean
     /// calls and field solves per target) instead of this run's own: for comparing two
     /// evaluations of the same targets that differ in one setting (`--refine`) at equal budgets.
@@ -92,6 +96,24 @@ pub struct Args {
     /// Replace --out if it exists.
     #[arg(long)]
     force: bool,
+}
+
+/// `--large-budget-baselines`, each a budgeted baseline's family.
+fn large_budget_families(names: Option<&[String]>) -> Result<Option<Vec<Family>>> {
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    names
+        .iter()
+        .map(|n| match Method::parse(n, 1) {
+            Ok(m) if m.is_budgeted() => Ok(m.family()),
+            _ => bail!(
+                "--large-budget-baselines: `{n}` is not a budgeted baseline (expected some of \
+                 multistart-bfgs, cmaes, de)"
+            ),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 fn parse_split(s: &str) -> std::result::Result<TargetSplit, String> {
@@ -178,6 +200,7 @@ pub fn run_evaluate(args: Args) -> Result<()> {
         },
         budget_multipliers: args.budgets.clone(),
         solve_budget_multipliers: args.solve_budgets.clone(),
+        large_budget_families: large_budget_families(args.large_budget_baselines.as_deref())?,
         budget_units: budget_units_from(args.budget_units_from.as_deref(), &config.experiment)?,
         library,
         pool_simulations: pool.as_ref().map(|p| p.header.len()),
