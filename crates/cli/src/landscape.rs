@@ -203,10 +203,11 @@ fn end_points(
         .iter()
         .zip(colors)
         .filter_map(|(method, color)| {
+            let id = &results.method(method)?.id;
             let o = results
                 .rows
                 .iter()
-                .find(|o| o.target == index && &o.method == method)?;
+                .find(|o| o.target == index && &o.id == id)?;
             let verdict = if o.success { "hit" } else { "miss" };
             Some(Marker {
                 label: format!("{method} ({verdict})"),

@@ -445,7 +445,7 @@ mod tests {
                 }));
                 for (t, s) in successes.iter().enumerate() {
                     rows.push(json!({
-                        "method": label, "target": t, "x_hat": [0.5, 0.5], "resim_loss": 0.0,
+                        "id": id, "method": label, "target": t, "x_hat": [0.5, 0.5], "resim_loss": 0.0,
                         "sim_calls": 10, "surrogate_evals": 0, "wall_s": 0.0,
                         "stopped": null, "rounds": null, "success": s, "param_error": 0.0
                     }));

@@ -226,6 +226,7 @@ fn run_jobs(
                 }
                 let (success, param_error) = is_success(sim, &answer.x_hat, &targets[i].x);
                 out.push(Outcome {
+                    id: job.id.clone(),
                     method: label,
                     target: i,
                     answer,
@@ -535,9 +536,8 @@ fn mean_spend(
             None => true,
         })
         .flat_map(|j| {
-            let label = j.id.label();
             rows.iter()
-                .filter(move |o| o.method == label)
+                .filter(move |o| o.id == j.id)
                 .map(|o| spend(&o.answer) as f64)
         })
         .collect();
@@ -641,8 +641,7 @@ fn summaries(
     jobs.iter()
         .chain(jobs2)
         .map(|job| {
-            let label = job.id.label();
-            let these: Vec<&Outcome> = rows.iter().filter(|o| o.method == label).collect();
+            let these: Vec<&Outcome> = rows.iter().filter(|o| o.id == job.id).collect();
             let headline = job
                 .id
                 .surrogate

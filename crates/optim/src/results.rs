@@ -310,6 +310,8 @@ pub struct InverseGuesses {
 /// One method on one target, scored against the truth.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
+    /// Which method: rows are joined to their summaries on this, never on the label.
+    pub id: MethodId,
     /// The method's display label (its [`MethodId::label`]).
     pub method: String,
     /// The target's index in its split.
@@ -494,14 +496,42 @@ pub struct Results {
     pub rows: Vec<Outcome>,
 }
 
-/// The results layout this build writes. 5: surrogate quality carries `roughness`; a
+/// The results layout this build writes. 6: rows carry their method's `id` (older files get
+/// it from the summary with the row's label when read). 5: surrogate quality carries `roughness`; a
 /// selection may carry `regularizers`. 4: a stop may be `solve-budget` (a field-solve budget
 /// spent); surrogates carry their `regularizers`; inverse networks carry
 /// `training_field_solves` and the test-time `adaptation_calls`/`adaptation_seconds`. 3: budgets may be in field solves (a budget holds
 /// `calls` or `field_solves`), units carry field solves per target. 2: rows carry field solves, local runs, minima and
 /// the refinement (with its horizons); summaries carry mean field solves and capped
 /// refinements. 1: everything before (read with those fields empty).
-pub const RESULTS_FORMAT_VERSION: u32 = 5;
+pub const RESULTS_FORMAT_VERSION: u32 = 6;
+
+/// Gives each row of a file from before format 6 the id of the summary with its label: labels
+/// were unique within a file, so the join is exact. A row whose label no summary has is an
+/// error (the file is not what it claims).
+fn ids_from_summaries(value: &mut serde_json::Value) -> std::result::Result<(), String> {
+    let ids: std::collections::HashMap<String, serde_json::Value> = value
+        .get("methods")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|s| Some((s.get("label")?.as_str()?.to_string(), s.get("id")?.clone())))
+        .collect();
+    let Some(rows) = value.get_mut("rows").and_then(|r| r.as_array_mut()) else {
+        return Ok(());
+    };
+    for row in rows {
+        let label = row.get("method").and_then(|m| m.as_str()).unwrap_or("");
+        let id = ids
+            .get(label)
+            .ok_or_else(|| format!("a row of method `{label}`, which no summary describes"))?
+            .clone();
+        if let Some(r) = row.as_object_mut() {
+            r.insert("id".into(), id);
+        }
+    }
+    Ok(())
+}
 
 fn format_one() -> u32 {
     1
@@ -548,8 +578,20 @@ impl Results {
                  to {RESULTS_FORMAT_VERSION}"
             )));
         }
+        let mut value = value;
+        if version < 6 {
+            ids_from_summaries(&mut value).map_err(invalid)?;
+        }
         serde_json::from_value(value)
             .map_err(|e| invalid(format!("not a proxyland results file ({e})")))
+    }
+
+    /// The rows of the summary labelled `label`, joined on its id.
+    fn rows_of(&self, label: &str) -> Vec<&Outcome> {
+        match self.method(label) {
+            Some(s) => self.rows.iter().filter(|o| o.id == s.id).collect(),
+            None => Vec::new(),
+        }
     }
 
     /// The summary with this label.
@@ -559,7 +601,7 @@ impl Results {
 
     /// Success of `label` on each target, in target order.
     pub fn successes(&self, label: &str) -> Option<Vec<bool>> {
-        let mut rows: Vec<&Outcome> = self.rows.iter().filter(|o| o.method == label).collect();
+        let mut rows = self.rows_of(label);
         if rows.is_empty() {
             return None;
         }
@@ -573,9 +615,8 @@ impl Results {
     pub fn same_answers(&self, a: &str, b: &str) -> bool {
         let answers = |label: &str| -> Vec<(usize, &[f64])> {
             let mut v: Vec<(usize, &[f64])> = self
-                .rows
-                .iter()
-                .filter(|o| o.method == label)
+                .rows_of(label)
+                .into_iter()
                 .map(|o| (o.target, o.answer.x_hat.as_slice()))
                 .collect();
             v.sort_by_key(|(t, _)| *t);

@@ -4,8 +4,9 @@ use openblas_src as _;
 
 use proxyland_optim::{
     EvaluateOptions, Family, FnObjective, LocalMethod, LocalSettings, Method, Objective, Outcome,
-    Problem, SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo, SurrogateModel,
-    Target, TargetSplit, TrueLoss, evaluate, is_success, minimize, run, select_configuration,
+    Problem, Results, SimBudget, StopReason, Surrogate, SurrogateError, SurrogateInfo,
+    SurrogateModel, Target, TargetSplit, TrueLoss, evaluate, is_success, minimize, run,
+    select_configuration,
 };
 use proxyland_physics::rng::Domain;
 use proxyland_physics::{GramacyLee, Simulator, Tangents, Trajectory, experiment};
@@ -697,6 +698,33 @@ fn inverse_net_refines_each_prediction_from_where_it_points() {
     let mut none = opts.clone();
     none.guesses.clear();
     assert!(evaluate(&sim, "gramacy-lee", 2, &targets, &[], &none, &progress).is_err());
+    a_file_from_before_row_ids_reads_with_each_rows_id(&r);
+}
+
+/// A format-5 file (rows without ids) reads with each row given its summary's id, joined on
+/// the label; a row whose label no summary has is refused, naming the file.
+fn a_file_from_before_row_ids_reads_with_each_rows_id(r: &Results) {
+    let path = std::path::Path::new("old-eval.json");
+    let mut v = serde_json::to_value(r).unwrap();
+    v["format_version"] = 5.into();
+    for row in v["rows"].as_array_mut().unwrap() {
+        assert!(row.as_object_mut().unwrap().remove("id").is_some());
+    }
+    let read = Results::from_json(path, &v.to_string()).unwrap();
+    assert_eq!(read.rows.len(), r.rows.len());
+    for (old, new) in r.rows.iter().zip(&read.rows) {
+        assert_eq!(old.id, new.id, "{}", old.method);
+    }
+    // Distinct variants of one family keep distinct ids.
+    assert_ne!(
+        read.method("inverse-net[right]").unwrap().id,
+        read.method("inverse-net[wrong]").unwrap().id
+    );
+    v["rows"][0]["method"] = "nobody".into();
+    let e = Results::from_json(path, &v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("old-eval.json") && e.contains("`nobody`"), "{e}");
 }
 
 #[test]
