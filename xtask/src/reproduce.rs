@@ -150,16 +150,31 @@ impl Pipeline {
                 .with_context(|| format!("cannot replace stale {}", output.display()))?;
         }
         eprintln!("[reproduce] {label}: proxyland {}", args.join(" "));
+        std::fs::create_dir_all(&self.stamps)?;
+        // Time an interrupted attempt at these very inputs already spent (it resumes where
+        // that one stopped): the stage's time is the sum, not the last attempt's alone.
+        let spent_path = self.stamp_path(label).with_extension("spent");
+        let earlier = earlier_attempts(&spent_path, hash);
         let started = Instant::now();
-        let status = Command::new(&self.bin)
+        let mut child = Command::new(&self.bin)
             .args(args)
-            .status()
+            .spawn()
             .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            let so_far = earlier + started.elapsed().as_secs_f64();
+            // Best effort: a lost update costs at most one interval of the record.
+            let _ = std::fs::write(&spent_path, format!("{hash} {so_far:.1}"));
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        };
+        let secs = earlier + started.elapsed().as_secs_f64();
         if !status.success() {
+            let _ = std::fs::write(&spent_path, format!("{hash} {secs:.1}"));
             bail!("{label} failed ({status}); fix the cause and rerun: finished stages are kept");
         }
-        let secs = started.elapsed().as_secs_f64();
-        std::fs::create_dir_all(&self.stamps)?;
+        let _ = std::fs::remove_file(&spent_path);
         std::fs::write(self.stamp_path(label), hash)?;
         std::fs::write(
             self.stamp_path(label).with_extension("seconds"),
@@ -180,6 +195,19 @@ impl Pipeline {
             .with_context(|| format!("cannot replace {}", self.timings.display()))?;
         Ok(())
     }
+}
+
+/// Seconds that interrupted attempts of a stage with inputs `hash` spent (`<stamp>.spent`
+/// holds "hash seconds", rewritten every few seconds while a stage runs); 0 when there were
+/// none or they ran on other inputs.
+fn earlier_attempts(spent: &Path, hash: &str) -> f64 {
+    std::fs::read_to_string(spent)
+        .ok()
+        .and_then(|text| {
+            let (h, secs) = text.trim().split_once(' ')?;
+            (h == hash).then(|| secs.parse::<f64>().ok()).flatten()
+        })
+        .unwrap_or(0.0)
 }
 
 /// One member's proxy sweep (σ at λ = 0, then λ at the chosen σ, each choice made on the
@@ -1358,4 +1386,23 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         out.join("REPORT.md").display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::earlier_attempts;
+
+    #[test]
+    fn only_an_interrupted_attempt_at_the_same_inputs_counts() {
+        let dir = std::env::temp_dir().join(format!("xtask-spent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spent = dir.join("stage.spent");
+        assert_eq!(earlier_attempts(&spent, "abc"), 0.0, "no attempt yet");
+        std::fs::write(&spent, "abc 125.5").unwrap();
+        assert_eq!(earlier_attempts(&spent, "abc"), 125.5);
+        assert_eq!(earlier_attempts(&spent, "other"), 0.0, "other inputs");
+        std::fs::write(&spent, "abc").unwrap();
+        assert_eq!(earlier_attempts(&spent, "abc"), 0.0, "torn record");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
