@@ -209,6 +209,8 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
         "bfgs,pool-bfgs,proxy-multistart,inverse-net,inverse-pool,de",
         "--solve-budgets",
         "1",
+        "--large-budget-baselines",
+        "de",
         "--refine",
         "lm",
         "--horizon",
@@ -273,6 +275,23 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     ]);
     assert!(!no_units.status.success());
     assert!(String::from_utf8_lossy(&no_units.stderr).contains("--budget-units-from"));
+    // Large budgets go to budgeted baselines only, by name.
+    let not_baseline = proxyland(&[
+        "evaluate",
+        "--data",
+        &data,
+        "--methods",
+        "bfgs",
+        "--large-budget-baselines",
+        "pool-bfgs",
+        "--out",
+        &p("runs/burgers-k2/never.json"),
+    ]);
+    assert!(!not_baseline.status.success());
+    assert!(
+        String::from_utf8_lossy(&not_baseline.stderr)
+            .contains("--large-budget-baselines: `pool-bfgs`")
+    );
     // The file the units come from is an input: never the output, even with --force.
     let onto_source = proxyland(&[
         "evaluate",
@@ -368,6 +387,11 @@ fn scaling_report_tables_and_verdicts_follow_from_the_results() {
     assert!(md.contains("### burgers-k2 (d = 4)"), "{md}");
     // The protocol is read from the results, not assumed.
     assert!(md.contains("LM refinement, horizon continuation"), "{md}");
+    // A member whose large budgets went to some baselines only says which.
+    assert!(
+        md.contains("On burgers-k2 only de ran at the budgets above 1×"),
+        "{md}"
+    );
     // Baselines at the proxy's spend in calls and, separately, in field solves.
     for unit in ["calls", "solves"] {
         let row = md

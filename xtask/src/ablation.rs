@@ -64,6 +64,12 @@ pub fn run(repo: &Path, experiments: &[String], given: bool, out: &Path) -> Resu
             validation_args: Vec::new(),
         };
         if ABLATION_MEMBERS.contains(&e.as_str()) {
+            if grids.dropout.is_empty() || grids.weight_decay.is_empty() {
+                anyhow::bail!(
+                    "datasets/{e}.toml: [ablation] needs dropout and weight_decay grids for \
+                     {e}, a member of the regularizer ablation"
+                );
+            }
             ablations.push(ablation(&proxies, &paper, &grids)?);
         }
         sweeps.push(fine_sigma_sweep(&proxies, &grids)?);

@@ -99,13 +99,35 @@ pub(crate) fn ablation(repo: &Path, e: &str) -> Result<AblationPlan> {
         at: &at,
         table: t,
     };
-    Ok(AblationPlan {
+    let plan = AblationPlan {
         dropout: key.numbers_or_empty("dropout")?,
         weight_decay: key.numbers_or_empty("weight_decay")?,
         fine_noise: key.numbers("fine_noise")?,
         fine_seeds: key.count("fine_seeds")?,
         methods: key.words("methods")?,
-    })
+    };
+    // The ablation report compares both proxy methods for every regularizer.
+    for needed in ["proxy-bfgs", "proxy-multistart"] {
+        if !plan.methods.split(',').any(|m| m == needed) {
+            return key.fail("methods", "a list with proxy-bfgs and proxy-multistart");
+        }
+    }
+    Ok(plan)
+}
+
+/// Experiment `e`'s settings less its study plans, in a canonical form: what a pool depends
+/// on (the pool stage hashes it). Editing a plan or a comment leaves it alone.
+pub(crate) fn pool_settings(repo: &Path, e: &str) -> Result<String> {
+    let (path, mut table) = config(repo, e)?;
+    table.remove("ablation");
+    if let Some(profiles) = table.get_mut("profile").and_then(toml::Value::as_table_mut) {
+        for (_, p) in profiles.iter_mut() {
+            if let Some(p) = p.as_table_mut() {
+                p.remove("reproduce");
+            }
+        }
+    }
+    toml::to_string(&table).with_context(|| format!("{}: cannot re-serialize", path.display()))
 }
 
 fn config(repo: &Path, e: &str) -> Result<(std::path::PathBuf, toml::Table)> {
@@ -261,6 +283,29 @@ mod tests {
         assert!(e.contains("noise: expected a list of numbers"), "{e}");
         let e = reproduce(&dir, "x", "paper").unwrap_err().to_string();
         assert!(e.contains("no [profile.paper.reproduce]"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pool_depends_on_the_settings_not_on_the_plans() {
+        let dir = std::env::temp_dir().join(format!("xtask-pool-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("datasets")).unwrap();
+        let base = std::fs::read_to_string(repo().join("datasets/burgers.toml")).unwrap();
+        let settings = |text: &str| {
+            std::fs::write(dir.join("datasets/burgers.toml"), text).unwrap();
+            pool_settings(&dir, "burgers").unwrap()
+        };
+        let before = settings(&base);
+        assert!(!before.contains("reproduce") && !before.contains("fine_noise"));
+        let plan_edit = base.replace("seeds = 3", "seeds = 5");
+        assert_ne!(plan_edit, base);
+        assert_eq!(settings(&plan_edit), before, "a plan edit moved the pool");
+        assert_eq!(
+            settings(&format!("# note\n{base}")),
+            before,
+            "a comment moved it"
+        );
+        assert_ne!(settings(&base.replace("n = 128", "n = 64")), before);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -32,6 +32,9 @@ use proxyland_physics::{EXPERIMENTS, SCALING_EXPERIMENTS};
 /// no longer always 0.1 long.
 pub(crate) const VALIDATE_REVISION: &[u8] = b"validate v2";
 pub(crate) const EVALUATE_REVISION: &[u8] = b"evaluate v4";
+/// The pool stage's revision, which every other stage's hash descends from: v2 draws under
+/// `rng::Domain` streams (STREAMS_VERSION 2), so every pool, training and evaluation reruns.
+const GENERATE_REVISION: &[u8] = b"generate v2 (streams 2)";
 
 /// Epochs at most of every network of the scaling profile, proxy and inverse alike, and the
 /// epochs without improvement after which each stops (`train-inverse` defaults to 200 and 20).
@@ -151,23 +154,32 @@ impl Pipeline {
         }
         eprintln!("[reproduce] {label}: proxyland {}", args.join(" "));
         std::fs::create_dir_all(&self.stamps)?;
-        // Time an interrupted attempt at these very inputs already spent (it resumes where
-        // that one stopped): the stage's time is the sum, not the last attempt's alone.
+        // A stage that resumes (`--resume`) continues an interrupted attempt at these very
+        // inputs: its time is the sum of the attempts. One that starts over counts its last.
         let spent_path = self.stamp_path(label).with_extension("spent");
-        let earlier = earlier_attempts(&spent_path, hash);
+        let resumes = args.iter().any(|a| a == "--resume");
+        let earlier = if resumes {
+            earlier_attempts(&spent_path, hash)
+        } else {
+            0.0
+        };
         let started = Instant::now();
         let mut child = Command::new(&self.bin)
             .args(args)
             .spawn()
             .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        let mut recorded = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
             }
-            let so_far = earlier + started.elapsed().as_secs_f64();
-            // Best effort: a lost update costs at most one interval of the record.
-            let _ = std::fs::write(&spent_path, format!("{hash} {so_far:.1}"));
-            std::thread::sleep(std::time::Duration::from_secs(5));
+            if recorded.elapsed().as_secs() >= 5 {
+                let so_far = earlier + started.elapsed().as_secs_f64();
+                // Best effort: a lost update costs at most one interval of the record.
+                let _ = std::fs::write(&spent_path, format!("{hash} {so_far:.1}"));
+                recorded = Instant::now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         };
         let secs = earlier + started.elapsed().as_secs_f64();
         if !status.success() {
@@ -367,6 +379,10 @@ impl ProxySweep<'_> {
             .collect::<Result<_>>()?;
         let sigma_validation = self.validate("sigma", &sigma_models)?;
         let sigma_choice = self.select("sigma", &[&sigma_validation])?;
+        if plan.penalty.is_empty() {
+            // No λ grid: σ's choice is the final one.
+            return Ok((sigma_models, Vec::new(), sigma_choice));
+        }
         let (noise, _) = read_selection(&sigma_choice.0)?;
         let lambda_models: Vec<(String, String)> = plan
             .penalty
@@ -589,7 +605,7 @@ fn reproduce_member(
         .chain(&lambda_models)
         .chain(&seed_models)
         .collect();
-    let (eval, eval_hash) = evaluate_member(&member, &models, &choice, &plan.methods)?;
+    let (eval, eval_hash) = evaluate_member(&member, &models, &choice, &plan)?;
     draw_landscapes(&member, out, &eval, &eval_hash, (noise, penalty))
 }
 
@@ -605,10 +621,13 @@ pub(crate) fn generate_pool(
     let s = |p: &Path| p.display().to_string();
     std::fs::create_dir_all(dir)?;
     let config = repo.join("datasets").join(format!("{e}.toml"));
-    let config_text =
-        std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let config_text = plan::pool_settings(repo, e)?;
     let data = dir.join("data.h5");
-    let data_hash = fnv(&[&config_text, profile.as_bytes(), b"generate v1"]);
+    let data_hash = fnv(&[
+        config_text.as_bytes(),
+        profile.as_bytes(),
+        GENERATE_REVISION,
+    ]);
     pipeline.stage(
         &format!("{e}/generate"),
         &data,
@@ -634,8 +653,10 @@ fn evaluate_member(
     member: &Member<'_>,
     models: &[&(String, String)],
     choice: &(PathBuf, String),
-    methods: &str,
+    plan: &Plan,
 ) -> Result<(PathBuf, String)> {
+    let methods = plan.methods.as_str();
+    let budget_args = plan.budget_args();
     let s = |p: &Path| p.display().to_string();
     let (pipeline, e, dir, data) = (member.pipeline, member.e, member.dir, member.data);
     // The direct inverse beside the proxy; E0 has one fixed target and nothing to invert.
@@ -657,6 +678,7 @@ fn evaluate_member(
         model_hashes.join(",").as_bytes(),
         choice.1.as_bytes(),
         methods.as_bytes(),
+        budget_args.join(" ").as_bytes(),
         inverse.as_ref().map_or(&b""[..], |i| i.1.as_bytes()),
         EVALUATE_REVISION,
     ]);
@@ -677,6 +699,7 @@ fn evaluate_member(
         "--models".into(),
     ];
     args.extend(models.iter().map(|m| m.0.clone()));
+    args.extend(budget_args);
     if let Some((files, _)) = &inverse {
         args.push("--inverse-models".into());
         args.extend(files.iter().cloned());
@@ -938,10 +961,9 @@ fn sized_pool(
 ) -> Result<(PathBuf, String)> {
     std::fs::create_dir_all(dir)?;
     let config = repo.join("datasets").join(format!("{e}.toml"));
-    let config_text =
-        std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let config_text = plan::pool_settings(repo, e)?;
     let data = dir.join("data.h5");
-    let mut data_hash = fnv(&[&config_text, b"scaling", b"generate v1"]);
+    let mut data_hash = fnv(&[config_text.as_bytes(), b"scaling", GENERATE_REVISION]);
     let mut args: Vec<String> = [
         "generate",
         "--config",
@@ -1309,6 +1331,13 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
         let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
         let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
         let plan = plan::reproduce(repo, e, &profile)?;
+        if plan.seeds != 1 {
+            bail!(
+                "datasets/{e}.toml: [profile.scaling.reproduce] seeds = {}: the scaling profile \
+                 scores its chosen proxy at seed 0 alone; give seeds = 1",
+                plan.seeds
+            );
+        }
         let proxies = ProxySweep {
             pipeline: &pipeline,
             e,

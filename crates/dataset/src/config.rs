@@ -325,6 +325,58 @@ impl ExperimentConfig {
         Ok(())
     }
 
+    /// The text a pool stores and its provenance hashes: the file without its study plans
+    /// (`[profile.<p>.reproduce]`, `[ablation]`, each with the comment lines just above it),
+    /// which say what xtask runs on a pool but not what is in it, so that editing a plan
+    /// never makes a pool, or the checkpoints trained on it, stale. When the plans cannot be
+    /// cut out line by line (dotted keys, inline tables), the whole text.
+    pub fn data_text(&self) -> String {
+        let is_plan = |header: &str| {
+            header == "[ablation]"
+                || (header.starts_with("[profile.") && header.ends_with(".reproduce]"))
+        };
+        let mut kept: Vec<&str> = Vec::new();
+        let mut in_plan = false;
+        for line in self.text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                in_plan = is_plan(trimmed);
+                if in_plan {
+                    while kept.last().is_some_and(|l| l.trim_start().starts_with('#')) {
+                        kept.pop();
+                    }
+                }
+            }
+            if !in_plan {
+                kept.push(line);
+            }
+        }
+        while kept.last().is_some_and(|l| l.trim().is_empty()) {
+            kept.pop();
+        }
+        let cut = kept.join("\n") + "\n";
+        // The cut must be exactly the file less its plans, or it is not used.
+        let without_plans = |text: &str| -> Option<toml::Table> {
+            let mut t: toml::Table = toml::from_str(text).ok()?;
+            t.remove("ablation");
+            if let Some(profiles) = t.get_mut("profile").and_then(|p| p.as_table_mut()) {
+                for (_, p) in profiles.iter_mut() {
+                    if let Some(p) = p.as_table_mut() {
+                        p.remove("reproduce");
+                    }
+                }
+            }
+            Some(t)
+        };
+        match (
+            without_plans(&self.text),
+            toml::from_str::<toml::Table>(&cut),
+        ) {
+            (Some(full), Ok(short)) if full == short => cut,
+            _ => self.text.clone(),
+        }
+    }
+
     /// The settings of a profile (`quick` or `paper`).
     pub fn profile(&self, name: &str) -> Result<&ProfileSettings> {
         self.profiles.get(name).ok_or_else(|| Error::Config {

@@ -5,7 +5,7 @@ use crate::config::{ExperimentConfig, SPEC_VERSION};
 use crate::error::{Error, Result};
 use crate::format::{self, NewPool, Pool, PoolHeader, SCHEMA_VERSION, Storage, status};
 use ndarray::{Array2, Array3, Axis};
-use proxyland_physics::rng::Domain;
+use proxyland_physics::rng::{Domain, STREAMS_VERSION};
 use proxyland_physics::{Simulator, sample_target};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -301,10 +301,11 @@ fn run_header(
         schema_version: SCHEMA_VERSION,
         experiment: config.experiment.clone(),
         spec_version: SPEC_VERSION,
-        config_text: config.text.clone(),
+        config_text: config.data_text(),
         seed: opts.seed,
         target_seed: target_seed(opts.seed),
         validation_seed: validation_seed(opts.seed),
+        streams: STREAMS_VERSION,
         samples_total: opts.samples,
         index_start: start,
         index_end: end,
@@ -826,6 +827,7 @@ pub fn generate_in_memory(sim: &dyn Simulator, opts: &GenerateOptions) -> Result
         seed: opts.seed,
         target_seed: target_seed(opts.seed),
         validation_seed: validation_seed(opts.seed),
+        streams: STREAMS_VERSION,
         samples_total: k,
         index_start: 0,
         index_end: k,

@@ -2,8 +2,10 @@
 //! the methods of each profile (`[profile.<name>.reproduce]`), and the regularizer ablation
 //! (`[ablation]`). They live in the experiment's config, beside the sizes they go with, so that
 //! a study is changed by editing data, not xtask's code. This crate does not run them; it
-//! checks them with the rest of the file, so that a typo fails `generate` (the pipeline's first
-//! stage) with the field's name, not an evaluation hours later.
+//! checks their shape with the rest of the file, so that a malformed plan fails `generate`
+//! (the pipeline's first stage) with the key's name. Method names are the optimizer's to know:
+//! a misspelt one fails the first stage that runs it. A pool does not depend on its plans
+//! ([`crate::ExperimentConfig::data_text`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,7 @@ use serde::{Deserialize, Serialize};
 ///     "#,
 /// )?;
 /// assert!(plan.check().is_ok());
-/// assert!(plan.budgets.is_empty()); // the evaluation's own default (1× and 10× in calls)
+/// assert!(plan.budgets.is_none()); // the evaluation's own default (1× and 10× in calls)
 /// # Ok::<(), toml::de::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,12 +40,12 @@ pub struct ReproducePlan {
     /// Methods scored on the test targets (`all`: every one the inputs allow).
     pub methods: Vec<String>,
     /// Baselines' budgets as multiples of each surrogate method's spend in simulator calls
-    /// (empty: the evaluation's default).
+    /// (absent: the evaluation's default).
     #[serde(default)]
-    pub budgets: Vec<usize>,
-    /// Baselines' budgets as multiples of that spend in field solves (empty: none).
+    pub budgets: Option<Vec<usize>>,
+    /// Baselines' budgets as multiples of that spend in field solves (absent: none).
     #[serde(default)]
-    pub solve_budgets: Vec<usize>,
+    pub solve_budgets: Option<Vec<usize>>,
     /// The baselines that also run at the multiples above 1 (absent: all of them).
     #[serde(default)]
     pub large_budget_baselines: Option<Vec<String>>,
@@ -81,8 +83,12 @@ impl ReproducePlan {
             ("budgets", &self.budgets),
             ("solve_budgets", &self.solve_budgets),
         ] {
-            if multiples.contains(&0) {
-                return Err(format!("{key} = {multiples:?}: multiples must be positive"));
+            if let Some(m) = multiples
+                && (m.is_empty() || m.contains(&0))
+            {
+                return Err(format!(
+                    "{key} = {m:?}: give positive multiples (1, 10), or leave the key out"
+                ));
             }
         }
         if let Some(b) = &self.large_budget_baselines {
@@ -156,8 +162,8 @@ mod tests {
             seeds: 1,
             validation_methods: vec!["proxy-multistart".into()],
             methods: vec!["all".into()],
-            budgets: Vec::new(),
-            solve_budgets: vec![1, 10],
+            budgets: None,
+            solve_budgets: Some(vec![1, 10]),
             large_budget_baselines: Some(vec!["de".into()]),
         }
     }
@@ -166,13 +172,14 @@ mod tests {
     fn each_bad_key_is_named() {
         assert!(plan().check().is_ok());
         type Spoil = fn(&mut ReproducePlan);
-        let cases: [(&str, Spoil); 6] = [
+        let cases: [(&str, Spoil); 7] = [
+            ("budgets", |p| p.budgets = Some(Vec::new())),
             ("noise", |p| p.noise = vec![-0.1]),
             ("noise", |p| p.noise = vec![0.05, 0.05]),
             ("penalty", |p| p.penalty = vec![0.0]),
             ("seeds", |p| p.seeds = 0),
             ("methods", |p| p.methods = vec!["bfgs,de".into()]),
-            ("solve_budgets", |p| p.solve_budgets = vec![0]),
+            ("solve_budgets", |p| p.solve_budgets = Some(vec![0])),
         ];
         for (key, spoil) in cases {
             let mut p = plan();

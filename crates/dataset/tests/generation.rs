@@ -63,6 +63,44 @@ fn every_shipped_config_parses_and_matches_the_spec_simulator() {
     }
 }
 
+/// A pool stores its config without the study plans, so that editing what xtask runs never
+/// makes a pool or its checkpoints stale, while a change to the physics still does.
+#[test]
+fn a_pool_keeps_its_config_without_the_plans() {
+    for entry in std::fs::read_dir(repo().join("datasets")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = ExperimentConfig::parse(&path, &text).unwrap();
+        let data = config.data_text();
+        assert!(
+            !data.contains("reproduce]") && !data.contains("[ablation]"),
+            "{}: a plan was kept",
+            path.display()
+        );
+        if text.contains(".reproduce]") {
+            assert!(data.len() < text.len(), "{}", path.display());
+            // Every setting but the plans survives the cut: the cut parses to the same pool.
+            let again = ExperimentConfig::parse(&path, &data).unwrap();
+            assert_eq!(again.physics, config.physics, "{}", path.display());
+            assert_eq!(again.proxy, config.proxy);
+            assert!(again.profiles.values().all(|p| p.reproduce.is_none()));
+        }
+        let seeds = text.replacen("seeds = ", "seeds = 1", 1);
+        if seeds != text {
+            let edited = ExperimentConfig::parse(&path, &seeds).unwrap();
+            assert_eq!(
+                edited.data_text(),
+                data,
+                "a plan edit moved {}",
+                path.display()
+            );
+        }
+        let physics = text.replacen("[physics]", "[physics]\n# edited", 1);
+        let edited = ExperimentConfig::parse(&path, &physics).unwrap();
+        assert_ne!(edited.data_text(), data, "{}", path.display());
+    }
+}
+
 #[test]
 fn a_family_member_must_be_the_one_its_settings_make() {
     let dir = tempfile::tempdir().unwrap();

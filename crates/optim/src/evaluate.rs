@@ -326,6 +326,7 @@ pub fn evaluate(
         pool_simulations: opts.pool_simulations,
         selection: opts.selection.clone(),
         budget_units,
+        large_budget_baselines: opts.large_budget_families.clone(),
         protocol: Some(Protocol::of(&opts.settings)),
         methods: summaries,
         surrogates: surrogate_reports,

@@ -482,6 +482,10 @@ pub struct Results {
     pub selection: Option<Selection>,
     /// The units of the baselines' budgets.
     pub budget_units: Vec<BudgetUnit>,
+    /// The baselines that ran at multiples above 1 where not all did
+    /// (`EvaluateOptions::large_budget_families`); absent: every one ran at every multiple.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_budget_baselines: Option<Vec<Family>>,
     /// How refining methods refined (absent in files from before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<Protocol>,
@@ -510,13 +514,18 @@ pub const RESULTS_FORMAT_VERSION: u32 = 6;
 /// were unique within a file, so the join is exact. A row whose label no summary has is an
 /// error (the file is not what it claims).
 fn ids_from_summaries(value: &mut serde_json::Value) -> std::result::Result<(), String> {
-    let ids: std::collections::HashMap<String, serde_json::Value> = value
-        .get("methods")
-        .and_then(|m| m.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|s| Some((s.get("label")?.as_str()?.to_string(), s.get("id")?.clone())))
-        .collect();
+    let mut ids = std::collections::HashMap::new();
+    let summaries = value.get("methods").and_then(|m| m.as_array());
+    for s in summaries.into_iter().flatten() {
+        let (Some(label), Some(id)) = (s.get("label").and_then(|l| l.as_str()), s.get("id")) else {
+            continue;
+        };
+        if ids.insert(label.to_string(), id.clone()).is_some() {
+            return Err(format!(
+                "two summaries are labelled `{label}`: its rows are ambiguous"
+            ));
+        }
+    }
     let Some(rows) = value.get_mut("rows").and_then(|r| r.as_array_mut()) else {
         return Ok(());
     };

@@ -30,45 +30,52 @@ fn splitmix64(state: &mut u64) -> u64 {
 /// assert_ne!(a.next_u64(), b.next_u64()); // same seed and index, different consumers
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Domain {
     /// X of pool sample `index` (`generate`). Domain 0: the streams pools have always used.
-    PoolSample,
+    PoolSample = 0,
     /// The seeds of a pool's test (index 0) and validation (index 1) targets' streams.
-    TargetSeeds,
+    TargetSeeds = 1,
     /// X of target `index`, seeded by a seed from [`Domain::TargetSeeds`].
-    Target,
+    Target = 2,
     /// The split of a pool's valid samples into training and validation pairs (index 0).
-    PairSplit,
+    PairSplit = 3,
     /// Training pairs, draw `index`.
-    TrainingPairs,
+    TrainingPairs = 4,
     /// Validation pairs, draw `index`.
-    ValidationPairs,
+    ValidationPairs = 5,
     /// The starts of a network's own argmin on validation target `index` during training.
-    ArgminStarts,
+    ArgminStarts = 6,
     /// libtorch's generator for a proxy: initialization (index 0) and the noise of epoch e
     /// (index e + 1).
-    Torch,
+    Torch = 7,
     /// libtorch's generator for an inverse network: initialization and the supervised stage's
     /// shuffles (index 0), the physics stage's shuffle (index 1).
-    InverseTorch,
+    InverseTorch = 8,
     /// The start u0 of test target `index`, shared by every single-start method (`evaluate`).
-    TestStart,
+    TestStart = 9,
     /// The start u0 of validation target `index`.
-    ValidationStart,
+    ValidationStart = 10,
     /// A method's own draws on target `index`; the method and split are mixed into the seed.
-    MethodDraws,
+    MethodDraws = 11,
     /// The probes of target `index` in the limits study.
-    LimitProbes,
+    LimitProbes = 12,
     /// `solve`: the start of an observation (index: the observation's content key).
-    ObservationStart,
+    ObservationStart = 13,
     /// `solve`: a method's draws for an observation (index: its content key).
-    ObservationDraws,
+    ObservationDraws = 14,
     /// Tests, benchmarks and examples.
-    Scratch,
+    Scratch = 15,
 }
 
+/// Which scheme of streams made a file: recorded in pools and checkpoints, so that a resume
+/// never continues under other streams than it began with. 1: streams picked by hand (before
+/// [`Domain`]); 2: [`Domain`].
+pub const STREAMS_VERSION: u32 = 2;
+
 impl Domain {
-    /// Every domain, in the order of their tags.
+    /// Every domain, in the order of their tags (the tag is the discriminant: fixed, so that
+    /// adding a domain never moves another's streams).
     pub const ALL: [Domain; 16] = [
         Domain::PoolSample,
         Domain::TargetSeeds,
@@ -97,17 +104,16 @@ impl Domain {
     }
 
     /// A 63-bit seed for libtorch's generator (`tch::manual_seed` takes an `i64`), drawn from
-    /// this domain's stream `(seed, index)`.
+    /// this domain's stream `(seed, index)`. libtorch's CPU generator keeps only its low 32
+    /// bits, so two uses may share a generator state by chance (about n²/2³³ for n seeds), never
+    /// by construction.
     pub fn torch_seed(self, seed: u64, index: u64) -> i64 {
         (self.stream(seed, index).next_u64() >> 1) as i64
     }
 
     /// Where item `index` sits among all streams of a seed: the tag in the top 8 bits.
     fn stream_index(self, index: u64) -> u64 {
-        let tag = Domain::ALL
-            .iter()
-            .position(|d| *d == self)
-            .expect("ALL lists every domain") as u64;
+        let tag = self as u64;
         let item = (index ^ (index >> 56).wrapping_mul(0x9E37_79B9)) % Domain::ITEMS;
         (tag << 56) | item
     }
@@ -204,6 +210,13 @@ mod tests {
                 total,
                 "seed {seed}: two (domain, item) share a stream"
             );
+        }
+    }
+
+    #[test]
+    fn all_lists_every_tag_once_in_order() {
+        for (i, d) in Domain::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i, "{d:?}");
         }
     }
 

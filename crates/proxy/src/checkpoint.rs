@@ -64,6 +64,10 @@ pub struct DatasetProvenance {
     pub seed: u64,
 }
 
+fn streams_one() -> u32 {
+    1
+}
+
 /// What training did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
@@ -83,6 +87,11 @@ pub struct TrainingSummary {
     pub device: String,
     /// The training seed (pair sampling, initialization, noise).
     pub seed: u64,
+    /// Which scheme of random streams drew its pairs, initialization and noise
+    /// (`proxyland_physics::rng::STREAMS_VERSION`; checkpoints from before the field read 1).
+    /// A resume under other streams is refused.
+    #[serde(default = "streams_one")]
+    pub streams: u32,
     /// Training pairs per minibatch.
     pub batch_size: usize,
     /// Training pairs drawn per epoch.

@@ -18,7 +18,7 @@ use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::Regularizers;
 use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
-use proxyland_physics::rng::Domain;
+use proxyland_physics::rng::{Domain, STREAMS_VERSION};
 use proxyland_physics::{Boundary, ParamSpace};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -657,6 +657,7 @@ fn initial_meta(
             seconds: 0.0,
             device: crate::device::describe(opts.device),
             seed: opts.seed,
+            streams: STREAMS_VERSION,
             batch_size: settings.batch_size,
             pairs_per_epoch: opts.pairs_per_epoch,
             learning_rate: settings.learning_rate,
@@ -787,6 +788,7 @@ fn check_same_run(
         || then.near_share != now.near_share
         || then.near_neighbours != now.near_neighbours
         || then.seed != now.seed
+        || then.streams != now.streams
         || then.pairs_per_epoch != now.pairs_per_epoch
         || then.batch_size != now.batch_size
         || then.learning_rate != now.learning_rate
@@ -794,8 +796,8 @@ fn check_same_run(
     {
         return Err(Error::Checkpoint {
             path: resume_path.to_path_buf(),
-            field: "dataset/noise/penalty/regularizers/architecture/seed/pairs/batch size/\
-                    learning rate/near pairs"
+            field: "dataset/noise/penalty/regularizers/architecture/seed/streams/pairs/batch \
+                    size/learning rate/near pairs"
                 .into(),
             message: "the interrupted run used other data or settings; delete it or rerun \
                       with the original settings"

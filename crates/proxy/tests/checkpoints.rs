@@ -243,6 +243,21 @@ fn an_interrupted_training_resumes_to_the_same_weights_as_an_uninterrupted_one()
         resume: true,
         ..opts.clone()
     };
+    // A state drawn under other random streams (an older proxyland's) is not continued.
+    let state = dir.path().join("parts.safetensors.resume");
+    let bytes = std::fs::read(&state).unwrap();
+    // The metadata is JSON inside the header's JSON: its quotes are escaped.
+    let now = br#"streams\":2"#;
+    let at = bytes
+        .windows(now.len())
+        .position(|w| w == now)
+        .expect("streams recorded");
+    let mut older = bytes.clone();
+    older[at + now.len() - 1] = b'1';
+    std::fs::write(&state, &older).unwrap();
+    let err = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap_err();
+    assert!(err.to_string().contains("streams"), "{err}");
+    std::fs::write(&state, &bytes).unwrap();
     let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
     assert_eq!(meta.training.history.len(), 5);
     // Weights, moments and schedule all resumed: bit-identical to the uninterrupted run.

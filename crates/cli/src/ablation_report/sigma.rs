@@ -10,13 +10,24 @@ use std::path::Path;
 
 /// The fine σ sweep: a table, a figure and where too little noise turns into too much.
 pub(super) fn sigma(md: &mut String, sweeps: &[SigmaSweep], out: &Path) -> Result<()> {
+    // How many seeds the best-covered σ had (the config's `fine_seeds`), read from the runs.
+    let most = sweeps
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.runs.len()))
+        .max()
+        .unwrap_or(1);
+    let extra = match most {
+        1 => "no other seeds".to_string(),
+        2 => "also with seed 1".to_string(),
+        k => format!("also with seeds 1–{}", k - 1),
+    };
     writeln!(
         md,
         "## How σ maps to smoothness and success\n\n\
          Noise injection alone (λ = 0) on a log grid of σ, seed 0; the validation choice and \
-         its two neighbours also with seeds 1 and 2. Success cells are seed 0's [Wilson \
-         interval], then the mean over seeds where there are more; the argmin error (drift) and \
-         roughness are means over seeds.\n"
+         its two neighbours {extra}. Success cells are seed 0's [Wilson interval], then the \
+         mean over seeds where there are more; the argmin error (drift) and roughness are means \
+         over seeds.\n"
     )?;
     for s in sweeps {
         writeln!(
@@ -150,7 +161,7 @@ fn turn_sentence(s: &SigmaSweep) -> String {
         );
     }
     words.push_str(
-        " (The turn describes the test targets, it chooses nothing; σ with three seeds are \
+        " (The turn describes the test targets, it chooses nothing; σ with several seeds are \
          averaged, the others are one seed's, so a single seed's luck can move it.)",
     );
     words

@@ -100,6 +100,20 @@ fn methods_paragraph(members: &[Member]) -> String {
          strongest baseline is the best of the three on these targets, a choice that favours \
          the baselines.\n"
     );
+    // Where only some baselines ran above 1×, their column is theirs alone: say so.
+    for m in members {
+        if let Some(only) = &m.results.large_budget_baselines {
+            let names: Vec<&str> = only.iter().map(|f| f.name()).collect();
+            let _ = writeln!(
+                md,
+                "On {} only {} ran at the budgets above 1× (the config's \
+                 `large_budget_baselines`): its \"strongest baseline\" at 10× is {} alone.\n",
+                m.name,
+                names.join(" and "),
+                names.join(" and ")
+            );
+        }
+    }
     md
 }
 

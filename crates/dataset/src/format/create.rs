@@ -37,6 +37,7 @@ pub(crate) fn create(path: &Path, new: &NewPool) -> Result<hdf5::File> {
         ("seed", h.seed),
         ("target_seed", h.target_seed),
         ("validation_seed", h.validation_seed),
+        ("streams", u64::from(h.streams)),
         ("samples_total", h.samples_total as u64),
         ("index_start", h.index_start as u64),
         ("index_end", h.index_end as u64),

@@ -72,6 +72,9 @@ pub struct PoolHeader {
     pub target_seed: u64,
     /// The seed of the validation targets' streams (derived from `seed`).
     pub validation_seed: u64,
+    /// Which scheme of random streams drew its samples and targets
+    /// (`proxyland_physics::rng::STREAMS_VERSION`; files from before the attribute read 1).
+    pub streams: u32,
     /// Pool size K over all shards.
     pub samples_total: usize,
     /// First global sample index in this file.
@@ -119,6 +122,11 @@ impl PoolHeader {
         ] {
             eat(&v.to_le_bytes());
         }
+        // Only a pool drawn under later streams hashes its version: an older pool keeps the
+        // fingerprint its checkpoints recorded.
+        if self.streams != 1 {
+            eat(&u64::from(self.streams).to_le_bytes());
+        }
         format!("{h:016x}")
     }
 
@@ -129,6 +137,7 @@ impl PoolHeader {
             && self.seed == other.seed
             && self.target_seed == other.target_seed
             && self.validation_seed == other.validation_seed
+            && self.streams == other.streams
             && self.samples_total == other.samples_total
     }
 }

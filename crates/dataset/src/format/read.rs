@@ -377,6 +377,11 @@ pub(crate) fn read_header(path: &Path, file: &hdf5::File) -> Result<PoolHeader> 
         seed: u64_attr("seed")?,
         target_seed: u64_attr("target_seed")?,
         validation_seed: u64_attr("validation_seed")?,
+        // Pools from before the attribute were drawn under streams 1.
+        streams: match file.attr("streams") {
+            Ok(_) => u64_attr("streams")? as u32,
+            Err(_) => 1,
+        },
         samples_total: u64_attr("samples_total")? as usize,
         index_start: u64_attr("index_start")? as usize,
         index_end: u64_attr("index_end")? as usize,
