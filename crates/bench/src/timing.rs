@@ -28,16 +28,9 @@ pub fn median<R>(min_reps: usize, min_seconds: f64, mut f: impl FnMut() -> R) ->
     }
 }
 
-/// The median of measured seconds (NaN for none).
+/// The median of measured seconds (NaN for none): optim's one median.
 pub fn median_of(times: &[f64]) -> f64 {
-    let mut times = times.to_vec();
-    times.sort_by(f64::total_cmp);
-    let n = times.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => times[n / 2],
-        _ => 0.5 * (times[n / 2 - 1] + times[n / 2]),
-    }
+    proxyland_optim::stats::median(times.to_vec()).unwrap_or(f64::NAN)
 }
 
 /// Human units for a duration in seconds.

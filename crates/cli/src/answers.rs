@@ -2,7 +2,7 @@
 //! against docs/answers.schema.json by a test), CSV, a terminal table.
 
 use anyhow::Result;
-use proxyland_optim::{Alternative, Answer, Judgement, NoiseSource, Refinement, StopReason, Trust};
+use proxyland_optim::{Alternative, NoiseSource, Refinement, Solved, StopReason, Trust};
 use serde::Serialize;
 use std::io::Write;
 
@@ -61,10 +61,13 @@ impl AnswerRow {
         experiment: &str,
         method: &str,
         parameters: &[String],
-        answer: Answer,
-        judged: Judgement,
-        truth: Option<(Vec<f64>, bool)>,
+        solved: Solved,
     ) -> AnswerRow {
+        let Solved {
+            answer,
+            judgement: judged,
+            truth,
+        } = solved;
         let d = parameters.len();
         let fit = judged.fit.as_ref();
         AnswerRow {

@@ -41,6 +41,7 @@ mod lm;
 mod local;
 mod methods;
 mod objective;
+mod observation;
 mod quality;
 mod refine;
 mod results;
@@ -69,6 +70,8 @@ pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,
     SurrogateModel, Trace, TracePoint, TrueLoss,
 };
+pub use observation::{Observation, Solved, solve_observation};
+pub use quality::{ARGMIN_NEAR, ARGMIN_STARTS, ROUGHNESS_GRID, ROUGHNESS_GRID_1D};
 pub use refine::{Refinement, continuation_horizons, refine};
 pub use results::{
     Budget, BudgetUnit, Candidate, Environment, Headline, InverseGuesses, MethodId, MethodSummary,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub const PROBE_RADII: [f64; 4] = [0.02, 0.05, 0.1, 0.2];
 
 /// LM iterations allowed from each probe start (the refinement's own cap).
-const PROBE_ITERATIONS: u64 = 100;
+pub const PROBE_ITERATIONS: u64 = 100;
 
 /// The basin probed at one distance from the truth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,12 +136,7 @@ pub fn probe_limits(
             reached,
         });
     }
-    let worst = |u: &[f64]| {
-        space
-            .normalized_distance(&space.from_unit(u), x_star)
-            .into_iter()
-            .fold(0.0, f64::max)
-    };
+    let worst = |u: &[f64]| space.worst_distance(&space.from_unit(u), x_star);
     let (nearest_by_trajectory, nearest_in_parameters) = match library {
         Some(lib) => {
             let by_trajectory = lib.nearest(y_star, 1)?.first().map(|(_, u)| worst(u));

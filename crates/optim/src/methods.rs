@@ -427,9 +427,9 @@ pub const SUCCESS_TOLERANCE: f64 = 0.01;
 /// Success: every coordinate within 1% of its box width of the truth (periodic distance).
 /// Returns (success, worst normalized error).
 pub fn is_success(sim: &dyn Simulator, x_hat: &[f64], x_star: &[f64]) -> (bool, f64) {
-    let dist = sim.param_space().normalized_distance(x_hat, x_star);
-    let worst = dist.iter().cloned().fold(0.0, f64::max);
-    (dist.iter().all(|&d| d <= SUCCESS_TOLERANCE), worst)
+    let space = sim.param_space();
+    let worst = space.worst_distance(x_hat, x_star);
+    (worst <= SUCCESS_TOLERANCE, worst)
 }
 
 /// One inverse problem: its simulator, the observed trajectory Y* and the start u0 that every

@@ -30,10 +30,14 @@ fn slice_points(d: usize, u_star: &[f64], n: usize) -> Vec<Vec<f64>> {
 }
 
 /// Points per axis of the slice the roughness is measured on: finer than the rank
-/// correlation's grid, since it costs no simulator call. A 1-D slice takes docs/proxy.md's
-/// 1001 points.
-const ROUGHNESS_GRID: usize = 101;
-const ROUGHNESS_GRID_1D: usize = 1001;
+/// correlation's grid, since it costs no simulator call.
+pub const ROUGHNESS_GRID: usize = 101;
+/// Points of a 1-D slice's roughness (docs/proxy.md).
+pub const ROUGHNESS_GRID_1D: usize = 1001;
+/// Starts of the search for a network's own argmin (BFGS on the network from each).
+pub const ARGMIN_STARTS: usize = 256;
+/// A network's argmin counts as near X* within this max-norm distance (fraction of the box).
+pub const ARGMIN_NEAR: f64 = 0.02;
 
 /// The roughness of predicted log-losses `z` on the slice of [`slice_points`] with `n` points
 /// per axis: the curvature energy ∫ (∂²z/∂u²)² du along each line of the slice (every row and
@@ -95,8 +99,14 @@ pub(crate) fn surrogate_quality(
                     let landscape = SurrogateLoss::new(bound.as_ref(), space);
                     let mut stream = method_stream(opts.seed, opts.split, "surrogate-argmin", i);
                     let u0 = start_of(opts.seed, opts.split, i, d);
-                    let minima =
-                        surrogate_minima(&landscape, &u0, 256, 4, opts.settings, &mut stream)?;
+                    let minima = surrogate_minima(
+                        &landscape,
+                        &u0,
+                        ARGMIN_STARTS,
+                        4,
+                        opts.settings,
+                        &mut stream,
+                    )?;
                     let u_hat = &minima[0].1;
                     let (_, error) = is_success(sim, &space.from_unit(u_hat), &targets[i].x);
                     let (rho, rough) = match true_slices.get(i) {
@@ -125,7 +135,9 @@ pub(crate) fn surrogate_quality(
             let n = argmin_errors.len().max(1) as f64;
             Ok(SurrogateQuality {
                 median_argmin_error: median(argmin_errors.clone()),
-                argmin_within_2pct: argmin_errors.iter().filter(|e| **e <= 0.02).count() as f64 / n,
+                argmin_within_2pct: argmin_errors.iter().filter(|e| **e <= ARGMIN_NEAR).count()
+                    as f64
+                    / n,
                 argmin_errors,
                 rank_correlation: mean(&rhos),
                 roughness: mean(&roughs),

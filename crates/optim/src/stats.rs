@@ -75,6 +75,21 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
+/// The upper median: the larger of the two middle values when their count is even. An order
+/// statistic, so the score is one target's actual value; the training loops select checkpoints
+/// on it (their epochs' scores must not move by averaging two targets). `None` for no values.
+///
+/// ```
+/// use proxyland_optim::stats::upper_median;
+/// assert_eq!(upper_median(vec![3.0, 1.0, 2.0]), Some(2.0));
+/// assert_eq!(upper_median(vec![4.0, 1.0, 2.0, 3.0]), Some(3.0));
+/// assert_eq!(upper_median(vec![]), None);
+/// ```
+pub fn upper_median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
 /// Spearman's rank correlation (average ranks for ties).
 ///
 /// ```

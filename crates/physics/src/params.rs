@@ -159,6 +159,29 @@ impl ParamSpace {
             .collect()
     }
 
+    /// The worst coordinate's [`normalized_distance`](Self::normalized_distance): the error
+    /// every report quotes ("argmin error", "parameter error"). A non-finite coordinate is
+    /// infinitely wrong (a plain `f64::max` fold would drop its NaN and score it perfect).
+    ///
+    /// ```
+    /// use proxyland_physics::{Boundary, ParamSpace};
+    /// let s = ParamSpace::new(["a", "b"], ["", ""], [0.0, 0.0], [10.0, 2.0],
+    ///     [Boundary::Reflect, Boundary::Reflect]).unwrap();
+    /// assert!((s.worst_distance(&[1.0, 1.0], &[2.0, 1.1]) - 0.1).abs() < 1e-12);
+    /// assert_eq!(s.worst_distance(&[f64::NAN, 1.0], &[2.0, 1.0]), f64::INFINITY);
+    /// ```
+    pub fn worst_distance(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.normalized_distance(a, b)
+            .into_iter()
+            .fold(0.0, |worst, e| {
+                if e.is_finite() {
+                    worst.max(e)
+                } else {
+                    f64::INFINITY
+                }
+            })
+    }
+
     /// Per-coordinate distance between two points after folding, as a fraction of the box width
     /// (the shorter way round for periodic coordinates). Success in the spec is every entry ≤ 0.01.
     pub fn normalized_distance(&self, a: &[f64], b: &[f64]) -> Vec<f64> {

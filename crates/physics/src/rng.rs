@@ -122,7 +122,7 @@ impl Domain {
 impl Stream {
     /// The stream for item `index` of the run seeded with `seed`. Outside this module, draw
     /// through a [`Domain`], which keeps consumers apart.
-    pub(crate) fn new(seed: u64, index: u64) -> Self {
+    fn new(seed: u64, index: u64) -> Self {
         // Mix the pair through two rounds so that (seed, index) and (seed + 1, index − 1) differ.
         let mut state = seed;
         let a = splitmix64(&mut state);

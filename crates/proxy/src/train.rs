@@ -387,7 +387,7 @@ fn validation_argmin_error(
     let settings = LocalSettings::default();
     // Tensors are not Sync: the parallel part sees plain data only.
     let x_stars: Vec<&Vec<f64>> = targets.iter().map(|(x, _)| x).collect();
-    let mut errors: Vec<f64> = x_stars
+    let errors: Vec<f64> = x_stars
         .par_iter()
         .zip(&embeddings)
         .enumerate()
@@ -402,22 +402,12 @@ fn validation_argmin_error(
             let mut stream = Domain::ArgminStarts.stream(seed, i as u64);
             let u0: Vec<f64> = (0..space.dim()).map(|_| stream.uniform()).collect();
             match surrogate_minima(&landscape, &u0, 64, 2, settings, &mut stream) {
-                Ok(minima) => {
-                    let x = space.from_unit(&minima[0].1);
-                    space
-                        .normalized_distance(&x, x_star)
-                        .into_iter()
-                        .fold(0.0, f64::max)
-                }
+                Ok(minima) => space.worst_distance(&space.from_unit(&minima[0].1), x_star),
                 Err(_) => f64::INFINITY,
             }
         })
         .collect();
-    errors.sort_by(f64::total_cmp);
-    errors
-        .get(errors.len() / 2)
-        .copied()
-        .unwrap_or(f64::INFINITY)
+    proxyland_optim::stats::upper_median(errors).unwrap_or(f64::INFINITY)
 }
 
 /// Validation targets for the argmin metric: the pool's own validation targets (their X and
@@ -445,11 +435,16 @@ fn argmin_targets(
         .collect()
 }
 
+/// The training-pair draw the normalization probe uses: an item of the training pairs' own
+/// domain that no epoch reaches (epochs draw batches 0, 1, 2, ...), so the probe is fixed per
+/// pool and seed and never repeats a training batch.
+const NORMALIZATION_PROBE_DRAW: u64 = u64::MAX / 2;
+
 /// The normalization a training run on `pool` uses: trajectory mean/std over the valid samples,
 /// and ε and the log-loss mean/std from a fixed probe batch of training pairs.
 pub fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
     let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
-    let probe = sampler.batch(Split::Train, u64::MAX / 2, 4096);
+    let probe = sampler.batch(Split::Train, NORMALIZATION_PROBE_DRAW, 4096);
     let mut losses = probe.loss.to_vec();
     losses.sort_by(f64::total_cmp);
     // ε resolves losses three decades below the typical one; smaller ones all look like "zero".

@@ -12,9 +12,8 @@ use proxyland_proxy::{
     train_inverse,
 };
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+fn median(v: Vec<f64>) -> f64 {
+    proxyland_optim::stats::median(v).expect("some values")
 }
 
 #[test]

@@ -12,9 +12,7 @@ use crate::{interrupt, progress};
 use anyhow::{Result, bail};
 use input::{noise_of, observations};
 use present::{check_outputs, finish, present, write_iterates};
-use proxyland_optim::{Problem, SurrogateModel, is_success, judge, run};
-use proxyland_physics::Trajectory;
-use proxyland_physics::rng::Domain;
+use proxyland_optim::{Observation, SurrogateModel, solve_observation};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use wiring::{init_start, method_of, predicted_starts, proxy_of, settings_of, simulator};
@@ -136,38 +134,25 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
             if interrupt::interrupted() {
                 return Ok(None);
             }
-            // Starts and draws come from the observation's own bytes, not its place in the
-            // file: the same observation gets the same answer alone or in any batch.
-            let key = content_key(&observations[i]);
-            let u0 = match (&predicted, &init) {
-                (Some(p), _) => p[i].clone(),
-                (None, Some(u)) => u.clone(),
-                (None, None) => {
-                    let mut s = Domain::ObservationStart.stream(args.seed, key);
-                    (0..space.dim()).map(|_| s.uniform()).collect()
-                }
-            };
-            let problem = Problem {
-                sim: sim.as_ref(),
+            let observation = Observation {
                 target: &observations[i],
-                u0: u0.clone(),
-                trace,
-                library: library.as_ref(),
+                noise: &noise[i],
+                start: match (&predicted, &init) {
+                    (Some(p), _) => Some(p[i].clone()),
+                    (None, init) => init.clone(),
+                },
+                truth: truth[i].as_deref(),
             };
-            let answer = run(
+            let solved = solve_observation(
+                sim.as_ref(),
+                &observation,
                 &method,
-                &problem,
                 proxy.as_ref().map(|p| p as &dyn SurrogateModel),
+                library.as_ref(),
                 settings,
-                &mut Domain::ObservationDraws.stream(args.seed, key),
-            )
-            // One observation's failure is its own FAILED row, never the batch's end.
-            .unwrap_or_else(|e| failed_answer(&space, &u0, &e.to_string()));
-            let judged = judge(sim.as_ref(), &answer, &observations[i], &noise[i]);
-            let truth = truth[i].as_ref().map(|x| {
-                let (ok, _) = is_success(sim.as_ref(), &answer.x_hat, x);
-                (x.clone(), ok)
-            });
+                args.seed,
+                trace,
+            );
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             bar.set_position(n as u64);
             Ok(Some(AnswerRow::new(
@@ -175,9 +160,7 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
                 &args.experiment,
                 &method_name,
                 &space.names,
-                answer,
-                judged,
-                truth,
+                solved,
             )))
         };
     // One observation records its iterates if asked (a trace is not shared across threads).
@@ -208,37 +191,4 @@ pub fn run_solve(args: SolveArgs) -> Result<()> {
         write_iterates(path, trace, &space)?;
     }
     finish(&args, &rows, k, complete)
-}
-
-/// A 64-bit FNV-1a hash of an observation's values: its stream index.
-fn content_key(y: &Trajectory) -> u64 {
-    y.iter().fold(0xcbf2_9ce4_8422_2325, |h, v| {
-        v.to_bits()
-            .to_le_bytes()
-            .iter()
-            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
-    })
-}
-
-/// The answer of a method that could not run on one observation: its start, marked failed.
-fn failed_answer(
-    space: &proxyland_physics::ParamSpace,
-    u0: &[f64],
-    why: &str,
-) -> proxyland_optim::Answer {
-    proxyland_optim::Answer {
-        x_hat: space.fold(&space.from_unit(u0)).0,
-        resim_loss: f64::INFINITY,
-        sim_calls: 0,
-        surrogate_evals: 0,
-        wall_s: 0.0,
-        stopped: Some(proxyland_optim::StopReason::ObjectiveFailed {
-            message: why.to_string(),
-        }),
-        rounds: None,
-        minima: Vec::new(),
-        local_runs: 0,
-        field_solves: 0,
-        refinement: None,
-    }
 }

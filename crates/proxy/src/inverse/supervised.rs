@@ -17,6 +17,7 @@ use crate::train::TrainSpec;
 use crate::training_shared::{dataset_provenance, refuse_to_replace, trajectory_moments};
 use ndarray::Array2;
 use proxyland_dataset::Pool;
+use proxyland_optim::stats::upper_median;
 use proxyland_physics::rng::Domain;
 use proxyland_physics::{Boundary, ParamSpace, Simulator};
 use std::path::Path;
@@ -25,26 +26,12 @@ use tch::nn::VarStore;
 
 /// Median over targets of the worst normalized coordinate error of `u` against the truth.
 fn median_error(space: &ParamSpace, u: &[Vec<f64>], truth: &Array2<f64>) -> f64 {
-    let mut errors: Vec<f64> = u
+    let errors: Vec<f64> = u
         .iter()
         .enumerate()
-        .map(|(i, u)| {
-            // A non-finite prediction is infinitely wrong (f64::max would drop its NaN and
-            // score it perfect).
-            space
-                .normalized_distance(&space.from_unit(u), &truth.row(i).to_vec())
-                .into_iter()
-                .fold(0.0_f64, |worst, e| {
-                    if e.is_finite() {
-                        worst.max(e)
-                    } else {
-                        f64::INFINITY
-                    }
-                })
-        })
+        .map(|(i, u)| space.worst_distance(&space.from_unit(u), &truth.row(i).to_vec()))
         .collect();
-    errors.sort_by(f64::total_cmp);
-    errors.get(errors.len() / 2).copied().unwrap_or(f64::NAN)
+    upper_median(errors).unwrap_or(f64::NAN)
 }
 
 /// Trains an inverse network on `pool` and writes it to `out`. The physics variant needs the
