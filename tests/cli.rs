@@ -4,7 +4,6 @@ mod common;
 
 use common::{npy, proxyland, stderr};
 use std::path::Path;
-use std::process::Command;
 
 #[test]
 fn help_lists_every_subcommand_of_the_design() {
@@ -536,6 +535,30 @@ fn solve_reads_csv_npy_and_hdf5_observations_and_gives_each_answer_errors_and_a_
         assert!(p_value >= 1e-3, "{row:?}");
         assert_eq!(row["verdict"], "ok");
     }
+    // Stopping at the first fit with a given σ: a start fits once its residual is down to the
+    // noise (χ²/N ≤ 1 + 3√(2/N)), and LM stops there instead of converging to the last digit.
+    let fitted = p("fitted.json");
+    let o = proxyland(&[
+        "solve",
+        "--experiment",
+        "ks",
+        "--observed",
+        &batch_file,
+        "--data",
+        &pool,
+        "--out",
+        &fitted,
+        "--noise-std",
+        "0.01",
+        "--stop-at-fit",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fitted).unwrap()).unwrap();
+    for answer in doc["answers"].as_array().unwrap() {
+        assert_eq!(answer["refinement"]["stop"], "noise-level", "{answer}");
+        assert_eq!(answer["verdict"], "ok", "{answer}");
+    }
 }
 
 /// The rows of an answers CSV as column name → field (quoted fields may hold commas).
@@ -638,7 +661,7 @@ fn train_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_run() {
         .collect()
     };
     let whole = dir.path().join("whole.safetensors");
-    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let o = common::command()
         .args(train_args(whole.to_str().unwrap()))
         .env("RUST_LOG", "warn")
         .output()
@@ -647,7 +670,7 @@ fn train_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_run() {
 
     let killed = dir.path().join("killed.safetensors");
     let resume = dir.path().join("killed.safetensors.resume");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let mut child = common::command()
         .args(train_args(killed.to_str().unwrap()))
         .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::null())

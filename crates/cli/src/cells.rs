@@ -81,3 +81,11 @@ pub(crate) fn verdict_cell(c: &FamilyComparison) -> String {
         format_p(c.holm_p)
     )
 }
+
+/// A checkpoint's argmin error in words: the number, or that there was nothing to measure it on.
+pub(crate) fn describe_argmin_error(error: Option<f64>) -> String {
+    match error {
+        Some(e) => format!("argmin error {e:.4}"),
+        None => "no validation targets: argmin error not measured".to_string(),
+    }
+}

@@ -93,7 +93,7 @@ pub fn run(path: &Path) -> Result<()> {
             m.training.epochs_run,
             m.training.best_epoch,
             m.training.best_validation,
-            crate::train::describe_argmin_error(m.training.best_validation_argmin_error),
+            crate::cells::describe_argmin_error(m.training.best_validation_argmin_error),
             m.training.seconds,
             m.training.device,
             m.training.seed,

@@ -5,7 +5,7 @@ use crate::figures::{Marker, draw_landscape};
 use anyhow::{Context, Result, bail};
 use plotters::style::RGBColor;
 use proxyland_optim::{
-    Family, Results, SurrogateConfig, SurrogateModel, surrogate_landscape, true_landscape,
+    Family, SurrogateConfig, SurrogateModel, surrogate_landscape, true_landscape,
 };
 use proxyland_proxy::Proxy;
 use std::path::PathBuf;
@@ -165,9 +165,7 @@ fn end_points(
     index: usize,
     drawn: Option<SurrogateConfig>,
 ) -> Result<Vec<Marker>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--results {}: cannot read", path.display()))?;
-    let results = Results::from_json(path, &text).context("--results")?;
+    let results = crate::args::read_results(path).context("--results")?;
     if results.experiment != experiment {
         bail!(
             "--results {} is for {}, not {experiment}",

@@ -142,19 +142,11 @@ pub fn run(args: Args) -> Result<()> {
         meta.training.best_epoch,
         meta.training.epochs_run,
         meta.training.best_validation,
-        describe_argmin_error(meta.training.best_validation_argmin_error),
+        crate::cells::describe_argmin_error(meta.training.best_validation_argmin_error),
         meta.training.seconds,
         meta.training.device
     );
     Ok(())
-}
-
-/// A checkpoint's argmin error in words: the number, or that there was nothing to measure it on.
-pub fn describe_argmin_error(error: Option<f64>) -> String {
-    match error {
-        Some(e) => format!("argmin error {e:.4}"),
-        None => "no validation targets: argmin error not measured".to_string(),
-    }
 }
 
 /// `proxyland train-inverse`: the amortized direct inverse Y* → u on the same pool.

@@ -4,12 +4,17 @@
 use crate::cells::{duration, seconds_per_experiment, verdict_cell};
 use anyhow::Result;
 use proxyland_optim::ablation::{Ablation, NoiseStanding, ProxyRun};
-use proxyland_optim::{MethodSummary, Results};
+use proxyland_optim::{
+    ARGMIN_STARTS, EvaluateOptions, MethodSummary, ROUGHNESS_GRID, ROUGHNESS_GRID_1D, Results,
+};
 use std::fmt::Write as _;
 
 /// Targets, statistics and the machine, from the first evaluation.
 pub(super) fn setup(md: &mut String, first: Option<&Results>) -> Result<()> {
     let Some(r) = first else { return Ok(()) };
+    // `evaluate` grades every network with the protocol's slice (no flag changes it).
+    let protocol = EvaluateOptions::new(&[], 0);
+    let (graded, grid) = (protocol.quality_targets, protocol.quality_grid);
     writeln!(
         md,
         "## Setup\n\n\
@@ -24,12 +29,12 @@ pub(super) fn setup(md: &mut String, first: Option<&Results>) -> Result<()> {
          dropout, decoupled weight decay, the spectral norm of every head layer bounded by 1. \
          \"none\" is σ = λ = 0.\n\
          - The network alone, no simulator call: the median worst-coordinate error of its own \
-         argmin against X* (256 starts, BFGS on the network; the drift of the minimum), the \
-         roughness of its predicted log-loss z on a slice through X* (101 points per axis, 1001 \
+         argmin against X* ({ARGMIN_STARTS} starts, BFGS on the network; the drift of the minimum), the \
+         roughness of its predicted log-loss z on a slice through X* ({ROUGHNESS_GRID} points per axis, {ROUGHNESS_GRID_1D} \
          when d = 1; the curvature \
-         energy ∫ (∂²z/∂u²)² du per line of the slice, mean over lines and the first 5 \
+         energy ∫ (∂²z/∂u²)² du per line of the slice, mean over lines and the first {graded} \
          targets; lower is smoother, docs/proxy.md), and the Spearman rank correlation of \
-         predicted against true loss on a 16-point slice through X* (first 5 targets).\n\
+         predicted against true loss on a {grid}-point slice through X* (first {graded} targets).\n\
          - Paired tests: exact two-sided McNemar tests of each regularizer against noise \
          injection on the same targets, one per proxy method, Holm-corrected over the whole \
          family (every experiment, regularizer and method). Noise injection is **best** when it \

@@ -2,7 +2,7 @@
 
 use super::{POOL, StudiedMember};
 use anyhow::{Result, bail};
-use proxyland_optim::limits::{MemberLimits, PROBE_RADII};
+use proxyland_optim::limits::{MemberLimits, PROBE_ITERATIONS, PROBE_RADII};
 use std::fmt::Write as _;
 
 /// A basin radius "holds" when LM comes back from this share of its probes.
@@ -45,7 +45,7 @@ pub fn limits_section(md: &mut String, members: &[StudiedMember]) -> Result<()> 
          targets. κ(J): the condition number of the residual's Jacobian at the truth (ratio \
          of extreme singular values, box units), median [largest] over targets, and how many \
          targets' observations do not see some direction at all (κ = ∞). Basin: the share of \
-         LM runs ({} per target and radius, random directions, at most 100 iterations) that \
+         LM runs ({} per target and radius, random directions, at most {PROBE_ITERATIONS} iterations) that \
          came back into the success region from max-norm distance {} of the box. Pool: the \
          median max-norm distance to the truth of the sample whose trajectory is nearest to \
          Y* (where `{POOL}` starts), and of the sample nearest in parameter space (how near \

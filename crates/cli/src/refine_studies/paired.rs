@@ -3,7 +3,7 @@
 use super::{LEARNED, POOL, StudiedMember};
 use crate::cells::{cell, verdict_cell};
 use anyhow::{Result, bail};
-use proxyland_optim::{Pairing, Results, compare_pairings};
+use proxyland_optim::{LocalSettings, Pairing, Results, compare_pairings};
 use std::fmt::Write as _;
 
 /// Continuation against one-shot LM, Holm-corrected over the members that ran it.
@@ -29,8 +29,13 @@ pub fn continuation_section(md: &mut String, members: &[StudiedMember]) -> Resul
          observed frames, then half, then all, each stage from where the last ended, against \
          the same LM fitting all frames at once. A stage on fewer frames still simulates the \
          whole trajectory, so it costs what a full call costs; each stage has LM's own cap of \
-         100 iterations, so continuation may iterate up to three times as long. Verdicts: paired McNemar tests \
+         {} iterations, so continuation may iterate up to three times as long. Verdicts: paired McNemar tests \
          on the same targets, Holm-corrected over the {} members.\n",
+        ran[0]
+            .lm
+            .protocol
+            .as_ref()
+            .map_or(LocalSettings::default().max_iters, |p| p.max_iters),
         verdicts.len()
     )?;
     writeln!(

@@ -2,7 +2,7 @@
 
 use super::headline::headline_run;
 use anyhow::Result;
-use proxyland_optim::stats::{PairedComparison, VerdictTally};
+use proxyland_optim::stats::{ALPHA, PairedComparison, VerdictTally, format_p, holm};
 use proxyland_optim::{Family, MethodSummary, Results};
 use std::fmt::Write as _;
 
@@ -41,6 +41,10 @@ pub(super) struct Claims {
     two_stage: VerdictTally,
     /// The direct inverse against the lookup, per variant (supervised, physics).
     inverse_vs_pool: [VerdictTally; 2],
+    /// The family "does a network beat the lookup?": every network method against `pool-bfgs`
+    /// on every experiment, as (experiment, network, its rate, the lookup's, the test), to be
+    /// Holm-corrected together.
+    network_vs_lookup: Vec<(String, String, f64, f64, PairedComparison)>,
     /// Per experiment, its claims as a markdown list.
     verdicts: String,
 }
@@ -60,6 +64,11 @@ impl Claims {
                     tally.add(c.verdict);
                     lines.push(s);
                 }
+            }
+            if let Some((c, _)) = pool.and_then(|b| claim(r, pm, b)) {
+                let rates = (pm.success_rate, pool.map_or(0.0, |p| p.success_rate));
+                self.network_vs_lookup
+                    .push((e.to_string(), pm.label.clone(), rates.0, rates.1, c));
             }
             for (k, tally) in [(1, &mut self.vs_base1), (10, &mut self.vs_base10)] {
                 if let Some((c, s)) = r
@@ -85,6 +94,14 @@ impl Claims {
             if let Some((c, s)) = net.zip(pool).and_then(|(a, b)| claim(r, a, b)) {
                 tally.add(c.verdict);
                 lines.push(s);
+                let (a, b) = net.zip(pool).expect("compared above");
+                self.network_vs_lookup.push((
+                    e.to_string(),
+                    a.label.clone(),
+                    a.success_rate,
+                    b.success_rate,
+                    c,
+                ));
             }
         }
         if !lines.is_empty() {
@@ -142,9 +159,55 @@ impl Claims {
                     )?;
                 }
             }
+            self.write_network_family(md)?;
             let verdicts = &self.verdicts;
             writeln!(md, "\nPer experiment:\n\n{verdicts}")?;
         }
+        Ok(())
+    }
+
+    /// "Does a network beat the lookup?" over every experiment at once: the per-experiment
+    /// tests above are uncorrected, so the family's verdicts are given again under Holm.
+    fn write_network_family(&self, md: &mut String) -> Result<()> {
+        let family = &self.network_vs_lookup;
+        if family.is_empty() {
+            return Ok(());
+        }
+        let raw: Vec<f64> = family.iter().map(|(.., c)| c.p_value).collect();
+        let adjusted = holm(&raw);
+        let mut better = Vec::new();
+        let mut worse = Vec::new();
+        for ((e, label, a, b, c), p) in family.iter().zip(&adjusted) {
+            if *p >= ALPHA || c.only_a == c.only_b {
+                continue;
+            }
+            let line = format!(
+                "{label} on {e} ({a:.2} against {b:.2}, Holm p = {})",
+                format_p(*p)
+            );
+            if c.only_a > c.only_b {
+                better.push(line);
+            } else {
+                worse.push(line);
+            }
+        }
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join("; ")
+            }
+        };
+        writeln!(
+            md,
+            "\nDoes a network beat the lookup? Every network method (`proxy-multistart`, \
+             `inverse-net`) against `pool-bfgs`, Holm-corrected over the family of {} \
+             comparisons (every experiment and network): significantly better: {}; \
+             significantly worse: {}.",
+            family.len(),
+            list(&better),
+            list(&worse)
+        )?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use super::Args;
 use super::amortization::amortization;
 use crate::figures::{TradeoffPoint, draw_success_vs_sigma, draw_tradeoff};
 use anyhow::Result;
-use proxyland_optim::{Family, MethodSummary, Results};
+use proxyland_optim::{ARGMIN_NEAR, ARGMIN_STARTS, Family, MethodSummary, Results};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -79,7 +79,8 @@ fn networks_tables(md: &mut String, r: &Results, validation: &[Results]) -> Resu
     if !r.surrogates.is_empty() {
         writeln!(
             md,
-            "\nEach proxy on its own (no simulator call): the median worst-coordinate error of the network's argmin (256 starts, BFGS on the network), the share of targets where it lies within 2% of the box of X*, and the mean Spearman rank correlation of predicted against true loss on the landscape slice through X* (first targets).\n"
+            "\nEach proxy on its own (no simulator call): the median worst-coordinate error of the network's argmin ({ARGMIN_STARTS} starts, BFGS on the network), the share of targets where it lies within {}% of the box of X*, and the mean Spearman rank correlation of predicted against true loss on the landscape slice through X* (first targets).\n",
+            ARGMIN_NEAR * 100.0
         )?;
         writeln!(
             md,

@@ -3,7 +3,9 @@
 use super::{Args, other_profiles};
 use crate::cells::{duration, seconds_per_experiment};
 use anyhow::{Context, Result};
-use proxyland_optim::Environment;
+use proxyland_optim::{
+    DE_MIN_GENERATIONS, Environment, LocalSettings, SUCCESS_TOLERANCE, polish_reserve,
+};
 use std::fmt::Write as _;
 
 /// The "Setup" section: the protocol and its statistics, the baselines, the machine, the
@@ -13,10 +15,15 @@ pub(super) fn setup_section(
     args: &Args,
     environment: Option<&Environment>,
 ) -> Result<()> {
+    let protocol = LocalSettings::default();
     writeln!(md, "## Setup\n")?;
     writeln!(
         md,
-        "- Spec: EXPERIMENTS.md v2. One uniform start per target; BFGS ≤ 100 iterations, gradient tolerance 1e-8, More–Thuente line search, and one rule for every BFGS (baseline, proxy stage, refinement, multi-start, polish): the first trial point moves at most 0.1 of the box along −∇, then the usual scaling H0 = sᵀy/yᵀy·I. Success = every |X̂_j − X*_j| ≤ 1% of the box width (periodic distance where periodic)."
+        "- Spec: docs/spec.md, the paper's protocol (v2). One uniform start per target; BFGS ≤ {} iterations, gradient tolerance {:e}, More–Thuente line search, and one rule for every BFGS (baseline, proxy stage, refinement, multi-start, polish): the first trial point moves at most {} of the box along −∇, then the usual scaling H0 = sᵀy/yᵀy·I. Success = every |X̂_j − X*_j| ≤ {}% of the box width (periodic distance where periodic).",
+        protocol.max_iters,
+        protocol.grad_tolerance,
+        protocol.first_step,
+        SUCCESS_TOLERANCE * 100.0
     )?;
     writeln!(
         md,
@@ -24,7 +31,7 @@ pub(super) fn setup_section(
     )?;
     writeln!(
         md,
-        "- Targets: the test targets are scored once. Every choice (which σ and λ is the headline configuration) is made on the pool's separate validation targets, by this rule: {}. The chosen configuration is trained with 3 seeds; the headline gives their mean and range, and the paired tests use its first seed (the checkpoint that was chosen).",
+        "- Targets: the test targets are scored once. Every choice (which σ and λ is the headline configuration) is made on the pool's separate validation targets, by this rule: {}. The chosen configuration is trained with every seed the profile names (the headline counts them); the headline gives their mean and range, and the paired tests use its first seed (the checkpoint that was chosen).",
         proxyland_optim::SELECTION_RULE
     )?;
     writeln!(
@@ -33,7 +40,9 @@ pub(super) fn setup_section(
     )?;
     writeln!(
         md,
-        "- Baselines at full strength: `de` is best/1/bin with dithered F and a Latin-hypercube population sized to its budget (5 generations or more once the budget holds a population of 4 for 6 rounds; the tables give the generations actually run), `cmaes` is IPOP-CMA-ES (λ doubles at each restart), both end with a BFGS polish on a fifth of their budget (at most 100 calls); `multistart-bfgs` restarts BFGS until the budget is spent. Each runs at 1× and 10× the mean simulator calls per target that `proxy-bfgs` and `proxy-multistart` (the chosen configuration, all seeds) spent on the test targets, labelled `@1x(proxy-bfgs)` and so on."
+        "- Baselines at full strength: `de` is best/1/bin with dithered F and a Latin-hypercube population sized to its budget ({DE_MIN_GENERATIONS} generations or more once the budget holds a population of 4 for {} rounds; the tables give the generations actually run), `cmaes` is IPOP-CMA-ES (λ doubles at each restart), both end with a BFGS polish on a fifth of their budget (at most {} calls); `multistart-bfgs` restarts BFGS until the budget is spent. Each runs at 1× and 10× the mean simulator calls per target that `proxy-bfgs` and `proxy-multistart` (the chosen configuration, all seeds) spent on the test targets, labelled `@1x(proxy-bfgs)` and so on.",
+        DE_MIN_GENERATIONS + 1,
+        polish_reserve(usize::MAX)
     )?;
     writeln!(
         md,
@@ -50,21 +59,21 @@ pub(super) fn setup_section(
         )?;
     }
     if let Some(t) = &args.timings {
-        if let Ok(text) = std::fs::read_to_string(t) {
-            let total: f64 = text
-                .lines()
-                .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-                .sum();
-            writeln!(
-                md,
-                "- Wall time of the pipeline's stages: {total:.0} s ({}) on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included).\n",
-                duration(total)
-            )?;
-            writeln!(
-                md,
-                "<details><summary>Time per stage (s)</summary>\n\n```\n{text}```\n</details>\n"
-            )?;
-        }
+        let text = std::fs::read_to_string(t)
+            .with_context(|| format!("--timings {}: cannot read the stage times", t.display()))?;
+        let total: f64 = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+            .sum();
+        writeln!(
+            md,
+            "- Wall time of the pipeline's stages: {total:.0} s ({}) on this machine (a stage that was up to date counts with the time it took when it ran; building the release binary is not included).\n",
+            duration(total)
+        )?;
+        writeln!(
+            md,
+            "<details><summary>Time per stage (s)</summary>\n\n```\n{text}```\n</details>\n"
+        )?;
     }
     if args.out.join("paper").join("REPORT.md").exists() {
         writeln!(

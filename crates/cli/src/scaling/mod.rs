@@ -124,26 +124,26 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("--experiments {e}: not a scaling-family member"))?;
         let d = proxyland_physics::experiment(e)?.param_space().dim();
         let path = args.runs.join(e).join("eval.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let results = Results::from_json(&path, &text)?;
-                let bfgs_path = args.runs.join(e).join("eval-bfgs.json");
-                let bfgs = match bfgs_path.exists() {
-                    true => Some(crate::args::read_results(&bfgs_path)?),
-                    false => None,
-                };
-                members.push(Member {
-                    name: e.clone(),
-                    family,
-                    d,
-                    results,
-                    bfgs,
-                    seconds: times.get(e).copied(),
-                    pool_seconds: stage_seconds(&format!("{e}/generate")),
-                });
-            }
-            Err(_) => missing.push(e.clone()),
+        // Only an absent file is a member that has not run; one that exists must read.
+        if !path.exists() {
+            missing.push(e.clone());
+            continue;
         }
+        let results = crate::args::read_results(&path)?;
+        let bfgs_path = args.runs.join(e).join("eval-bfgs.json");
+        let bfgs = match bfgs_path.exists() {
+            true => Some(crate::args::read_results(&bfgs_path)?),
+            false => None,
+        };
+        members.push(Member {
+            name: e.clone(),
+            family,
+            d,
+            results,
+            bfgs,
+            seconds: times.get(e).copied(),
+            pool_seconds: stage_seconds(&format!("{e}/generate")),
+        });
     }
     if members.is_empty() {
         bail!(

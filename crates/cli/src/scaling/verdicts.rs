@@ -167,13 +167,23 @@ pub(super) fn verdict(members: &[Member]) -> String {
         .max()
         .unwrap_or(0);
     let n = compared.len();
+    let targets = {
+        let (lo, hi) = compared.iter().fold((usize::MAX, 0), |(lo, hi), c| {
+            (lo.min(c.a.n), hi.max(c.a.n))
+        });
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        }
+    };
     if n == 0 {
         md.push_str("**No comparison possible:** no member has both pool-bfgs and a network.\n");
     } else if wins.is_empty() {
         let _ = writeln!(
             md,
             "**Answer: no significant win for a network anywhere up to d = {largest}** (Holm over \
-             {n} comparisons); significantly worse in {losses}. With 30 targets a paired test \
+             {n} comparisons); significantly worse in {losses}. With {targets} targets a paired test \
              detects only large differences, so \"no significant win\" is not \"no \
              difference\".\n"
         );

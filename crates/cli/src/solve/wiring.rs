@@ -136,15 +136,26 @@ pub(super) fn proxy_of(
 }
 
 /// How the method refines on the true loss. No noise-level stop here: a solve converges fully,
-/// so its χ² and its other minima are what the verdict judges (unless --stop-at-fit trades the
-/// other minima for calls).
+/// so its χ² and its other minima are what the verdict judges, unless --stop-at-fit trades the
+/// other minima for calls; then a single --noise-std σ is the level a start must reach to fit
+/// (and at which LM stops). A file of σ per value keeps the exact-fit rule: the stop tests take
+/// one σ.
 pub(super) fn settings_of(args: &SolveArgs, method: &Method) -> Result<LocalSettings> {
+    let noise_std = if args.stop_at_fit {
+        args.noise_std
+            .as_deref()
+            .and_then(|text| text.trim().parse::<f64>().ok())
+            .filter(|sigma| *sigma > 0.0 && sigma.is_finite())
+    } else {
+        None
+    };
     Ok(LocalSettings {
         refine: Refine::parse(args.refine.as_deref().unwrap_or("lm"))
             .map_err(|e| anyhow::anyhow!("--refine: {e}"))?,
         continuation: method.uses_continuation()
             && horizon_is_continuation(args.horizon.as_deref(), true)?,
         stop_at_fit: args.stop_at_fit,
+        noise_std,
         ..LocalSettings::default()
     })
 }
