@@ -7,7 +7,6 @@ mod common;
 use common::{npy, replaced, repo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -932,7 +931,7 @@ fn fails_cleanly(dir: &Path, args: &[&str], needles: &[&str]) -> (Option<i32>, f
 fn a_closed_stdout_ends_quietly_and_logs_carry_no_colour_codes() {
     let f = Fixture::new();
     // `proxyland info pool.h5 | true`: the reader is gone before the writer writes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let mut child = common::command()
         .args(["info", &f.s("pool.h5")])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -944,7 +943,7 @@ fn a_closed_stdout_ends_quietly_and_logs_carry_no_colour_codes() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(o.status.code(), Some(101), "{err}");
     // Logs to a file (not a terminal) have no ANSI escape codes.
-    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let o = common::command()
         .args(["simulate", "--experiment", "ks", "--params", "0,0"])
         .env("RUST_LOG", "info")
         .output()
@@ -1121,7 +1120,7 @@ fn noisy(y: &proxyland_physics::Trajectory, relative: f64, seed: u64) -> (Vec<f6
 
 /// Runs `solve` with `args` and --json; returns (exit code, the answers, stderr).
 fn solve_json(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let o = common::command()
         .arg("solve")
         .args(args)
         .arg("--json")
@@ -1335,7 +1334,7 @@ fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
     );
 
     // A batch without --out prints its answers: CSV when stdout is no terminal.
-    let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let o = common::command()
         .args(["solve", "--experiment", "burgers", "--observed", &b3])
         .args(["--method", "multistart-bfgs", "--budget", "60"])
         .output()
@@ -1373,7 +1372,7 @@ fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
             "bfgs",
         ],
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+        let o = common::command()
             .args(&args)
             .stdout(full.try_clone().unwrap())
             .env("RUST_LOG", "warn")
@@ -1396,7 +1395,7 @@ fn nothing_computed_is_lost_and_stdout_errors_are_errors() {
     }
     std::fs::write(path("b120.npy"), npy(&[120, 41, 128], &many)).unwrap();
     let answers = path("answers.csv");
-    let child = Command::new(env!("CARGO_BIN_EXE_proxyland"))
+    let child = common::command()
         .args([
             "solve",
             "--experiment",

@@ -6,13 +6,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The `proxyland` binary, logging warnings only: the one place a test names it (for runs
+/// that need their own stdio, environment or a child process).
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_proxyland"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
 /// Runs the `proxyland` binary with `args`, logging warnings only.
 pub fn proxyland(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proxyland"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
+    command().args(args).output().expect("the binary runs")
 }
 
 /// Its stderr, as text.
@@ -46,15 +50,9 @@ pub fn shrunk_config(dir: &Path, name: &str, replacements: &[(&str, &str)]) -> P
     path
 }
 
-/// `text` with `from` replaced by `to`; panics when `from` is not in it (the fixture would
-/// otherwise stop testing what it says).
-pub fn replaced(text: &str, from: &str, to: &str) -> String {
-    assert!(
-        text.contains(from),
-        "`{from}` is no longer in the config; update the test fixture"
-    );
-    text.replace(from, to)
-}
+/// `text` with `from` replaced by `to`; panics when `from` is not in it (dataset's one
+/// fixture helper, shared by every crate's tests).
+pub use proxyland_dataset::testing::replaced;
 
 /// A Burgers-family config on a coarse grid and a short horizon: the same experiment, cheap.
 pub fn tiny_config(dir: &Path, name: &str) -> PathBuf {

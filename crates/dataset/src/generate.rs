@@ -1030,11 +1030,7 @@ mod tests {
     #[test]
     fn a_partial_file_from_before_allocation_at_creation_resumes_to_the_same_pool() {
         let dir = tempfile::tempdir().unwrap();
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let text = std::fs::read_to_string(repo.join("datasets/burgers.toml"))
-            .unwrap()
-            .replace("n = 128", "n = 32")
-            .replace("steps = 400", "steps = 40");
+        let text = crate::testing::shrunk_config_text("burgers", &crate::testing::TINY_BURGERS);
         let path = dir.path().join("tiny.toml");
         std::fs::write(&path, text).unwrap();
         let config = ExperimentConfig::load(&path).unwrap();

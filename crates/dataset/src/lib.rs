@@ -30,6 +30,8 @@ mod observations;
 mod pairs;
 mod plan;
 pub mod sizes;
+#[doc(hidden)]
+pub mod testing;
 mod trajectory_file;
 
 pub use atomic::{describe_io, replace_via_temp, temp_sibling, write_atomically};

@@ -746,29 +746,9 @@ fn read_hdf5(path: &Path, dataset: Option<&str>) -> Result<Hdf5Read> {
 mod tests {
     use super::*;
 
+    /// The crate's own writer: what users of `dataset::npy` write is what we read.
     fn npy(dims: &[usize], values: &[f64]) -> Vec<u8> {
-        let shape = match dims {
-            [a] => format!("({a},)"),
-            _ => format!(
-                "({})",
-                dims.iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((header.len() as u16).to_le_bytes());
-        out.extend(header.as_bytes());
-        for v in values {
-            out.extend(v.to_le_bytes());
-        }
-        out
+        crate::npy::encode(dims, values)
     }
 
     #[test]

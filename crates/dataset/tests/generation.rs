@@ -12,10 +12,10 @@ fn repo() -> PathBuf {
 
 /// The shipped Burgers config, shrunk so a pool takes milliseconds.
 fn tiny_burgers(dir: &Path) -> ExperimentConfig {
-    let text = std::fs::read_to_string(repo().join("datasets/burgers.toml"))
-        .unwrap()
-        .replace("n = 128", "n = 32")
-        .replace("steps = 400", "steps = 40");
+    let text = proxyland_dataset::testing::shrunk_config_text(
+        "burgers",
+        &proxyland_dataset::testing::TINY_BURGERS,
+    );
     let path = dir.join("tiny.toml");
     std::fs::write(&path, &text).unwrap();
     ExperimentConfig::load(&path).unwrap()

@@ -8,8 +8,10 @@ use proxyland_proxy::{Error, Proxy, Regularizers, TrainOptions, train};
 use std::path::Path;
 
 fn tiny(s: String) -> String {
-    s.replace("n = 128", "n = 32")
-        .replace("steps = 400", "steps = 40")
+    use proxyland_dataset::testing::{TINY_BURGERS, replaced};
+    TINY_BURGERS
+        .iter()
+        .fold(s, |s, (from, to)| replaced(&s, from, to))
 }
 
 fn trained(dir: &Path, noise: f64, penalty: f64, name: &str) -> std::path::PathBuf {
@@ -108,8 +110,11 @@ fn wrong_experiment_or_damaged_checkpoints_are_clear_errors() {
     // The same experiment with another ω range: the network's u would mean other X.
     let narrower = dir.path().join("narrower");
     std::fs::create_dir(&narrower).unwrap();
-    let text = tiny(std::fs::read_to_string(&config.path).unwrap())
-        .replace("omega_range = [2.0, 12.0]", "omega_range = [2.0, 10.0]");
+    let text = proxyland_dataset::testing::replaced(
+        &std::fs::read_to_string(&config.path).unwrap(),
+        "omega_range = [2.0, 12.0]",
+        "omega_range = [2.0, 10.0]",
+    );
     std::fs::write(narrower.join("burgers.toml"), text).unwrap();
     let edited = proxyland_dataset::ExperimentConfig::load(&narrower.join("burgers.toml"))
         .unwrap()
@@ -271,7 +276,8 @@ fn an_interrupted_training_resumes_to_the_same_weights_as_an_uninterrupted_one()
 fn a_run_interrupted_just_after_early_stopping_resumes_to_the_same_end() {
     let dir = tempfile::tempdir().unwrap();
     // Patience 1: the run stops at the first epoch in which neither validation metric improves.
-    let impatient = |s: String| tiny(s).replace("patience = 8", "patience = 1");
+    let impatient =
+        |s: String| proxyland_dataset::testing::replaced(&tiny(s), "patience = 8", "patience = 1");
     let (config, pool) = common::pool(dir.path(), "burgers", 48, &impatient);
     let opts = TrainOptions {
         epochs: 12,
