@@ -978,7 +978,9 @@ fn no_wrap_around_one_writer_per_output_and_refused_resumes_change_nothing() {
         &["--samples 18446744073709551615"],
     );
     assert_eq!(code, Some(1));
-    assert!(seconds < 5.0, "refusing took {seconds:.1} s");
+    // "At once": before any allocation or simulation, which for 2^64 samples would never end.
+    // The bound is loose so a loaded machine does not fail it; nothing runs that long.
+    assert!(seconds < 30.0, "refusing took {seconds:.1} s");
     for name in ["wrap.h5", "wrap.h5.partial", "wrap.h5.lock"] {
         assert!(!f.path(name).exists(), "{name} was created");
     }

@@ -1,6 +1,7 @@
 //! What each study runs, read from the experiment configs: `[profile.<p>.reproduce]` (the
-//! proxy sweep, the seeds, the methods and the baselines' budgets) and `[ablation]` (the
-//! regularizers' grids and the fine σ sweep) of `datasets/<e>.toml`. The dataset crate owns
+//! proxy sweep, the seeds, the methods and the baselines' budgets), `[ablation]` (the
+//! regularizers' grids and the fine σ sweep) and `[refine]` (the refine profile's rules,
+//! learned-start studies and data-requirement pool sizes) of `datasets/<e>.toml`. The dataset crate owns
 //! their schema and checks it when `generate` reads the file; xtask reads the same keys here
 //! with `toml` alone, so that it still builds before `bootstrap` (dataset links HDF5).
 
@@ -115,11 +116,93 @@ pub(crate) fn ablation(repo: &Path, e: &str) -> Result<AblationPlan> {
     Ok(plan)
 }
 
+/// The refine profile's studies on one scaling-family member (`[refine]`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RefinePlan {
+    /// Whether the learned-start studies (and the confirmation) run.
+    pub(crate) learned_starts: bool,
+    /// Nested pool sizes of the data requirement.
+    pub(crate) pool_sizes: Vec<usize>,
+    /// `--targets` and `--seed` of the confirmation on fresh targets.
+    pub(crate) confirmation_targets: u64,
+    pub(crate) confirmation_seed: u64,
+}
+
+/// Member `e`'s refine studies.
+pub(crate) fn refine(repo: &Path, e: &str) -> Result<RefinePlan> {
+    let (path, table) = config(repo, e)?;
+    let at = "[refine]".to_string();
+    let t = table
+        .get("refine")
+        .and_then(toml::Value::as_table)
+        .with_context(|| {
+            format!(
+                "{}: no {at}, which says what the refine profile runs",
+                path.display()
+            )
+        })?;
+    let key = Key {
+        path: &path,
+        at: &at,
+        table: t,
+    };
+    // A misspelt key would drop a study without a word: refuse what is not one of ours.
+    const KEYS: [&str; 4] = [
+        "learned_starts",
+        "pool_sizes",
+        "confirmation_targets",
+        "confirmation_seed",
+    ];
+    if let Some(unknown) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return key.fail(
+            unknown,
+            &format!("no such key (known: {})", KEYS.join(", ")),
+        );
+    }
+    let learned_starts = match t.get("learned_starts") {
+        None => false,
+        Some(v) => match v.as_bool() {
+            Some(b) => b,
+            None => return key.fail("learned_starts", "true or false"),
+        },
+    };
+    let pool_sizes = match t.get("pool_sizes").and_then(toml::Value::as_array) {
+        Some(items) if items.is_empty() => Vec::new(),
+        _ => match key.optional_list("pool_sizes")? {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|n| n.parse().expect("checked"))
+                .collect(),
+        },
+    };
+    if !pool_sizes.is_empty() && !learned_starts {
+        return key.fail("pool_sizes", "no sizes unless learned_starts = true");
+    }
+    let confirmation_seed = match t.get("confirmation_seed") {
+        None => 1000,
+        Some(v) => match v.as_integer() {
+            Some(n) if n >= 0 => n as u64,
+            _ => return key.fail("confirmation_seed", "an integer ≥ 0"),
+        },
+    };
+    Ok(RefinePlan {
+        learned_starts,
+        pool_sizes,
+        confirmation_targets: match t.contains_key("confirmation_targets") {
+            true => key.count("confirmation_targets")?,
+            false => 30,
+        },
+        confirmation_seed,
+    })
+}
+
 /// Experiment `e`'s settings less its study plans, in a canonical form: what a pool depends
 /// on (the pool stage hashes it). Editing a plan or a comment leaves it alone.
 pub(crate) fn pool_settings(repo: &Path, e: &str) -> Result<String> {
     let (path, mut table) = config(repo, e)?;
     table.remove("ablation");
+    table.remove("refine");
     if let Some(profiles) = table.get_mut("profile").and_then(toml::Value::as_table_mut) {
         for (_, p) in profiles.iter_mut() {
             if let Some(p) = p.as_table_mut() {
@@ -306,6 +389,66 @@ mod tests {
             "a comment moved it"
         );
         assert_ne!(settings(&base.replace("n = 128", "n = 64")), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_refine_plans_run_learned_starts_at_d_8_and_16_and_pool_sizes_at_d_8() {
+        for e in SCALING_EXPERIMENTS {
+            let p = refine(&repo(), e).unwrap();
+            let d = proxyland_physics::experiment(e)
+                .unwrap()
+                .param_space()
+                .dim();
+            assert_eq!(
+                p.learned_starts,
+                d >= 8,
+                "{e}: the goals of issue 24 are at d ≥ 8"
+            );
+            assert_eq!(
+                !p.pool_sizes.is_empty(),
+                d == 8,
+                "{e}: the data requirement is at d = 8"
+            );
+            assert!(
+                !pool_settings(&repo(), e)
+                    .unwrap()
+                    .contains("learned_starts")
+            );
+        }
+    }
+
+    #[test]
+    fn a_misspelt_refine_key_is_refused_not_ignored() {
+        let dir = std::env::temp_dir().join(format!("xtask-refine-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("datasets")).unwrap();
+        let write = |body: &str| std::fs::write(dir.join("datasets/x.toml"), body).unwrap();
+        write(
+            "[refine]
+learned_start = true
+",
+        );
+        let e = refine(&dir, "x").unwrap_err().to_string();
+        assert!(
+            e.contains("[refine] learned_start") && e.contains("no such key"),
+            "{e}"
+        );
+        write(
+            "[refine]
+pool_sizes = [1024]
+",
+        );
+        let e = refine(&dir, "x").unwrap_err().to_string();
+        assert!(e.contains("pool_sizes"), "{e}");
+        write(
+            "[refine]
+learned_starts = true
+pool_sizes = []
+confirmation_seed = 0
+",
+        );
+        let p = refine(&dir, "x").unwrap();
+        assert!(p.pool_sizes.is_empty() && p.confirmation_seed == 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

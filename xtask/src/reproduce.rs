@@ -1027,8 +1027,42 @@ pub(crate) fn check_members(experiments: &[String], known: &[&str], what: &str) 
     }
 }
 
-/// The refinements the refine profile compares (`evaluate --refine`), the reference first.
+/// The refinements every member's `pool-bfgs` runs under (`evaluate --refine`), the reference
+/// first: the study's definition, which `refine-report`'s columns follow, not a plan setting.
 const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
+
+/// Moves aside (to `<name>.unplanned`) a member's study outputs that its `[refine]` no longer
+/// asks for, so that the report, which reads what is there, never shows a study the plan
+/// dropped. Nothing is deleted: a plan edited back finds them by renaming.
+fn set_aside_unplanned(dir: &Path, plan: &plan::RefinePlan) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let unplanned = match name.strip_prefix("pool-") {
+            Some(n) => n
+                .parse::<usize>()
+                .is_ok_and(|n| !plan.pool_sizes.contains(&n)),
+            None => {
+                !plan.learned_starts
+                    && (name.starts_with("eval-learned") || name == "eval-confirm.json")
+            }
+        };
+        if unplanned {
+            let aside = path.with_file_name(format!("{name}.unplanned"));
+            eprintln!(
+                "[reproduce] {} is not in this member's [refine] plan: moved to {}",
+                path.display(),
+                aside.display()
+            );
+            std::fs::rename(&path, &aside)
+                .with_context(|| format!("cannot move {} aside", path.display()))?;
+        }
+    }
+    Ok(())
+}
 
 /// `reproduce --profile refine` (spec v3, "Refinement"): each scaling-family member's pool
 /// (the scaling profile's sizes), and `pool-bfgs` on its test targets once per refinement;
@@ -1036,12 +1070,18 @@ const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 /// supervised inverse network for learned starts); then results/scaling/REFINE.md.
 fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> {
     check_members(experiments, &SCALING_EXPERIMENTS, "a scaling-family member")?;
+    // Every member's plan first: a bad last one fails now, not hours in.
+    let plans = experiments
+        .iter()
+        .map(|e| plan::refine(repo, e))
+        .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     let (runs, pipeline) = Pipeline::start(repo, "refine")?;
     let s = |p: &Path| p.display().to_string();
     let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
-    for e in experiments {
+    for (e, plan) in experiments.iter().zip(&plans) {
         let dir = runs.join(e);
+        set_aside_unplanned(&dir, plan)?;
         let (data, data_hash) = scaling_pool(repo, &pipeline, e, &dir)?;
         for refine in REFINEMENTS {
             let eval = dir.join(format!("eval-{refine}.json"));
@@ -1067,7 +1107,7 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
                 ]),
             )?;
         }
-        refine_studies(repo, &pipeline, e, &dir, &data, &data_hash)?;
+        refine_studies(repo, &pipeline, e, &dir, (&data, &data_hash), plan)?;
     }
     write_report(&pipeline, "refine-report", &runs, report, experiments)?;
     eprintln!(
@@ -1078,21 +1118,18 @@ fn run_refine(repo: &Path, experiments: &[String], report: &Path) -> Result<()> 
     Ok(())
 }
 
-/// The members with d ≥ 8, where the goals of issue 24 are set: the refine profile trains a
-/// supervised inverse network on each and measures learned starts there.
-const LEARNED_START_MEMBERS: [&str; 4] = ["burgers-k4", "burgers-k8", "ks-m8", "ks-m16"];
-
 /// The refine profile's studies of member `e` beside the refinements: horizon continuation
-/// (LM, against one-shot LM), what limits it (`proxyland limits`), and, on the members of
-/// [`LEARNED_START_MEMBERS`], learned starts (the supervised inverse network, and its start
-/// ahead of the pool's), all refined by LM and stopping at the first start that fits.
+/// (LM, against one-shot LM), what limits it (`proxyland limits`), and, where its `[refine]`
+/// says `learned_starts` (the d ≥ 8 members, where issue 24 sets its goals), learned starts
+/// (the supervised inverse network, and its start ahead of the pool's) and the data
+/// requirement at its `pool_sizes`, all refined by LM and stopping at the first start that fits.
 fn refine_studies(
     repo: &Path,
     pipeline: &Pipeline,
     e: &str,
     dir: &Path,
-    data: &Path,
-    data_hash: &str,
+    (data, data_hash): (&Path, &str),
+    plan: &plan::RefinePlan,
 ) -> Result<()> {
     let s = |p: &Path| p.display().to_string();
     let arg = |v: &[&str]| -> Vec<String> { v.iter().map(|a| a.to_string()).collect() };
@@ -1136,7 +1173,7 @@ fn refine_studies(
             &s(&limits),
         ]),
     )?;
-    if !LEARNED_START_MEMBERS.contains(&e) {
+    if !plan.learned_starts {
         return Ok(());
     }
     let (inverse, inverse_hash) = train_supervised_inverse(pipeline, e, dir, data, data_hash)?;
@@ -1152,37 +1189,45 @@ fn refine_studies(
         )?;
     }
     // Data requirement: the same, under continuation, on nested pools of other sizes.
-    if DATA_REQUIREMENT_MEMBERS.contains(&e) {
-        for n in DATA_REQUIREMENT_SIZES {
-            let label = format!("{e}/pool-{n}");
-            let sub = dir.join(format!("pool-{n}"));
-            let (data, data_hash) = sized_pool(repo, pipeline, e, &sub, Some(n))?;
-            let inverse = train_supervised_inverse(pipeline, &label, &sub, &data, &data_hash)?;
-            learned_starts(
-                pipeline,
-                &label,
-                &sub,
-                &data,
-                (&inverse.0, &inverse.1),
-                true,
-            )?;
-        }
+    for &n in &plan.pool_sizes {
+        let label = format!("{e}/pool-{n}");
+        let sub = dir.join(format!("pool-{n}"));
+        let (data, data_hash) = sized_pool(repo, pipeline, e, &sub, Some(n))?;
+        let inverse = train_supervised_inverse(pipeline, &label, &sub, &data, &data_hash)?;
+        learned_starts(
+            pipeline,
+            &label,
+            &sub,
+            &data,
+            (&inverse.0, &inverse.1),
+            true,
+        )?;
     }
     // The variant the study's targets picked, measured again on fresh targets: picking the
     // best of several variants on the same 30 targets flatters it.
     let confirm = dir.join("eval-confirm.json");
+    let (targets, seed) = (
+        plan.confirmation_targets.to_string(),
+        plan.confirmation_seed.to_string(),
+    );
     pipeline.stage(
         &format!("{e}/evaluate confirmation"),
         &confirm,
-        &fnv(&[inverse_hash.as_bytes(), b"confirm", EVALUATE_REVISION]),
+        &fnv(&[
+            inverse_hash.as_bytes(),
+            b"confirm",
+            targets.as_bytes(),
+            seed.as_bytes(),
+            EVALUATE_REVISION,
+        ]),
         &arg(&[
             "evaluate",
             "--data",
             &s(data),
             "--targets",
-            "30",
+            &targets,
             "--seed",
-            CONFIRMATION_SEED,
+            &seed,
             "--methods",
             "pool-bfgs,inverse-pool",
             "--refine",
@@ -1198,11 +1243,6 @@ fn refine_studies(
     )?;
     Ok(())
 }
-
-/// The d = 8 members whose pools are also measured at other sizes (the spec's data
-/// requirement), and those sizes (the scaling pool, 4096, is the third).
-const DATA_REQUIREMENT_MEMBERS: [&str; 2] = ["burgers-k4", "ks-m8"];
-const DATA_REQUIREMENT_SIZES: [usize; 2] = [1024, 16384];
 
 /// Stage: `pool-bfgs`, `inverse-net` and `inverse-pool` on the test targets of the pool `data`
 /// in `dir`, refined by LM (one-shot, or under horizon continuation), stopping at the first
@@ -1256,10 +1296,6 @@ fn learned_starts(
         &a,
     )
 }
-
-/// Seeds the refine profile's fresh confirmation targets (their own stream, apart from every
-/// pool's test and validation targets, whose seeds are the configs' 101–216).
-const CONFIRMATION_SEED: &str = "1000";
 
 /// `reproduce --profile scaling`: every scaling-family member with the same pool size and
 /// targets; proxies (σ chosen on validation targets), the two inverse networks, and every

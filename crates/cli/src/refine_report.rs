@@ -9,7 +9,7 @@ use crate::refine_studies::{
     data_requirement_section, learned_section, limits_section,
 };
 use anyhow::{Context, Result, bail};
-use proxyland_optim::{Family, MethodSummary, Results, compare_family};
+use proxyland_optim::{Family, MethodSummary, Results, STARTS_REFINED, compare_family};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -32,7 +32,8 @@ pub struct Args {
     force: bool,
 }
 
-/// The refinements compared, as `--refine` names them; the first is the reference.
+/// The refinements compared, as `--refine` names them; the first is the reference. xtask's
+/// refine profile runs the same list (`REFINEMENTS` in xtask/src/reproduce.rs).
 const REFINEMENTS: [&str; 3] = ["bfgs", "lm", "bfgs+lm"];
 
 /// The method every refinement is applied to.
@@ -98,8 +99,8 @@ fn markdown(
     writeln!(
         md,
         "# How the refinement decides success at high d\n\nWritten by `cargo xtask reproduce \
-         --profile refine` (EXPERIMENTS.md v3, \"Refinement\"). Every scaling-family member's \
-         pool of {} simulations and its {n} test targets; one method, `{METHOD}` (the 3 pool \
+         --profile refine` (docs/spec.md v3, \"Refinement\"). Every scaling-family member's \
+         pool of {} simulations and its {n} test targets; one method, `{METHOD}` (the {STARTS_REFINED} pool \
          samples nearest to Y*, each refined on the exact simulator), refined by BFGS (the \
          paper's protocol), by Levenberg–Marquardt on the exact Jacobian (`lm`), and by BFGS \
          followed by an LM polish (`bfgs+lm`). Nothing else changes between the columns.\n",

@@ -5,7 +5,7 @@
 //! building the simulator.
 
 use crate::error::{Error, Result};
-use crate::plan::{AblationPlan, ReproducePlan};
+use crate::plan::{AblationPlan, RefinePlan, ReproducePlan};
 use proxyland_physics::{
     Billiards, BilliardsConfig, BilliardsVariant, Burgers, BurgersConfig, GramacyLee, KsConfig,
     KuramotoSivashinsky, Simulator,
@@ -55,6 +55,8 @@ pub struct ExperimentConfig {
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// The `[ablation]` section: the regularizer ablation on the paper profile's pool.
     pub ablation: Option<AblationPlan>,
+    /// The `[refine]` section: the refine profile's studies on a scaling-family member.
+    pub refine: Option<RefinePlan>,
 }
 
 /// The physics settings of one experiment.
@@ -159,6 +161,8 @@ struct RawConfig {
     profile: BTreeMap<String, ProfileSettings>,
     #[serde(default)]
     ablation: Option<AblationPlan>,
+    #[serde(default)]
+    refine: Option<RefinePlan>,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +249,7 @@ impl ExperimentConfig {
             proxy: raw.proxy,
             profiles: raw.profile,
             ablation: raw.ablation,
+            refine: raw.refine,
         };
         config.validate().map_err(bad)?;
         // Building the simulator applies the physics' own rules (even N, dt > 0, lo < hi, ...).
@@ -289,6 +294,9 @@ impl ExperimentConfig {
         if let Some(plan) = &self.ablation {
             plan.check().map_err(|e| format!("ablation.{e}"))?;
         }
+        if let Some(plan) = &self.refine {
+            plan.check().map_err(|e| format!("refine.{e}"))?;
+        }
         let e = &self.evaluation;
         if e.max_iters == 0 || e.grad_tolerance.is_nan() || e.grad_tolerance < 0.0 {
             return Err("evaluation: max_iters must be positive, grad_tolerance >= 0".into());
@@ -326,13 +334,15 @@ impl ExperimentConfig {
     }
 
     /// The text a pool stores and its provenance hashes: the file without its study plans
-    /// (`[profile.<p>.reproduce]`, `[ablation]`, each with the comment lines just above it),
+    /// (`[profile.<p>.reproduce]`, `[ablation]`, `[refine]`, each with the comment lines just
+    /// above it),
     /// which say what xtask runs on a pool but not what is in it, so that editing a plan
     /// never makes a pool, or the checkpoints trained on it, stale. When the plans cannot be
     /// cut out line by line (dotted keys, inline tables), the whole text.
     pub fn data_text(&self) -> String {
         let is_plan = |header: &str| {
             header == "[ablation]"
+                || header == "[refine]"
                 || (header.starts_with("[profile.") && header.ends_with(".reproduce]"))
         };
         let mut kept: Vec<&str> = Vec::new();
@@ -359,6 +369,7 @@ impl ExperimentConfig {
         let without_plans = |text: &str| -> Option<toml::Table> {
             let mut t: toml::Table = toml::from_str(text).ok()?;
             t.remove("ablation");
+            t.remove("refine");
             if let Some(profiles) = t.get_mut("profile").and_then(|p| p.as_table_mut()) {
                 for (_, p) in profiles.iter_mut() {
                     if let Some(p) = p.as_table_mut() {

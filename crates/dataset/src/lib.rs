@@ -48,5 +48,5 @@ pub use generate::{
 pub use lock::{OutputLock, lock_path};
 pub use observations::{Observations, read_observations};
 pub use pairs::{PairBatch, PairSampler, Split};
-pub use plan::{AblationPlan, ReproducePlan};
+pub use plan::{AblationPlan, RefinePlan, ReproducePlan};
 pub use trajectory_file::TrajectoryFile;

@@ -1,6 +1,6 @@
 //! What `cargo xtask reproduce` runs on an experiment's pools: the proxy sweep, the seeds and
-//! the methods of each profile (`[profile.<name>.reproduce]`), and the regularizer ablation
-//! (`[ablation]`). They live in the experiment's config, beside the sizes they go with, so that
+//! the methods of each profile (`[profile.<name>.reproduce]`), the regularizer ablation
+//! (`[ablation]`) and the refine profile's studies on a scaling-family member (`[refine]`). They live in the experiment's config, beside the sizes they go with, so that
 //! a study is changed by editing data, not xtask's code. This crate does not run them; it
 //! checks their shape with the rest of the file, so that a malformed plan fails `generate`
 //! (the pipeline's first stage) with the key's name. Method names are the optimizer's to know:
@@ -67,6 +67,70 @@ pub struct AblationPlan {
     pub fine_seeds: u64,
     /// Methods every ablated proxy is scored with.
     pub methods: Vec<String>,
+}
+
+/// The refine profile's studies on one scaling-family member (`[refine]`,
+/// results/scaling/REFINE.md) beyond the ones every member gets (`pool-bfgs` under BFGS, LM and
+/// BFGS+LM, continuation, `proxyland limits`): whether the learned-start studies run, and the
+/// nested pool sizes of the data requirement. An empty table runs the common studies only.
+///
+/// ```
+/// let plan: proxyland_dataset::RefinePlan = toml::from_str(
+///     r#"
+///     learned_starts = true
+///     pool_sizes = [1024, 16384]
+///     "#,
+/// )?;
+/// assert!(plan.check().is_ok());
+/// assert_eq!(plan.confirmation_targets, 30); // the default
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefinePlan {
+    /// Whether a supervised inverse network is trained and the learned-start studies run
+    /// (one-shot and under continuation, then a confirmation on fresh targets).
+    #[serde(default)]
+    pub learned_starts: bool,
+    /// Nested pool sizes of the data requirement, beside the scaling pool (needs
+    /// `learned_starts`).
+    #[serde(default)]
+    pub pool_sizes: Vec<usize>,
+    /// Fresh targets of the confirmation.
+    #[serde(default = "default_confirmation_targets")]
+    pub confirmation_targets: usize,
+    /// Seed of the fresh targets (their own stream, apart from the pool's splits).
+    #[serde(default = "default_confirmation_seed")]
+    pub confirmation_seed: u64,
+}
+
+fn default_confirmation_targets() -> usize {
+    30
+}
+
+fn default_confirmation_seed() -> u64 {
+    1000
+}
+
+impl RefinePlan {
+    /// Why the plan cannot run, naming the key; `Ok` when it can.
+    pub fn check(&self) -> Result<(), String> {
+        if self.pool_sizes.contains(&0) {
+            return Err(format!(
+                "pool_sizes = {:?}: each must be positive",
+                self.pool_sizes
+            ));
+        }
+        if !self.pool_sizes.is_empty() && !self.learned_starts {
+            return Err("pool_sizes: the data requirement measures learned starts; \
+                        set learned_starts = true or leave pool_sizes out"
+                .into());
+        }
+        if self.confirmation_targets == 0 {
+            return Err("confirmation_targets = 0: give at least one".into());
+        }
+        Ok(())
+    }
 }
 
 impl ReproducePlan {
@@ -187,6 +251,35 @@ mod tests {
             let e = p.check().unwrap_err();
             assert!(e.starts_with(key), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn a_refine_plan_names_its_bad_key() {
+        let good = RefinePlan {
+            learned_starts: true,
+            pool_sizes: vec![1024],
+            confirmation_targets: 30,
+            confirmation_seed: 1000,
+        };
+        assert!(good.check().is_ok());
+        let sizes_alone = RefinePlan {
+            learned_starts: false,
+            ..good.clone()
+        };
+        assert!(sizes_alone.check().unwrap_err().starts_with("pool_sizes"));
+        let no_targets = RefinePlan {
+            confirmation_targets: 0,
+            ..good.clone()
+        };
+        assert!(
+            no_targets
+                .check()
+                .unwrap_err()
+                .starts_with("confirmation_targets")
+        );
+        // Every shipped scaling member has one, and they parse.
+        let empty: RefinePlan = toml::from_str("").unwrap();
+        assert!(!empty.learned_starts && empty.check().is_ok());
     }
 
     #[test]

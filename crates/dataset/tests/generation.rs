@@ -73,7 +73,9 @@ fn a_pool_keeps_its_config_without_the_plans() {
         let config = ExperimentConfig::parse(&path, &text).unwrap();
         let data = config.data_text();
         assert!(
-            !data.contains("reproduce]") && !data.contains("[ablation]"),
+            !data.contains("reproduce]")
+                && !data.contains("[ablation]")
+                && !data.contains("[refine]"),
             "{}: a plan was kept",
             path.display()
         );

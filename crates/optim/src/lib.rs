@@ -40,6 +40,7 @@ pub mod limits;
 mod lm;
 mod local;
 mod methods;
+mod nonfinite;
 mod objective;
 mod observation;
 mod quality;
@@ -64,7 +65,8 @@ pub use lm::{FnResiduals, LmResult, LmStop, Residuals, levenberg_marquardt};
 pub use local::{LocalMethod, LocalResult, LocalSettings, Refine, StopReason, minimize};
 pub use methods::{
     Answer, BUDGET_REFERENCES, Family, MAX_MINIMA, METHOD_NAMES, Method, Minimum, Problem,
-    SUCCESS_TOLERANCE, SimBudget, is_success, run, surrogate_minima,
+    STARTS_REFINED, SUCCESS_TOLERANCE, SURROGATE_STARTS, SimBudget, is_success, run,
+    surrogate_minima,
 };
 pub use objective::{
     FnObjective, Objective, Surrogate, SurrogateError, SurrogateInfo, SurrogateLoss,

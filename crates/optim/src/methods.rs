@@ -230,6 +230,7 @@ impl Method {
     /// # Ok::<(), proxyland_optim::Error>(())
     /// ```
     pub fn parse(name: &str, budget: usize) -> Result<Method> {
+        let (starts, refine) = (SURROGATE_STARTS, STARTS_REFINED);
         Ok(match name {
             "bfgs" => Method::Bfgs,
             "lbfgs" => Method::Lbfgs,
@@ -237,13 +238,10 @@ impl Method {
             "adam" => Method::Adam,
             "proxy" => Method::Proxy,
             "proxy-bfgs" => Method::ProxyBfgs,
-            "proxy-multistart" => Method::ProxyMultistart {
-                starts: 256,
-                refine: 3,
-            },
-            "pool-bfgs" => Method::PoolBfgs { refine: 3 },
+            "proxy-multistart" => Method::ProxyMultistart { starts, refine },
+            "pool-bfgs" => Method::PoolBfgs { refine },
             "inverse-net" => Method::InverseNet,
-            "inverse-pool" => Method::InversePool { refine: 3 },
+            "inverse-pool" => Method::InversePool { refine },
             "multistart-bfgs" => Method::MultistartBfgs {
                 budget: SimBudget::Calls(budget),
             },
@@ -370,7 +368,8 @@ impl Method {
 pub struct Answer {
     /// The answer X̂, folded into the box.
     pub x_hat: Vec<f64>,
-    /// L(Y*, X̂) by one extra simulation (not charged to the method).
+    /// L(Y*, X̂) by one extra simulation (not charged to the method); ∞ for a failed run.
+    #[serde(with = "crate::nonfinite")]
     pub resim_loss: f64,
     /// Simulator calls the method spent (forward solves, with or without gradient).
     pub sim_calls: usize,
@@ -431,6 +430,13 @@ pub fn is_success(sim: &dyn Simulator, x_hat: &[f64], x_star: &[f64]) -> (bool, 
     let worst = space.worst_distance(x_hat, x_star);
     (worst <= SUCCESS_TOLERANCE, worst)
 }
+
+/// Free starts of `proxy-multistart`'s search on the proxy.
+pub const SURROGATE_STARTS: usize = 256;
+
+/// Starts a multi-start method refines on the simulator: `proxy-multistart`'s best minima,
+/// `pool-bfgs`'s nearest pool samples, `inverse-pool`'s nearest samples after the network's.
+pub const STARTS_REFINED: usize = 3;
 
 /// One inverse problem: its simulator, the observed trajectory Y* and the start u0 that every
 /// single-start method uses.

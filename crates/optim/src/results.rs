@@ -322,6 +322,7 @@ pub struct Outcome {
     /// Every coordinate within 1% of the box of X*.
     pub success: bool,
     /// max_j |X̂_j − X*_j| / (hi_j − lo_j), periodic distance where periodic.
+    #[serde(with = "crate::nonfinite")]
     pub param_error: f64,
 }
 
@@ -341,8 +342,10 @@ pub struct MethodSummary {
     /// The 95% Wilson interval of the success rate.
     pub success_interval: (f64, f64),
     /// Median L(Y*, X̂).
+    #[serde(with = "crate::nonfinite")]
     pub median_resim_loss: f64,
     /// Median worst normalized parameter error.
+    #[serde(with = "crate::nonfinite")]
     pub median_param_error: f64,
     /// Mean simulator calls per target.
     pub mean_sim_calls: f64,
@@ -369,6 +372,7 @@ pub struct SurrogateQuality {
     /// the surrogate from the best 4), against X*.
     pub argmin_errors: Vec<f64>,
     /// Their median.
+    #[serde(with = "crate::nonfinite")]
     pub median_argmin_error: f64,
     /// Share of targets whose surrogate argmin is within 2% of the box of X*.
     pub argmin_within_2pct: f64,

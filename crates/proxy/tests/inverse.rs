@@ -154,11 +154,7 @@ fn physics_training_descends_the_physics_loss_and_keeps_its_best_validation_epoc
     let best = (0..scores.len())
         .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
         .unwrap();
-    assert!(
-        t.chosen.starts_with(&format!("physics epoch {best}")),
-        "{}",
-        t.chosen
-    );
+    assert_eq!(t.kept_physics_epoch(), Some(best), "{}", t.chosen);
     assert_eq!(t.validation_error, t.physics[best].validation_error);
     // ...and that loss is what its predictions score on the simulator, recomputed here.
     let net = InverseModel::load(&out).unwrap();

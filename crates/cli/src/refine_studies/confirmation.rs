@@ -80,7 +80,8 @@ fn reading(pool: Option<usize>, goal: f64) -> String {
 pub fn data_requirement_section(md: &mut String, members: &[StudiedMember]) -> Result<()> {
     let ran: Vec<(&StudiedMember, Vec<&Results>)> = members
         .iter()
-        .filter(|m| !m.studies.pool_sizes.is_empty())
+        // A member measured at its scaling pool alone still answers for its d (d = 16).
+        .filter(|m| !m.studies.pool_sizes.is_empty() || m.studies.learned_continuation.is_some())
         .map(|m| {
             let mut runs: Vec<&Results> = m.studies.pool_sizes.iter().collect();
             runs.extend(m.studies.learned_continuation.as_ref());
@@ -95,7 +96,8 @@ pub fn data_requirement_section(md: &mut String, members: &[StudiedMember]) -> R
         md,
         "\n## Data requirement\n\n`{CHOSEN}` and `{POOL}` as in the learned-start study under \
          continuation, on nested pools of the member (the first n samples of the same stream; \
-         the same test targets), each with its own supervised network trained on it. Cells: \
+         the same test targets), each with its own supervised network trained on it; members \
+         measured at the scaling pool alone have one row. Cells: \
          success [95% Wilson interval] and mean simulator calls per target; the network's \
          training time. Below the table: the smallest pool measured at which `{CHOSEN}` \
          solves {DATA_GOAL:.2} of the targets, per member (and at the member's own goal where \

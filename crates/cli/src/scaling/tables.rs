@@ -2,7 +2,7 @@
 
 use super::{METHODS, Member, find, is_baseline};
 use crate::cells::{cell, duration};
-use proxyland_optim::Results;
+use proxyland_optim::{Results, STARTS_REFINED, SURROGATE_STARTS};
 use proxyland_physics::registry::ScalingFamily;
 use std::fmt::Write as _;
 
@@ -82,14 +82,14 @@ fn methods_paragraph(members: &[Member]) -> String {
     };
     let _ = writeln!(
         md,
-        "Methods: `bfgs` from one uniform start; `pool-bfgs` refines the 3 pool samples whose \
+        "Methods: `bfgs` from one uniform start; `pool-bfgs` refines the {STARTS_REFINED} pool samples whose \
          stored trajectories lie nearest to Y* (no network); `proxy-multistart` is the proxy \
-         (one seed, chosen on the validation targets: {proxies}) with 256 free starts and the best 3 refined; `inverse-net[supervised]` \
+         (one seed, chosen on the validation targets: {proxies}) with {SURROGATE_STARTS} free starts and the best {STARTS_REFINED} refined; `inverse-net[supervised]` \
          refines the prediction of a network Y* → X trained by regression on the pool, \
          `inverse-net[physics]` that network trained on from there with the physics loss as \
          its objective, through the simulator's exact gradient, its epoch chosen on the \
          validation targets (Holl & Thuerey, arXiv 2408.08119); `inverse-pool[…]` \
-         refines that network's prediction, then the 3 nearest pool samples; the strongest of \
+         refines that network's prediction, then the {STARTS_REFINED} nearest pool samples; the strongest of \
          multi-start BFGS, CMA-ES and DE at 1× and 10× of proxy-multistart's mean spend per \
          target, counted in simulator calls and, separately, in field solves (a value call is \
          1 solve, a call with gradient or Jacobian 1 + d). Refinement on the true loss: \

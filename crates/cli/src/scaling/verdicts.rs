@@ -52,11 +52,7 @@ pub(super) fn physics_training(members: &[Member]) -> String {
         let (epochs, losses) = match &curve {
             Some(t) if !t.physics.is_empty() => {
                 let start = t.physics[0].validation_loss;
-                let kept = t
-                    .chosen
-                    .strip_prefix("physics epoch ")
-                    .and_then(|e| e.split_whitespace().next()?.parse::<usize>().ok())
-                    .and_then(|e| t.physics.get(e));
+                let kept = t.kept_physics_epoch().and_then(|e| t.physics.get(e));
                 let loss = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3e}"));
                 (
                     format!("{}, {}", t.physics.len() - 1, t.chosen),

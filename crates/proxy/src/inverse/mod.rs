@@ -207,6 +207,16 @@ impl InverseTraining {
     pub fn field_solves(&self, tangent_cost: usize) -> usize {
         self.physics_sim_calls * tangent_cost + self.validation_sim_calls
     }
+
+    /// The row of [`physics`](Self::physics) whose weights the file holds (0: the supervised
+    /// network was kept), or `None` when the file holds a supervised-only network. Read from
+    /// [`chosen`](Self::chosen), which physics training writes as "physics epoch N ...".
+    pub fn kept_physics_epoch(&self) -> Option<usize> {
+        self.chosen
+            .strip_prefix("physics epoch ")
+            .and_then(|e| e.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .filter(|e| *e < self.physics.len())
+    }
 }
 
 /// Everything an inverse-network file says about itself.
