@@ -445,10 +445,13 @@ const NORMALIZATION_PROBE_DRAW: u64 = u64::MAX / 2;
 pub fn normalization(pool: &Pool, sampler: &PairSampler) -> Normalization {
     let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
     let probe = sampler.batch(Split::Train, NORMALIZATION_PROBE_DRAW, 4096);
+    // Sorted, so that the sums below always run in the same order (checkpoints are bitwise
+    // reproducible).
     let mut losses = probe.loss.to_vec();
     losses.sort_by(f64::total_cmp);
     // ε resolves losses three decades below the typical one; smaller ones all look like "zero".
-    let epsilon = (losses[losses.len() / 2] * 1e-3).max(1e-12);
+    let typical = proxyland_optim::stats::upper_median(losses.clone()).unwrap_or(0.0);
+    let epsilon = (typical * 1e-3).max(1e-12);
     let z: Vec<f64> = losses.iter().map(|l| (l + epsilon).ln()).collect();
     let z_mean = z.iter().sum::<f64>() / z.len() as f64;
     let z_std = (z.iter().map(|v| (v - z_mean).powi(2)).sum::<f64>() / z.len() as f64)

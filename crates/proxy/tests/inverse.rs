@@ -12,8 +12,9 @@ use proxyland_proxy::{
     train_inverse,
 };
 
+/// The median the files record: the upper one (an order statistic, `stats::upper_median`).
 fn median(v: Vec<f64>) -> f64 {
-    proxyland_optim::stats::median(v).expect("some values")
+    proxyland_optim::stats::upper_median(v).expect("some values")
 }
 
 #[test]

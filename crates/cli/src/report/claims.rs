@@ -2,8 +2,8 @@
 
 use super::headline::headline_run;
 use anyhow::Result;
-use proxyland_optim::stats::{ALPHA, PairedComparison, VerdictTally, format_p, holm};
-use proxyland_optim::{Family, MethodSummary, Results};
+use proxyland_optim::stats::{PairedComparison, Verdict, VerdictTally, format_p};
+use proxyland_optim::{Family, MethodSummary, Pairing, Results, compare_pairings};
 use std::fmt::Write as _;
 
 /// "A beats B (…)" for two summaries of the same results, from the exact paired test.
@@ -41,10 +41,6 @@ pub(super) struct Claims {
     two_stage: VerdictTally,
     /// The direct inverse against the lookup, per variant (supervised, physics).
     inverse_vs_pool: [VerdictTally; 2],
-    /// The family "does a network beat the lookup?": every network method against `pool-bfgs`
-    /// on every experiment, as (experiment, network, its rate, the lookup's, the test), to be
-    /// Holm-corrected together.
-    network_vs_lookup: Vec<(String, String, f64, f64, PairedComparison)>,
     /// Per experiment, its claims as a markdown list.
     verdicts: String,
 }
@@ -64,11 +60,6 @@ impl Claims {
                     tally.add(c.verdict);
                     lines.push(s);
                 }
-            }
-            if let Some((c, _)) = pool.and_then(|b| claim(r, pm, b)) {
-                let rates = (pm.success_rate, pool.map_or(0.0, |p| p.success_rate));
-                self.network_vs_lookup
-                    .push((e.to_string(), pm.label.clone(), rates.0, rates.1, c));
             }
             for (k, tally) in [(1, &mut self.vs_base1), (10, &mut self.vs_base10)] {
                 if let Some((c, s)) = r
@@ -94,14 +85,6 @@ impl Claims {
             if let Some((c, s)) = net.zip(pool).and_then(|(a, b)| claim(r, a, b)) {
                 tally.add(c.verdict);
                 lines.push(s);
-                let (a, b) = net.zip(pool).expect("compared above");
-                self.network_vs_lookup.push((
-                    e.to_string(),
-                    a.label.clone(),
-                    a.success_rate,
-                    b.success_rate,
-                    c,
-                ));
             }
         }
         if !lines.is_empty() {
@@ -113,8 +96,9 @@ impl Claims {
         Ok(())
     }
 
-    /// "What the numbers say": the tallies over the experiments, then each experiment's claims.
-    pub(super) fn write_summary(&self, md: &mut String) -> Result<()> {
+    /// "What the numbers say": the tallies over the experiments, the network-against-lookup
+    /// family under Holm (over `results`, every experiment's), then each experiment's claims.
+    pub(super) fn write_summary(&self, md: &mut String, results: &[Results]) -> Result<()> {
         writeln!(md, "## What the numbers say\n")?;
         if self.vs_bfgs.total() > 0 {
             writeln!(
@@ -159,55 +143,64 @@ impl Claims {
                     )?;
                 }
             }
-            self.write_network_family(md)?;
+            write_network_family(md, results)?;
             let verdicts = &self.verdicts;
             writeln!(md, "\nPer experiment:\n\n{verdicts}")?;
         }
         Ok(())
     }
+}
 
-    /// "Does a network beat the lookup?" over every experiment at once: the per-experiment
-    /// tests above are uncorrected, so the family's verdicts are given again under Holm.
-    fn write_network_family(&self, md: &mut String) -> Result<()> {
-        let family = &self.network_vs_lookup;
-        if family.is_empty() {
-            return Ok(());
-        }
-        let raw: Vec<f64> = family.iter().map(|(.., c)| c.p_value).collect();
-        let adjusted = holm(&raw);
-        let mut better = Vec::new();
-        let mut worse = Vec::new();
-        for ((e, label, a, b, c), p) in family.iter().zip(&adjusted) {
-            if *p >= ALPHA || c.only_a == c.only_b {
-                continue;
-            }
-            let line = format!(
-                "{label} on {e} ({a:.2} against {b:.2}, Holm p = {})",
-                format_p(*p)
-            );
-            if c.only_a > c.only_b {
-                better.push(line);
-            } else {
-                worse.push(line);
-            }
-        }
-        let list = |v: &[String]| {
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join("; ")
-            }
+/// "Does a network beat the lookup?" over every experiment at once: the per-experiment tests
+/// are uncorrected, so the family (every network method against `pool-bfgs`, every
+/// experiment) is given again under Holm, by optim's `compare_pairings`.
+fn write_network_family(md: &mut String, results: &[Results]) -> Result<()> {
+    let mut pairings: Vec<Pairing> = Vec::new();
+    for r in results {
+        let Some(pool) = r.plain_run(Family::PoolBfgs) else {
+            continue;
         };
-        writeln!(
-            md,
-            "\nDoes a network beat the lookup? Every network method (`proxy-multistart`, \
-             `inverse-net`) against `pool-bfgs`, Holm-corrected over the family of {} \
-             comparisons (every experiment and network): significantly better: {}; \
-             significantly worse: {}.",
-            family.len(),
-            list(&better),
-            list(&worse)
-        )?;
-        Ok(())
+        let networks = headline_run(r, Family::ProxyMultistart).into_iter().chain(
+            ["supervised", "physics"]
+                .iter()
+                .filter_map(|v| r.method(&format!("inverse-net[{v}]"))),
+        );
+        for net in networks {
+            pairings.push(((r, net.label.as_str()), (r, pool.label.as_str())));
+        }
     }
+    let family = compare_pairings(&pairings)?;
+    if family.is_empty() {
+        return Ok(());
+    }
+    let (mut better, mut worse) = (Vec::new(), Vec::new());
+    for c in &family {
+        let line = format!(
+            "{} on {} ({:.2} against {:.2}, Holm p = {})",
+            c.a.label,
+            c.experiment,
+            c.a.success_rate,
+            c.b.success_rate,
+            format_p(c.holm_p)
+        );
+        match c.verdict {
+            Verdict::Beats => better.push(line),
+            Verdict::LosesTo => worse.push(line),
+            Verdict::Ties | Verdict::NoSignificantDifference => {}
+        }
+    }
+    let list = |v: &[String]| match v.is_empty() {
+        true => "none".to_string(),
+        false => v.join("; "),
+    };
+    writeln!(
+        md,
+        "\nDoes a network beat the lookup? Every network method (`proxy-multistart`, \
+         `inverse-net`) against `pool-bfgs`, Holm-corrected over the family of {} comparisons \
+         (every experiment and network): significantly better: {}; significantly worse: {}.",
+        family.len(),
+        list(&better),
+        list(&worse)
+    )?;
+    Ok(())
 }

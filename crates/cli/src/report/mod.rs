@@ -105,6 +105,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut sections = String::new();
     let mut headline = headline_header(&["experiment"]);
     let mut claims = Claims::default();
+    let mut all = Vec::new();
     let mut environment = None;
     writeln!(md, "# proxyland results ({} profile)\n", args.profile)?;
     writeln!(
@@ -126,13 +127,14 @@ pub fn run(args: Args) -> Result<()> {
         writeln!(headline, "| {e} | {} |", headline_cells(&r))?;
         experiment_section(&mut sections, &args, e, &r, &validation)?;
         claims.add_experiment(e, &r)?;
+        all.push(r);
     }
     setup_section(&mut md, &args, environment.as_ref())?;
     writeln!(
         md,
         "## Headline\n\nTest success rate [95% Wilson interval], mean simulator calls per target. The proxy columns give the chosen configuration's mean success over its seeds with the range over seeds, then its first seed (the checkpoint the paired tests use) with that seed's interval and calls; an interval's n is the number of targets, never seeds × targets. The strongest baseline is the best of the budgeted baselines on these same test targets, a choice that favours the baseline.\n\n{headline}"
     )?;
-    claims.write_summary(&mut md)?;
+    claims.write_summary(&mut md, &all)?;
     writeln!(
         md,
         "## Determinism\n\nOn one machine a seed fixes everything: the same seed gives bit-identical proxy weights (tested) and the same evaluation. Across machines, training can differ: libtorch's CPU kernels (vectorization, MKL or not) and its intra-op thread count change the rounding of every step, and hundreds of Adam steps amplify that into a different network (docs/experiments.md has the measurement). A different machine is like a different seed; the ranges over the chosen configuration's seeds above show how much a different network moves the success rates, which is why the headline reports seeds and intervals rather than one run.\n"

@@ -7,6 +7,7 @@ use super::{InverseEpoch, InverseOptions, InverseTraining, PhysicsSelection};
 use crate::adam::Adam;
 use crate::error::Result;
 use proxyland_dataset::Pool;
+use proxyland_optim::stats::upper_median;
 use proxyland_physics::rng::Domain;
 use proxyland_physics::{ParamSpace, Simulator};
 use rayon::prelude::*;
@@ -30,7 +31,7 @@ fn validation_physics_loss(
         traj_std,
         device,
     )?;
-    let mut losses: Vec<f64> = u
+    let losses: Vec<f64> = u
         .par_iter()
         .enumerate()
         .map(|(i, u)| {
@@ -44,9 +45,8 @@ fn validation_physics_loss(
                 .unwrap_or(f64::INFINITY)
         })
         .collect();
-    losses.sort_by(f64::total_cmp);
-    let median = losses.get(losses.len() / 2).copied().unwrap_or(f64::NAN);
-    Ok((median, losses.len()))
+    let n = losses.len();
+    Ok((upper_median(losses).unwrap_or(f64::NAN), n))
 }
 
 /// The physics stage: minimizes L(Y, P(net(Y))) over pool trajectories through the simulator's
@@ -227,13 +227,12 @@ pub(super) fn clipped_gradients(
     grads: &[Option<(f64, Vec<f64>)>],
     d: usize,
 ) -> (f64, usize, Vec<f32>) {
-    let mut norms: Vec<f64> = grads
+    let norms: Vec<f64> = grads
         .iter()
         .flatten()
         .map(|(_, g)| g.iter().map(|v| v * v).sum::<f64>().sqrt())
         .collect();
-    norms.sort_by(f64::total_cmp);
-    let clip = norms.get(norms.len() / 2).copied().unwrap_or(0.0);
+    let clip = upper_median(norms).unwrap_or(0.0);
     let (mut total, mut counted) = (0.0, 0);
     let mut flat = Vec::with_capacity(grads.len() * d);
     for g in grads {
