@@ -913,6 +913,7 @@ fn inverse_training_args(variant: &str, data: &Path, out: &Path) -> Vec<String> 
         "0",
         "--device",
         "auto",
+        "--resume",
     ]
     .iter()
     .map(|a| a.to_string())

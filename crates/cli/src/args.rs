@@ -7,7 +7,7 @@ use proxyland_optim::{Results, SampleLibrary};
 use proxyland_physics::Simulator;
 use std::path::Path;
 
-/// The refusal of `--resume --force` (generate and train).
+/// The refusal of `--resume --force` (generate, train and train-inverse).
 pub const RESUME_AND_FORCE: &str = "--resume and --force contradict each other: --resume continues the file, --force replaces \
      it; give one of them";
 

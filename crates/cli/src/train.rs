@@ -193,12 +193,19 @@ pub struct InverseArgs {
     physics_select: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Replace --out if it exists.
+    /// Continue an interrupted run from `<out>.resume` (not with --force).
+    #[arg(long)]
+    resume: bool,
+    /// Replace --out if it exists, and discard an interrupted run's `.resume` state (not with
+    /// --resume).
     #[arg(long)]
     force: bool,
 }
 
 pub fn run_inverse(args: InverseArgs) -> Result<()> {
+    if args.resume && args.force {
+        anyhow::bail!(crate::args::RESUME_AND_FORCE);
+    }
     let mut inputs: Vec<(&str, &std::path::Path)> = vec![("--data", &args.data)];
     if let Some(f) = &args.from {
         inputs.push(("--from", f));
@@ -233,6 +240,7 @@ pub fn run_inverse(args: InverseArgs) -> Result<()> {
         device: device::choose(&args.device)
             .with_context(|| format!("--device {}", args.device))?,
         force: args.force,
+        resume: args.resume,
         ..InverseOptions::new(variant, args.seed)
     };
     tracing::info!(experiment = %config.experiment, variant = variant.name(), "training an inverse network");

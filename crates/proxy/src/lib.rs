@@ -36,7 +36,7 @@ mod model;
 mod predict;
 mod regularizers;
 mod train;
-mod training_shared;
+mod training_core;
 
 /// libtorch's random generator is process-wide. Whatever draws from it (building layers,
 /// training) holds this lock, so that a training run is a function of its seed alone even when
@@ -52,8 +52,8 @@ pub use checkpoint::{
 pub use error::{Error, Result};
 pub use inverse::{
     Adaptation, Adapted, INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch,
-    InverseMeta, InverseModel, InverseOptions, InverseTraining, InverseVariant, PhysicsSelection,
-    train_inverse,
+    InverseMeta, InverseModel, InverseOptions, InverseTraining, InverseVariant, PhysicsSchedule,
+    PhysicsSelection, train_inverse,
 };
 pub use model::{Architecture, EncoderKind};
 pub use predict::{BoundProxy, Proxy};

@@ -13,7 +13,10 @@ use crate::error::{Error, Result};
 use crate::head::{BoundHead, Head};
 use crate::model::{Architecture, EncoderKind, ProxyNet};
 use crate::regularizers::SpectralNorm;
-use crate::training_shared::{dataset_provenance, refuse_to_replace, trajectory_moments};
+use crate::training_core::{
+    Clock, Patience, ResumeTensors, clear_the_output, dataset_provenance, interrupt_after,
+    resume_path, state_tensors, trajectory_moments,
+};
 use ndarray::Array2;
 use proxyland_dataset::{ExperimentConfig, PairBatch, PairSampler, Pool, ProxySettings, Split};
 use proxyland_optim::Regularizers;
@@ -21,8 +24,7 @@ use proxyland_optim::{LocalSettings, SurrogateLoss, surrogate_minima};
 use proxyland_physics::rng::{Domain, STREAMS_VERSION};
 use proxyland_physics::{Boundary, ParamSpace};
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -129,15 +131,6 @@ impl TrainSpec {
 
 /// Progress after each epoch: (epoch, epochs, what it measured).
 pub type EpochCallback<'a> = &'a dyn Fn(usize, usize, &EpochRecord);
-
-/// Where an interrupted run keeps its state: one file holding the current weights, the best
-/// weights so far (`best.` prefix) and the optimizer's moments (`adam.` prefix), written
-/// atomically after every epoch, so a kill at any instant leaves a consistent state.
-fn resume_path(out: &Path) -> PathBuf {
-    let mut current = out.as_os_str().to_owned();
-    current.push(".resume");
-    PathBuf::from(current)
-}
 
 /// Tensors of a pair batch on `device`: (distinct targets t×F×S, target row of each pair b,
 /// u b×d, normalized labels b).
@@ -501,9 +494,9 @@ pub fn train_with(
 ) -> Result<CheckpointMeta> {
     check_options(spec, opts)?;
     let resume_path = resume_path(out);
-    clear_the_output(out, &resume_path, opts)?;
+    clear_the_output(out, &resume_path, opts.resume, opts.force)?;
     let _rng = crate::torch_rng_lock();
-    let started = Instant::now();
+    let clock = Clock::starting_at(0.0);
     let settings = &spec.settings;
     let near_share = opts.near_share.unwrap_or(settings.near_share);
     if !(0.0..=1.0).contains(&near_share) {
@@ -526,10 +519,7 @@ pub fn train_with(
     let arch = architecture(pool, space, settings, opts, encoder, sampler.fixed_target());
     let mut run = ProxyRun::new(pool, spec, opts, &sampler, arch, near_share);
     let start_epoch = run.open_or_resume(&resume_path, opts)?;
-    let clock = Clock {
-        started,
-        prior_seconds: run.meta.training.seconds,
-    };
+    let clock = clock.with_prior(run.meta.training.seconds);
     let inputs = EpochInputs::new(pool, spec, opts, &sampler, &run.meta);
     run.train_epochs(&inputs, start_epoch, &clock, &resume_path, on_epoch)?;
     run.write_checkpoint(out, &resume_path, &clock)
@@ -553,24 +543,6 @@ fn check_options(spec: &TrainSpec, opts: &TrainOptions) -> Result<()> {
     opts.regularizers
         .check(spec.settings.learning_rate)
         .map_err(|e| Error::Input(e.to_string()))?;
-    Ok(())
-}
-
-/// Refuses to replace a checkpoint at `out` or an interrupted run's state at `resume_path`
-/// (unless `opts.force`, which discards that state; resuming keeps it).
-fn clear_the_output(out: &Path, resume_path: &Path, opts: &TrainOptions) -> Result<()> {
-    refuse_to_replace(out, opts.force)?;
-    if resume_path.exists() && !opts.resume {
-        if !opts.force {
-            return Err(Error::Io {
-                path: resume_path.to_path_buf(),
-                message: "holds an interrupted run of this output: resume it, or discard it \
-                          explicitly (nothing was changed)"
-                    .into(),
-            });
-        }
-        let _ = std::fs::remove_file(resume_path);
-    }
     Ok(())
 }
 
@@ -669,19 +641,6 @@ fn initial_meta(
     }
 }
 
-/// Training time: this process's since `started`, plus what the interrupted runs before it
-/// spent.
-struct Clock {
-    started: Instant,
-    prior_seconds: f64,
-}
-
-impl Clock {
-    fn seconds(&self) -> f64 {
-        self.prior_seconds + self.started.elapsed().as_secs_f64()
-    }
-}
-
 /// What every epoch reads and none changes: the options, the pair sampler, the normalization,
 /// the validation pairs and argmin targets, and how an epoch's pairs are batched.
 struct EpochInputs<'a> {
@@ -725,43 +684,6 @@ impl<'a> EpochInputs<'a> {
             batch_size,
             batches,
             lr_min,
-        }
-    }
-}
-
-/// A resume file's tensors by what they are: the weights, the best weights (`best.` prefix
-/// removed), the optimizer's moments (`adam.`) and the spectral-norm vectors.
-struct ResumeTensors {
-    weights: checkpoint::NamedTensors,
-    moments: checkpoint::NamedTensors,
-    best: checkpoint::NamedTensors,
-    power: checkpoint::NamedTensors,
-}
-
-impl ResumeTensors {
-    fn split(all: checkpoint::NamedTensors) -> Self {
-        let (mut weights, mut moments, mut best, mut power) = (
-            checkpoint::NamedTensors::new(),
-            checkpoint::NamedTensors::new(),
-            checkpoint::NamedTensors::new(),
-            checkpoint::NamedTensors::new(),
-        );
-        for (name, t) in all {
-            if name.starts_with("adam.") {
-                moments.insert(name, t);
-            } else if name.starts_with(crate::regularizers::STATE_PREFIX) {
-                power.insert(name, t);
-            } else if let Some(rest) = name.strip_prefix("best.") {
-                best.insert(rest.to_string(), t);
-            } else {
-                weights.insert(name, t);
-            }
-        }
-        ResumeTensors {
-            weights,
-            moments,
-            best,
-            power,
         }
     }
 }
@@ -871,20 +793,18 @@ impl ProxyRun {
     fn resume(&mut self, resume_path: &Path, opts: &TrainOptions) -> Result<usize> {
         let (state, all) = checkpoint::read(resume_path)?;
         // The optimizer's moments and the best weights travel in the same file as the weights.
-        let tensors = ResumeTensors::split(all);
-        checkpoint::fill(&mut self.vs, &tensors.weights, resume_path)?;
-        checkpoint::fill(&mut self.best_vs, &tensors.best, resume_path)?;
+        let tensors = ResumeTensors::split(all, crate::regularizers::STATE_PREFIX);
         let steps = state.training.adam_steps;
-        if !self.adam.restore(&tensors.moments, steps) {
-            return Err(Error::Checkpoint {
-                path: resume_path.to_path_buf(),
-                field: "adam".into(),
-                message: "the optimizer state is missing or does not fit the network".into(),
-            });
-        }
+        tensors.restore(
+            &mut self.vs,
+            &mut self.best_vs,
+            &mut self.adam,
+            steps,
+            resume_path,
+        )?;
         check_same_run(&state, &self.meta, opts, resume_path)?;
         if let Some(spectral) = &mut self.spectral {
-            if !spectral.restore(&tensors.power) {
+            if !spectral.restore(&tensors.extra) {
                 return Err(Error::Checkpoint {
                     path: resume_path.to_path_buf(),
                     field: "sn".into(),
@@ -922,11 +842,12 @@ impl ProxyRun {
         );
         let (mut lr, mut since_val_improved, mut best_val_loss) = schedule;
         // Epochs since either validation metric last improved (replayed for a resumed run).
-        let mut since_best = epochs_without_progress(&self.meta.training);
+        let mut patience = Patience::new(
+            settings.patience,
+            epochs_without_progress(&self.meta.training),
+        );
         for epoch in start_epoch..opts.epochs {
-            // Checked before the epoch, not after it: a run interrupted right after its last
-            // epoch resumes to the same end instead of training one more.
-            if since_best >= settings.patience {
+            if patience.exhausted() {
                 tracing::info!(
                     epoch,
                     "early stopping: the validation metric stopped improving"
@@ -936,11 +857,8 @@ impl ProxyRun {
             let train_loss = self.train_epoch(inputs, epoch, lr);
             let record = self.measure(inputs, epoch, train_loss, lr)?;
             let (val_loss, argmin_error) = (record.validation_loss, record.validation_argmin_error);
-            if self.record_epoch(epoch, record)? {
-                since_best = 0;
-            } else {
-                since_best += 1;
-            }
+            let progressed = self.record_epoch(epoch, record)?;
+            patience.record(progressed);
             (lr, since_val_improved, best_val_loss) = Schedule::step(
                 (lr, since_val_improved, best_val_loss),
                 val_loss,
@@ -958,15 +876,13 @@ impl ProxyRun {
             on_epoch(epoch + 1, opts.epochs, &record);
             self.meta.training.seconds = clock.seconds();
             self.save_resume_state(resume_path)?;
-            if opts
-                .stop_after
-                .is_some_and(|n| epoch + 1 - start_epoch >= n && epoch + 1 < opts.epochs)
-            {
-                return Err(Error::Interrupted {
-                    path: resume_path.to_path_buf(),
-                    epoch: epoch + 1,
-                });
-            }
+            interrupt_after(
+                opts.stop_after,
+                epoch + 1,
+                start_epoch,
+                opts.epochs,
+                resume_path,
+            )?;
         }
         Ok(())
     }
@@ -1082,16 +998,8 @@ impl ProxyRun {
     /// Writes the resume state atomically: the current weights, the best ones (`best.`), the
     /// optimizer's moments and the spectral-norm vectors, with the metadata so far.
     fn save_resume_state(&mut self, resume_path: &Path) -> Result<()> {
-        let (moments, steps) = self.adam.state();
+        let (mut state, steps) = state_tensors(&self.vs, &self.best_vs, &self.adam);
         self.meta.training.adam_steps = steps;
-        let mut state: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        state.extend(
-            self.best_vs
-                .variables()
-                .into_iter()
-                .map(|(name, t)| (format!("best.{name}"), t)),
-        );
-        state.extend(moments);
         state.extend(self.spectral.iter().flat_map(SpectralNorm::state));
         checkpoint::save_named(state, &self.meta, resume_path)
     }

@@ -146,25 +146,13 @@ fn wrong_experiment_or_damaged_checkpoints_are_clear_errors() {
 }
 
 /// Every tensor of a checkpoint, by name, as raw little-endian bytes.
-fn weights(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut out: Vec<(String, Vec<u8>)> = st
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| (name, view.data().to_vec()))
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn training_is_reproducible_on_cpu_from_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let a = trained(dir.path(), 0.02, 0.0, "a.safetensors");
     let b = trained(dir.path(), 0.02, 0.0, "b.safetensors");
     // The same seed on the same machine gives bit-identical weights.
-    assert_eq!(weights(&a), weights(&b));
+    assert_eq!(common::weights(&a), common::weights(&b));
     let y = target(dir.path());
     let us = vec![vec![0.3, 0.3], vec![0.8, 0.6]];
     let pa = Proxy::load(&a).unwrap().predict(&y, &us).unwrap();
@@ -266,7 +254,7 @@ fn an_interrupted_training_resumes_to_the_same_weights_as_an_uninterrupted_one()
     let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
     assert_eq!(meta.training.history.len(), 5);
     // Weights, moments and schedule all resumed: bit-identical to the uninterrupted run.
-    assert_eq!(weights(&whole), weights(&parts));
+    assert_eq!(common::weights(&whole), common::weights(&parts));
     // An existing checkpoint is not replaced unless asked.
     let err = train(&pool, &config, &opts, &whole, &|_, _, _| {}).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
@@ -308,7 +296,7 @@ fn a_run_interrupted_just_after_early_stopping_resumes_to_the_same_end() {
     };
     let meta = train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
     assert_eq!(meta.training.history.len(), ran);
-    assert_eq!(weights(&whole), weights(&parts));
+    assert_eq!(common::weights(&whole), common::weights(&parts));
 }
 
 /// The largest singular value of a stored matrix, √λ_max(WᵀW) by libtorch's eigensolver.
@@ -385,5 +373,5 @@ fn a_proxy_trained_with_every_regularizer_records_them_resumes_to_the_same_weigh
         ..opts.clone()
     };
     train(&pool, &config, &resumed, &parts, &|_, _, _| {}).unwrap();
-    assert_eq!(weights(&whole), weights(&parts));
+    assert_eq!(common::weights(&whole), common::weights(&parts));
 }

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{no_edit, pool};
+use common::{no_edit, pool, weights};
 use openblas_src as _;
 use proxyland_physics::Simulator;
 use proxyland_proxy::{
-    Adaptation, InverseModel, InverseOptions, InverseVariant, PhysicsSelection, TrainSpec,
+    Adaptation, Error, InverseModel, InverseOptions, InverseVariant, PhysicsSelection, TrainSpec,
     train_inverse,
 };
 
@@ -293,4 +293,115 @@ fn physics_training_descends_the_physics_loss_and_keeps_its_best_validation_epoc
     // A proxy checkpoint reader names an inverse network for what it is.
     let e = proxyland_proxy::Proxy::load(&out).unwrap_err().to_string();
     assert!(e.contains("proxyland-inverse"), "{e}");
+}
+
+#[test]
+fn an_interrupted_inverse_training_resumes_to_the_same_network_in_both_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, pool) = pool(dir.path(), "burgers-k1", 96, &no_edit);
+    let sim = config.simulator().unwrap();
+    let sim = Some(sim.as_ref() as &dyn Simulator);
+    let spec = TrainSpec::from_config(&config).unwrap();
+    let quiet = |_: &str, _: usize, _: &proxyland_proxy::InverseEpoch| {};
+    let path = |name: &str| dir.path().join(name);
+
+    // Supervised: 5 epochs at once, and 2 + 3 with a kill in between.
+    let supervised = InverseOptions {
+        epochs: 5,
+        patience: 50,
+        batch_size: 32,
+        ..InverseOptions::new(InverseVariant::Supervised, 3)
+    };
+    let whole = train_inverse(
+        &pool,
+        &spec,
+        None,
+        None,
+        &supervised,
+        &path("s-whole"),
+        &quiet,
+    )
+    .unwrap();
+    let stopped = InverseOptions {
+        stop_after: Some(2),
+        ..supervised.clone()
+    };
+    let err =
+        train_inverse(&pool, &spec, None, None, &stopped, &path("s-parts"), &quiet).unwrap_err();
+    assert!(matches!(err, Error::Interrupted { epoch: 2, .. }), "{err}");
+    assert!(
+        !path("s-parts").exists(),
+        "no final file before the run ends"
+    );
+    // Starting over without saying what to do with the interrupted state is refused.
+    let err = train_inverse(
+        &pool,
+        &spec,
+        None,
+        None,
+        &supervised,
+        &path("s-parts"),
+        &quiet,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("interrupted run"), "{err}");
+    let resumed = InverseOptions {
+        resume: true,
+        ..supervised.clone()
+    };
+    let parts =
+        train_inverse(&pool, &spec, None, None, &resumed, &path("s-parts"), &quiet).unwrap();
+    assert_eq!(parts.training.supervised.len(), 5);
+    assert_eq!(parts.training.supervised, whole.training.supervised);
+    assert_eq!(parts.training.chosen, whole.training.chosen);
+    assert_eq!(weights(&path("s-whole")), weights(&path("s-parts")));
+    assert!(
+        !path("s-parts.resume").exists(),
+        "the resume state is cleaned up"
+    );
+
+    // Physics: 4 epochs at once, and 1 + 3, from the same supervised network.
+    let physics = InverseOptions {
+        physics_samples: 8,
+        physics_batch: 4,
+        physics_epochs: 4,
+        physics_patience: 50,
+        ..InverseOptions::new(InverseVariant::Physics, 3)
+    };
+    let from = Some(path("s-whole"));
+    let from = from.as_deref();
+    let whole = train_inverse(&pool, &spec, sim, from, &physics, &path("p-whole"), &quiet).unwrap();
+    let stopped = InverseOptions {
+        stop_after: Some(1),
+        ..physics.clone()
+    };
+    let err =
+        train_inverse(&pool, &spec, sim, from, &stopped, &path("p-parts"), &quiet).unwrap_err();
+    assert!(matches!(err, Error::Interrupted { epoch: 1, .. }), "{err}");
+    // A resume with another schedule would mix two runs: refused, naming the file.
+    let other = InverseOptions {
+        resume: true,
+        physics_learning_rate: 0.5,
+        ..physics.clone()
+    };
+    let err = train_inverse(&pool, &spec, sim, from, &other, &path("p-parts"), &quiet).unwrap_err();
+    assert!(err.to_string().contains("p-parts.resume"), "{err}");
+    let resumed = InverseOptions {
+        resume: true,
+        ..physics.clone()
+    };
+    let parts = train_inverse(&pool, &spec, sim, from, &resumed, &path("p-parts"), &quiet).unwrap();
+    let (t, w) = (&parts.training, &whole.training);
+    assert_eq!(t.physics.len(), 5, "the start and 4 epochs");
+    assert_eq!(t.physics, w.physics);
+    assert_eq!(
+        (t.chosen.as_str(), t.validation_error),
+        (w.chosen.as_str(), w.validation_error)
+    );
+    // Every call is counted once: the interrupted epoch's calls are not lost or doubled.
+    assert_eq!(
+        (t.physics_sim_calls, t.validation_sim_calls),
+        (w.physics_sim_calls, w.validation_sim_calls)
+    );
+    assert_eq!(weights(&path("p-whole")), weights(&path("p-parts")));
 }

@@ -24,10 +24,15 @@
 //! ([`PhysicsSelection`]): what the refinement that follows cares about is how near the
 //! prediction's trajectory comes, not how near its parameters. Both are chosen on validation
 //! targets only, like everything else.
+//!
+//! Both stages train through the training core the proxy uses (`training_core`): the file
+//! `<out>.resume` holds the weights, the best epoch's and Adam's moments after every epoch, and
+//! `resume` continues an interrupted run to the very weights an uninterrupted one reaches.
 
 mod model;
 mod net;
 mod physics;
+mod run;
 mod supervised;
 mod tensors;
 
@@ -161,6 +166,9 @@ pub struct InverseTraining {
     pub batch_size: usize,
     /// Supervised epochs, one per row.
     pub supervised: Vec<InverseEpoch>,
+    /// Physics variant: how its stage steps (none for the supervised variant).
+    #[serde(default)]
+    pub physics_schedule: Option<PhysicsSchedule>,
     /// Physics training epochs (empty for the supervised variant); row 0 is the
     /// supervised network before physics training: the learning curve.
     pub physics: Vec<InverseEpoch>,
@@ -181,6 +189,21 @@ pub struct InverseTraining {
     pub chosen: String,
     /// Their median worst-coordinate error on the validation targets.
     pub validation_error: f64,
+    /// Adam's steps in the last stage (what a resumed run restores its bias correction from).
+    #[serde(default)]
+    pub adam_steps: i64,
+}
+
+/// How the physics stage steps: recorded so the file says it, and so a resumed run can be
+/// refused when it would continue with other settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PhysicsSchedule {
+    /// Pool trajectories trained on.
+    pub samples: usize,
+    /// Trajectories per step.
+    pub batch: usize,
+    /// The learning rate, as a fraction of the supervised one.
+    pub learning_rate_fraction: f64,
 }
 
 impl InverseTraining {
@@ -277,8 +300,13 @@ pub struct InverseOptions {
     pub physics_learning_rate: f64,
     /// Physics variant: the validation score that chooses the epoch.
     pub physics_selection: PhysicsSelection,
-    /// Replace an existing file at the output.
+    /// Replace an existing file at the output, and discard an interrupted run's state there.
     pub force: bool,
+    /// Continue from `<out>.resume` left by an interrupted run.
+    pub resume: bool,
+    /// Testing hook: stop with [`Error::Interrupted`](crate::Error::Interrupted) after this
+    /// many epochs of this run, leaving the resume state behind (as a killed process would).
+    pub stop_after: Option<usize>,
 }
 
 impl InverseOptions {
@@ -308,6 +336,8 @@ impl InverseOptions {
             physics_learning_rate: 0.1,
             physics_selection: PhysicsSelection::PhysicsLoss,
             force: false,
+            resume: false,
+            stop_after: None,
         }
     }
 }

@@ -2,16 +2,17 @@
 //! through the simulator's exact gradient, and its validation scoring.
 
 use super::net::InverseNet;
+use super::run::{InverseRun, Stage};
 use super::tensors::{permutation, predict_rows, rows_of, trajectory_tensor};
-use super::{InverseEpoch, InverseOptions, InverseTraining, PhysicsSelection};
+use super::{InverseEpoch, InverseTraining, PhysicsSelection};
 use crate::adam::Adam;
 use crate::error::Result;
+use crate::training_core::Patience;
 use proxyland_dataset::Pool;
 use proxyland_optim::stats::upper_median;
 use proxyland_physics::rng::Domain;
 use proxyland_physics::{ParamSpace, Simulator};
 use rayon::prelude::*;
-use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 /// Median over the validation targets of the physics loss of the network's prediction, and
@@ -54,24 +55,15 @@ fn validation_physics_loss(
 /// without a better validation score, and keeping the best epoch by that score (epoch 0, the
 /// supervised start, included: physics training that does not help leaves the network as it
 /// was, and the file says so).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn train_on_physics(
-    net: &InverseNet,
-    vs: &VarStore,
-    best: &mut VarStore,
-    pool: &Pool,
+    run: &mut InverseRun,
+    stage: &Stage,
     sim: &dyn Simulator,
-    space: &ParamSpace,
-    normalization: (f64, f64),
-    learning_rate: f64,
-    opts: &InverseOptions,
-    training: &mut InverseTraining,
-    validation_error: &dyn Fn(&InverseNet) -> Result<f64>,
-    on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<()> {
+    let (pool, space, opts) = (stage.pool, stage.space, stage.opts);
     let device = opts.device.tch();
     let selection = opts.physics_selection;
-    training.selection = Some(selection);
+    run.meta.training.selection = Some(selection);
     // Scoring on the physics loss spends one value call per validation target, counted in the
     // one-off cost; chosen on parameter error (the pinned earlier protocol) it spends none, as
     // that protocol did not.
@@ -79,37 +71,44 @@ pub(super) fn train_on_physics(
         let (loss, calls) = match selection {
             PhysicsSelection::PhysicsLoss => {
                 let (loss, calls) =
-                    validation_physics_loss(net, pool, sim, space, normalization, device)?;
+                    validation_physics_loss(net, pool, sim, space, stage.normalization, device)?;
                 (Some(loss), calls)
             }
             PhysicsSelection::ParameterError => (None, 0),
         };
         let epoch = InverseEpoch {
             train_loss,
-            validation_error: validation_error(net)?,
+            validation_error: (stage.validation_error)(net)?,
             validation_loss: loss,
         };
         Ok((epoch, calls))
     };
-    let (start, calls) = score(net, None)?;
-    training.validation_sim_calls += calls;
-    on_epoch("physics", 0, &start);
-    let mut best_score = selection.score(&start);
-    let mut chosen = (
-        "physics epoch 0 (the supervised network)".to_string(),
-        start.validation_error,
-    );
-    let mut curve = vec![start];
-    best.copy(vs)?;
+    let mut adam = Adam::new(&run.vs, stage.learning_rate * opts.physics_learning_rate);
+    if !run.resume_into(&mut adam)? {
+        let (start, calls) = score(&run.net, None)?;
+        let training = &mut run.meta.training;
+        training.validation_sim_calls += calls;
+        (stage.on_epoch)("physics", 0, &start);
+        training.chosen = "physics epoch 0 (the supervised network)".into();
+        training.validation_error = start.validation_error;
+        training.physics = vec![start];
+        run.best.copy(&run.vs)?;
+    }
+    // Epoch 0 is the start; a resumed run goes on after its last recorded epoch.
+    let start_epoch = run.meta.training.physics.len() - 1;
+    let scores = || run.meta.training.physics.iter().map(|r| selection.score(r));
+    let mut best_score = scores().fold(f64::INFINITY, f64::min);
+    // The start is the baseline an epoch must beat.
+    let baseline = scores().next().unwrap_or(f64::INFINITY);
+    let mut patience = Patience::replayed(opts.physics_patience.max(1), baseline, scores().skip(1));
     let valid = pool.valid();
     tch::manual_seed(Domain::InverseTorch.torch_seed(opts.seed, 1));
     let order = permutation(valid.len())?;
     let data = PhysicsData {
-        net,
         pool,
         sim,
         space,
-        normalization,
+        normalization: stage.normalization,
         device,
         samples: order
             .iter()
@@ -118,10 +117,16 @@ pub(super) fn train_on_physics(
             .collect(),
         width: (0..space.dim()).map(|j| space.width(j)).collect(),
     };
-    let mut adam = Adam::new(vs, learning_rate * opts.physics_learning_rate);
-    let mut since_best = 0;
-    for epoch in 1..=opts.physics_epochs {
-        let (total, counted) = data.epoch(&mut adam, opts.physics_batch.max(1), training)?;
+    for epoch in start_epoch + 1..=opts.physics_epochs {
+        if patience.exhausted() {
+            break;
+        }
+        let (total, counted) = data.epoch(
+            &run.net,
+            &mut adam,
+            opts.physics_batch.max(1),
+            &mut run.meta.training,
+        )?;
         // Every sample failing means the network now predicts where the simulator cannot go
         // (or predicts NaN): training has diverged; the best epoch so far is kept, and the
         // file says why training ended.
@@ -130,37 +135,32 @@ pub(super) fn train_on_physics(
                 "physics epoch {epoch}: every one of its {} simulations failed",
                 data.samples.len()
             );
-            tracing::warn!("{why}; keeping {}", chosen.0);
-            training.physics_diverged = Some(why);
+            tracing::warn!("{why}; keeping {}", run.meta.training.chosen);
+            run.meta.training.physics_diverged = Some(why);
             break;
         }
         let train_loss = total / counted as f64;
-        let (record, calls) = score(net, Some(train_loss))?;
+        let (record, calls) = score(&run.net, Some(train_loss))?;
+        let training = &mut run.meta.training;
         training.validation_sim_calls += calls;
-        on_epoch("physics", epoch, &record);
-        curve.push(record);
-        if selection.score(&record) < best_score {
+        (stage.on_epoch)("physics", epoch, &record);
+        training.physics.push(record);
+        let improved = selection.score(&record) < best_score;
+        if improved {
             best_score = selection.score(&record);
-            chosen = (format!("physics epoch {epoch}"), record.validation_error);
-            best.copy(vs)?;
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= opts.physics_patience.max(1) {
-                break;
-            }
+            training.chosen = format!("physics epoch {epoch}");
+            training.validation_error = record.validation_error;
+            run.best.copy(&run.vs)?;
         }
+        patience.record(improved);
+        run.after_epoch(&adam, epoch, start_epoch, opts.physics_epochs)?;
     }
-    training.physics = curve;
-    training.chosen = chosen.0;
-    training.validation_error = chosen.1;
     Ok(())
 }
 
 /// The pool trajectories physics training runs on, with what its epochs need to run them
 /// through the network and the simulator.
 struct PhysicsData<'a> {
-    net: &'a InverseNet,
     pool: &'a Pool,
     sim: &'a dyn Simulator,
     space: &'a ParamSpace,
@@ -179,11 +179,12 @@ impl PhysicsData<'_> {
     /// and how many did.
     fn epoch(
         &self,
+        net: &InverseNet,
         adam: &mut Adam,
         batch: usize,
         training: &mut InverseTraining,
     ) -> Result<(f64, usize)> {
-        let (net, pool, sim, space) = (self.net, self.pool, self.sim, self.space);
+        let (pool, sim, space) = (self.pool, self.sim, self.space);
         let (traj_mean, traj_std) = self.normalization;
         let (device, width) = (self.device, &self.width);
         let (mut total, mut counted) = (0.0, 0usize);

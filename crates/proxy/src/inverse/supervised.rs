@@ -4,25 +4,25 @@
 use super::model::read_inverse;
 use super::net::InverseNet;
 use super::physics::train_on_physics;
+use super::run::{InverseRun, Stage};
 use super::tensors::{permutation, predict_rows, trajectory_tensor, unit_tensor};
 use super::{
     INVERSE_FORMAT, INVERSE_FORMAT_VERSION, InverseArchitecture, InverseEpoch, InverseMeta,
-    InverseOptions, InverseTraining, InverseVariant,
+    InverseOptions, InverseTraining, InverseVariant, PhysicsSchedule,
 };
 use crate::adam::Adam;
 use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::model::EncoderKind;
 use crate::train::TrainSpec;
-use crate::training_shared::{dataset_provenance, refuse_to_replace, trajectory_moments};
+use crate::training_core::{
+    Patience, clear_the_output, dataset_provenance, resume_path, trajectory_moments,
+};
 use ndarray::Array2;
 use proxyland_dataset::Pool;
 use proxyland_optim::stats::upper_median;
-use proxyland_physics::rng::Domain;
 use proxyland_physics::{Boundary, ParamSpace, Simulator};
-use std::path::Path;
-use std::time::Instant;
-use tch::nn::VarStore;
+use std::path::{Path, PathBuf};
 
 /// Median over targets of the worst normalized coordinate error of `u` against the truth.
 fn median_error(space: &ParamSpace, u: &[Vec<f64>], truth: &Array2<f64>) -> f64 {
@@ -46,20 +46,16 @@ pub fn train_inverse(
     out: &Path,
     on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<InverseMeta> {
-    check_inputs(pool, spec, opts, out)?;
+    let resume_path = check_inputs(pool, spec, opts, out)?;
     let space = spec.space.clone();
     let _rng = crate::torch_rng_lock();
-    let started = Instant::now();
     let device = opts.device.tch();
     let settings = &spec.settings;
     let arch = architecture(pool, spec)?;
     let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
-
-    tch::manual_seed(Domain::InverseTorch.torch_seed(opts.seed, 0));
-    let mut vs = VarStore::new(device);
-    let net = InverseNet::new(&vs.root(), &arch)?;
-    let mut best = VarStore::new(device);
-    let _best_net = InverseNet::new(&best.root(), &arch)?;
+    let untrained = untrained(opts, settings.learning_rate);
+    let meta = inverse_meta(pool, spec, opts, arch, (traj_mean, traj_std), untrained);
+    let mut run = InverseRun::new(meta, opts, device, resume_path)?;
     let validation_error = |net: &InverseNet| -> Result<f64> {
         let u = predict_rows(
             net,
@@ -70,42 +66,22 @@ pub fn train_inverse(
         )?;
         Ok(median_error(&space, &u, &pool.validation_params))
     };
-    let mut training = untrained(opts, settings.learning_rate);
-    let mut earlier_seconds = 0.0;
+    let stage = Stage {
+        pool,
+        space: &space,
+        normalization: (traj_mean, traj_std),
+        learning_rate: settings.learning_rate,
+        opts,
+        validation_error: &validation_error,
+        on_epoch,
+    };
     match (opts.variant, from) {
-        (InverseVariant::Supervised, None) => {
-            train_supervised(
-                &net,
-                &vs,
-                &mut best,
-                pool,
-                &space,
-                (traj_mean, traj_std),
-                settings.learning_rate,
-                opts,
-                &mut training,
-                &validation_error,
-                on_epoch,
-            )?;
-        }
+        (InverseVariant::Supervised, None) => train_supervised(&mut run, &stage)?,
         (InverseVariant::Physics, Some(from)) => {
             let sim =
                 sim.ok_or_else(|| Error::Input("the physics variant needs the simulator".into()))?;
-            earlier_seconds = start_from_supervised(&mut vs, from, &arch, pool, &mut training)?;
-            train_on_physics(
-                &net,
-                &vs,
-                &mut best,
-                pool,
-                sim,
-                &space,
-                (traj_mean, traj_std),
-                settings.learning_rate,
-                opts,
-                &mut training,
-                &validation_error,
-                on_epoch,
-            )?;
+            start_from_supervised(&mut run, from, pool)?;
+            train_on_physics(&mut run, &stage, sim)?;
         }
         (InverseVariant::Supervised, Some(_)) => {
             return Err(Error::Input(
@@ -118,10 +94,7 @@ pub fn train_inverse(
             ));
         }
     }
-    training.seconds = earlier_seconds + started.elapsed().as_secs_f64();
-    let meta = inverse_meta(pool, spec, opts, arch, (traj_mean, traj_std), training);
-    checkpoint::save_named(best.variables().into_iter().collect(), &meta, out)?;
-    Ok(meta)
+    run.finish(out)
 }
 
 /// What the file says about the network trained on `pool` for `spec`.
@@ -151,10 +124,24 @@ fn inverse_meta(
     }
 }
 
-/// Refuses to replace `out` (unless `opts.force`), options no training runs with, and a pool
-/// with no trajectories to invert, another parameter box or no validation targets.
-fn check_inputs(pool: &Pool, spec: &TrainSpec, opts: &InverseOptions, out: &Path) -> Result<()> {
-    refuse_to_replace(out, opts.force)?;
+/// Refuses to replace `out` or an interrupted run's state (unless `opts.force`), options no
+/// training runs with, and a pool with no trajectories to invert, another parameter box or no
+/// validation targets. Returns where the resume state goes.
+fn check_inputs(
+    pool: &Pool,
+    spec: &TrainSpec,
+    opts: &InverseOptions,
+    out: &Path,
+) -> Result<PathBuf> {
+    if opts.resume && opts.force {
+        return Err(Error::Input(
+            "resume and force contradict each other: resume continues the run, force \
+             replaces it"
+                .into(),
+        ));
+    }
+    let resume_path = resume_path(out);
+    clear_the_output(out, &resume_path, opts.resume, opts.force)?;
     if opts.epochs == 0 || opts.batch_size == 0 || opts.physics_batch == 0 {
         return Err(Error::Input(
             "inverse network: epochs and batch sizes must be positive".into(),
@@ -186,7 +173,7 @@ fn check_inputs(pool: &Pool, spec: &TrainSpec, opts: &InverseOptions, out: &Path
             pool.path.display()
         )));
     }
-    Ok(())
+    Ok(resume_path)
 }
 
 /// The network's shape for `pool`'s trajectories: the proxy settings' encoder and widths.
@@ -225,6 +212,11 @@ fn untrained(opts: &InverseOptions, learning_rate: f64) -> InverseTraining {
         learning_rate,
         batch_size: opts.batch_size,
         supervised: vec![],
+        physics_schedule: (opts.variant == InverseVariant::Physics).then_some(PhysicsSchedule {
+            samples: opts.physics_samples,
+            batch: opts.physics_batch,
+            learning_rate_fraction: opts.physics_learning_rate,
+        }),
         physics: vec![],
         physics_sim_calls: 0,
         validation_sim_calls: 0,
@@ -233,42 +225,52 @@ fn untrained(opts: &InverseOptions, learning_rate: f64) -> InverseTraining {
         selection: None,
         chosen: String::new(),
         validation_error: f64::INFINITY,
+        adam_steps: 0,
     }
 }
 
 /// The supervised stage: epochs of shuffled minibatches of the pool's (Y, u) pairs, keeping
-/// the epoch with the lowest validation error in `best` and stopping after `opts.patience`
+/// the epoch with the lowest validation error in `run.best` and stopping after `opts.patience`
 /// epochs without a lower one.
-#[allow(clippy::too_many_arguments)]
-fn train_supervised(
-    net: &InverseNet,
-    vs: &VarStore,
-    best: &mut VarStore,
-    pool: &Pool,
-    space: &ParamSpace,
-    (traj_mean, traj_std): (f64, f64),
-    learning_rate: f64,
-    opts: &InverseOptions,
-    training: &mut InverseTraining,
-    validation_error: &dyn Fn(&InverseNet) -> Result<f64>,
-    on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
-) -> Result<()> {
+fn train_supervised(run: &mut InverseRun, stage: &Stage) -> Result<()> {
+    let (pool, space, opts) = (stage.pool, stage.space, stage.opts);
+    let (traj_mean, traj_std) = stage.normalization;
     let device = opts.device.tch();
     let valid = pool.valid();
     let units: Vec<Vec<f64>> = valid
         .iter()
         .map(|&i| space.to_unit(&pool.params.row(i).to_vec()))
         .collect();
-    let mut adam = Adam::new(vs, learning_rate);
-    let mut since_best = 0;
-    for epoch in 0..opts.epochs {
+    let mut adam = Adam::new(&run.vs, stage.learning_rate);
+    run.resume_into(&mut adam)?;
+    let start_epoch = run.meta.training.supervised.len();
+    // The shuffles are the generator's draws in turn: a resumed run draws the ones its earlier
+    // epochs used, and goes on with the next, as the uninterrupted run did.
+    for _ in 0..start_epoch {
+        permutation(valid.len())?;
+    }
+    let mut patience = Patience::replayed(
+        opts.patience.max(1),
+        f64::INFINITY,
+        run.meta
+            .training
+            .supervised
+            .iter()
+            .map(|r| r.validation_error),
+    );
+    for epoch in start_epoch..opts.epochs {
+        if patience.exhausted() {
+            break;
+        }
         let order = permutation(valid.len())?;
         let (mut total, mut batches) = (0.0, 0);
         for chunk in order.chunks(opts.batch_size) {
             let rows: Vec<usize> = chunk.iter().map(|&k| valid[k]).collect();
             let y = trajectory_tensor(&pool.trajectories, &rows, traj_mean, traj_std, device);
             let u: Vec<Vec<f64>> = chunk.iter().map(|&k| units[k].clone()).collect();
-            let loss = net.supervised_loss(&net.raw(&y), &unit_tensor(&u, device));
+            let loss = run
+                .net
+                .supervised_loss(&run.net.raw(&y), &unit_tensor(&u, device));
             adam.backward_step(&loss);
             total += f64::try_from(&loss)?;
             batches += 1;
@@ -282,39 +284,31 @@ fn train_supervised(
         }
         let record = InverseEpoch {
             train_loss: Some(train_loss),
-            validation_error: validation_error(net)?,
+            validation_error: (stage.validation_error)(&run.net)?,
             validation_loss: None,
         };
-        on_epoch("supervised", epoch, &record);
+        (stage.on_epoch)("supervised", epoch, &record);
+        let training = &mut run.meta.training;
         training.supervised.push(record);
-        if record.validation_error < training.validation_error {
+        let improved = record.validation_error < training.validation_error;
+        if improved {
             training.validation_error = record.validation_error;
             training.chosen = format!("supervised epoch {epoch}");
-            best.copy(vs)?;
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= opts.patience.max(1) {
-                break;
-            }
+            run.best.copy(&run.vs)?;
         }
+        patience.record(improved);
+        run.after_epoch(&adam, epoch + 1, start_epoch, opts.epochs)?;
     }
     Ok(())
 }
 
-/// Loads the supervised network in `from` into `vs` for physics training, after checking it
-/// was trained on this pool with this architecture; its epochs go into `training`. Returns its
-/// training time.
-fn start_from_supervised(
-    vs: &mut VarStore,
-    from: &Path,
-    arch: &InverseArchitecture,
-    pool: &Pool,
-    training: &mut InverseTraining,
-) -> Result<f64> {
+/// Loads the supervised network in `from` into the run for physics training, after checking it
+/// was trained on this pool with this architecture; its epochs and training time go into the
+/// run's record (the physics variant's one-off cost includes them).
+fn start_from_supervised(run: &mut InverseRun, from: &Path, pool: &Pool) -> Result<()> {
     let (base, tensors) = read_inverse(from)?;
     if base.variant != InverseVariant::Supervised
-        || base.architecture != *arch
+        || base.architecture != run.meta.architecture
         || base.dataset.hash != pool.header.provenance_hash()
     {
         return Err(Error::Input(format!(
@@ -323,7 +317,8 @@ fn start_from_supervised(
             from.display()
         )));
     }
-    checkpoint::fill(vs, &tensors, from)?;
-    training.supervised = base.training.supervised.clone();
-    Ok(base.training.seconds)
+    checkpoint::fill(&mut run.vs, &tensors, from)?;
+    run.meta.training.supervised = base.training.supervised.clone();
+    run.spent_before(base.training.seconds);
+    Ok(())
 }

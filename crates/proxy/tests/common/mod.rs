@@ -35,3 +35,16 @@ pub fn pool(
 pub fn no_edit(s: String) -> String {
     s
 }
+
+/// A safetensors file's tensors as raw bytes, by name: equal only when bit-identical.
+pub fn weights(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect();
+    out.sort();
+    out
+}
