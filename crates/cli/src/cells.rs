@@ -43,16 +43,6 @@ pub(crate) fn rate_cell(s: &MethodSummary) -> String {
     )
 }
 
-/// The issue's goals: success at d = 8 and d = 16, and the winner's spend.
-const GOALS: [(usize, f64); 2] = [(8, 0.95), (16, 0.90)];
-
-/// The success goal of issue 24 at `d`, where it sets one.
-pub(crate) fn goal_for(d: usize) -> Option<f64> {
-    GOALS.iter().find(|(g, _)| *g == d).map(|(_, s)| *s)
-}
-/// The most simulator calls per target the goals allow the winning method.
-pub(crate) const GOAL_CALLS: f64 = 100.0;
-
 /// A full cell: success [interval], calls, field solves, wall seconds per target and capped runs.
 pub(crate) fn cell(s: &MethodSummary) -> String {
     format!(

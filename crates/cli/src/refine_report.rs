@@ -3,12 +3,13 @@
 //! and by BFGS with an LM polish, on every scaling-family member, with paired tests that are
 //! Holm-corrected over each family of comparisons.
 
-use crate::cells::{GOAL_CALLS, cell, duration, goal_for, seconds_per_experiment, verdict_cell};
+use crate::cells::{cell, duration, seconds_per_experiment, verdict_cell};
 use crate::refine_studies::{
     CHOSEN, StudiedMember, Studies, confirmation_section, continuation_section,
     data_requirement_section, learned_section, limits_section,
 };
 use anyhow::{Context, Result, bail};
+use proxyland_optim::goals::{self, GOAL_CALLS, GoalVerdict, success_goal};
 use proxyland_optim::{Family, MethodSummary, Results, STARTS_REFINED, compare_family};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -214,16 +215,18 @@ fn variants(m: &Member) -> Vec<(String, &MethodSummary)> {
 /// The best variant per member against the issue's goals.
 fn goals_section(md: &mut String, members: &[Member]) -> Result<()> {
     let n = members.first().map_or(0, |m| m.runs[0].targets);
+    let goals = goals::in_words();
+    let all_of_n = goals::all_solved_lower_bound(n);
     writeln!(md, "\n## The goals of issue 24\n")?;
     writeln!(
         md,
         "The best variant per member of everything above (refinement, continuation, learned \
-         starts; most targets solved, then fewest calls), against the goals (d = 8: ≥ 0.95; \
-         d = 16: ≥ 0.90; the winner at ≤ {GOAL_CALLS:.0} simulator calls per target). The \
+         starts; most targets solved, then fewest calls), against the goals (success {goals}; \
+         the winner at ≤ {GOAL_CALLS:.0} simulator calls per target). The \
          proxy is not in this study. The best of several variants on the same {n} targets is \
          an optimistic pick, so where the chosen variant was run on fresh targets the goal is \
          judged there. Judged on the point estimate of success (at n = {n}, even {n} of {n} \
-         has a Wilson lower bound below 0.95) and on the mean calls per target (single \
+         has a Wilson lower bound of {all_of_n:.2}) and on the mean calls per target (single \
          targets may spend more); the pool's simulations are a one-off cost apart.\n"
     )?;
     writeln!(
@@ -231,7 +234,7 @@ fn goals_section(md: &mut String, members: &[Member]) -> Result<()> {
         "| member | d | best | success | calls | goal |\n|---|---|---|---|---|---|"
     )?;
     for m in members {
-        let Some(goal) = goal_for(m.d) else {
+        let Some(goal) = success_goal(m.d) else {
             continue;
         };
         let Some((how, study_best)) = variants(m).into_iter().max_by(|(_, a), (_, b)| {
@@ -254,18 +257,11 @@ fn goals_section(md: &mut String, members: &[Member]) -> Result<()> {
             ),
             None => (how, study_best),
         };
-        let verdict = match (best.success_rate >= goal, best.mean_sim_calls <= GOAL_CALLS) {
-            (true, true) => "met".to_string(),
-            (true, false) => format!(
-                "success met; {:.0} calls, {:.0} over the spend goal",
-                best.mean_sim_calls,
-                best.mean_sim_calls - GOAL_CALLS
-            ),
-            (false, _) if m.studies.limits.is_some() => format!(
-                "missed by {:.2} (what limits it: the table above)",
-                goal - best.success_rate
-            ),
-            (false, _) => format!("missed by {:.2}", goal - best.success_rate),
+        let verdict = match GoalVerdict::judge(best, goal) {
+            missed @ GoalVerdict::SuccessMissed { .. } if m.studies.limits.is_some() => {
+                format!("{missed} (what limits it: the table above)")
+            }
+            verdict => verdict.to_string(),
         };
         writeln!(
             md,

@@ -34,6 +34,7 @@ mod comparison;
 mod error;
 mod evaluate;
 mod global;
+pub mod goals;
 mod landscape;
 mod library;
 pub mod limits;

@@ -707,6 +707,20 @@ impl Results {
             .max_by(|a, b| stronger(a, b))
     }
 
+    /// The simulator calls method `s` spent once before any target: the training of the inverse
+    /// network it starts from (its physics training and validation scoring; the pool's
+    /// simulations are not counted), 0 for a method that starts from no network.
+    pub fn one_off_calls(&self, s: &MethodSummary) -> usize {
+        match &s.id.variant {
+            Some(v) => self
+                .inverse_networks
+                .iter()
+                .find(|g| &g.variant == v)
+                .map_or(0, |g| g.training_sim_calls),
+            None => 0,
+        }
+    }
+
     /// The family's plain run (`bfgs`, `pool-bfgs`, ...): no surrogate, budget or variant.
     pub fn plain_run(&self, family: Family) -> Option<&MethodSummary> {
         self.methods.iter().find(|s| {

@@ -1,8 +1,9 @@
 //! The chosen variant against the lookup on fresh targets, and the pool size it needs.
 
 use super::{CHOSEN, POOL, StudiedMember};
-use crate::cells::{cell, goal_for, verdict_cell};
+use crate::cells::{cell, verdict_cell};
 use anyhow::Result;
+use proxyland_optim::goals::success_goal;
 use proxyland_optim::{Pairing, Results, compare_pairings};
 use std::fmt::Write as _;
 
@@ -138,7 +139,7 @@ pub fn data_requirement_section(md: &mut String, members: &[StudiedMember]) -> R
         }
         let needed = smallest_pool_reaching(runs, DATA_GOAL);
         let mut line = format!("- {}: {}", m.name, reading(needed, DATA_GOAL));
-        if let Some(own) = goal_for(m.d).filter(|g| *g > DATA_GOAL) {
+        if let Some(own) = success_goal(m.d).filter(|g| *g > DATA_GOAL) {
             let _ = write!(
                 line,
                 "; for its goal, {}",
