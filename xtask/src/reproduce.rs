@@ -158,6 +158,9 @@ impl Pipeline {
         // inputs: its time is the sum of the attempts. One that starts over counts its last.
         let spent_path = self.stamp_path(label).with_extension("spent");
         let resumes = args.iter().any(|a| a == "--resume");
+        if resumes {
+            discard_other_inputs_state(output, &spent_path, hash)?;
+        }
         let earlier = if resumes {
             earlier_attempts(&spent_path, hash)
         } else {
@@ -207,6 +210,48 @@ impl Pipeline {
             .with_context(|| format!("cannot replace {}", self.timings.display()))?;
         Ok(())
     }
+}
+
+/// An interrupted attempt at other inputs (its `.spent` record names another hash) left
+/// state beside `output` (`<output>.resume` of a training, `<output>.partial` of a generation)
+/// that the stage's `--resume` would refuse to mix with this run: it is moved aside to
+/// `<state>.stale` (nothing is deleted), so the stage starts over. Without a record, whose the
+/// state is cannot be told, and the subcommand's own check decides.
+fn discard_other_inputs_state(output: &Path, spent: &Path, hash: &str) -> Result<()> {
+    let recorded = std::fs::read_to_string(spent)
+        .ok()
+        .and_then(|t| Some(t.trim().split_once(' ')?.0.to_string()));
+    if recorded.is_none_or(|h| h == hash) {
+        return Ok(());
+    }
+    for suffix in [".resume", ".partial"] {
+        let mut state = output.as_os_str().to_owned();
+        state.push(suffix);
+        let state = PathBuf::from(state);
+        if state.exists() {
+            // A name no earlier stale state holds.
+            let aside = (0..)
+                .map(|k| {
+                    let mut aside = state.as_os_str().to_owned();
+                    aside.push(if k == 0 {
+                        ".stale".into()
+                    } else {
+                        format!(".stale{k}")
+                    });
+                    PathBuf::from(aside)
+                })
+                .find(|p| !p.exists())
+                .expect("some name is free");
+            eprintln!(
+                "[reproduce] {} is an interrupted attempt at other inputs: moved to {}",
+                state.display(),
+                aside.display()
+            );
+            std::fs::rename(&state, &aside)
+                .with_context(|| format!("cannot move {} aside", state.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Seconds that interrupted attempts of a stage with inputs `hash` spent (`<stamp>.spent`
@@ -1456,7 +1501,27 @@ fn run_scaling(repo: &Path, experiments: &[String], out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::earlier_attempts;
+    use super::{discard_other_inputs_state, earlier_attempts};
+
+    #[test]
+    fn an_interrupted_attempt_at_other_inputs_leaves_its_state_aside() {
+        let dir = std::env::temp_dir().join(format!("xtask-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (out, spent) = (dir.join("net.safetensors"), dir.join("stage.spent"));
+        let state = dir.join("net.safetensors.resume");
+        std::fs::write(&state, "weights").unwrap();
+        // Same inputs, or no record of whose it is: the state stays for `--resume`.
+        discard_other_inputs_state(&out, &spent, "abc").unwrap();
+        std::fs::write(&spent, "abc 12.0").unwrap();
+        discard_other_inputs_state(&out, &spent, "abc").unwrap();
+        assert!(state.exists());
+        // Other inputs: moved aside, not deleted.
+        discard_other_inputs_state(&out, &spent, "new").unwrap();
+        assert!(!state.exists());
+        let aside = dir.join("net.safetensors.resume.stale");
+        assert_eq!(std::fs::read_to_string(aside).unwrap(), "weights");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn only_an_interrupted_attempt_at_the_same_inputs_counts() {

@@ -142,11 +142,15 @@ impl PhysicsSelection {
             .find(|s| s.name() == name)
     }
 
+    /// The epoch's score, lower is better; an unmeasured or NaN one (a network predicting NaN)
+    /// counts as infinitely bad, so that any measured epoch beats it, live and in a resumed
+    /// run's replay alike.
     fn score(self, epoch: &InverseEpoch) -> f64 {
-        match self {
-            PhysicsSelection::PhysicsLoss => epoch.validation_loss.unwrap_or(f64::INFINITY),
-            PhysicsSelection::ParameterError => epoch.validation_error,
-        }
+        let score = match self {
+            PhysicsSelection::PhysicsLoss => epoch.validation_loss,
+            PhysicsSelection::ParameterError => Some(epoch.validation_error),
+        };
+        score.filter(|s| !s.is_nan()).unwrap_or(f64::INFINITY)
     }
 }
 

@@ -22,7 +22,7 @@ use ndarray::Array2;
 use proxyland_dataset::Pool;
 use proxyland_optim::stats::upper_median;
 use proxyland_physics::{Boundary, ParamSpace, Simulator};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Median over targets of the worst normalized coordinate error of `u` against the truth.
 fn median_error(space: &ParamSpace, u: &[Vec<f64>], truth: &Array2<f64>) -> f64 {
@@ -46,12 +46,15 @@ pub fn train_inverse(
     out: &Path,
     on_epoch: &dyn Fn(&str, usize, &InverseEpoch),
 ) -> Result<InverseMeta> {
-    let resume_path = check_inputs(pool, spec, opts, out)?;
+    check_inputs(pool, spec, opts, (from.is_some(), sim.is_some()))?;
+    let arch = architecture(pool, spec)?;
+    // Only once every input is known good: `force` discards an interrupted run's state.
+    let resume_path = resume_path(out);
+    clear_the_output(out, &resume_path, opts.resume, opts.force)?;
     let space = spec.space.clone();
     let _rng = crate::torch_rng_lock();
     let device = opts.device.tch();
     let settings = &spec.settings;
-    let arch = architecture(pool, spec)?;
     let (traj_mean, traj_std) = trajectory_moments(pool, &pool.valid());
     let untrained = untrained(opts, settings.learning_rate);
     let meta = inverse_meta(pool, spec, opts, arch, (traj_mean, traj_std), untrained);
@@ -75,24 +78,13 @@ pub fn train_inverse(
         validation_error: &validation_error,
         on_epoch,
     };
-    match (opts.variant, from) {
-        (InverseVariant::Supervised, None) => train_supervised(&mut run, &stage)?,
-        (InverseVariant::Physics, Some(from)) => {
-            let sim =
-                sim.ok_or_else(|| Error::Input("the physics variant needs the simulator".into()))?;
+    match (sim, from) {
+        // `check_inputs` has matched the variant with `from` and `sim`.
+        (Some(sim), Some(from)) if opts.variant == InverseVariant::Physics => {
             start_from_supervised(&mut run, from, pool)?;
             train_on_physics(&mut run, &stage, sim)?;
         }
-        (InverseVariant::Supervised, Some(_)) => {
-            return Err(Error::Input(
-                "the supervised variant trains from scratch: give no --from".into(),
-            ));
-        }
-        (InverseVariant::Physics, None) => {
-            return Err(Error::Input(
-                "the physics variant starts from a supervised network: give --from".into(),
-            ));
-        }
+        _ => train_supervised(&mut run, &stage)?,
     }
     run.finish(out)
 }
@@ -124,15 +116,15 @@ fn inverse_meta(
     }
 }
 
-/// Refuses to replace `out` or an interrupted run's state (unless `opts.force`), options no
-/// training runs with, and a pool with no trajectories to invert, another parameter box or no
-/// validation targets. Returns where the resume state goes.
+/// Refuses options no training runs with, a variant without what it starts from (`given`:
+/// whether a supervised network and a simulator were given), and a pool with no trajectories
+/// to invert, another parameter box or no validation targets. Touches no file.
 fn check_inputs(
     pool: &Pool,
     spec: &TrainSpec,
     opts: &InverseOptions,
-    out: &Path,
-) -> Result<PathBuf> {
+    (from, sim): (bool, bool),
+) -> Result<()> {
     if opts.resume && opts.force {
         return Err(Error::Input(
             "resume and force contradict each other: resume continues the run, force \
@@ -140,8 +132,24 @@ fn check_inputs(
                 .into(),
         ));
     }
-    let resume_path = resume_path(out);
-    clear_the_output(out, &resume_path, opts.resume, opts.force)?;
+    match (opts.variant, from, sim) {
+        (InverseVariant::Supervised, true, _) => {
+            return Err(Error::Input(
+                "the supervised variant trains from scratch: give no --from".into(),
+            ));
+        }
+        (InverseVariant::Physics, false, _) => {
+            return Err(Error::Input(
+                "the physics variant starts from a supervised network: give --from".into(),
+            ));
+        }
+        (InverseVariant::Physics, true, false) => {
+            return Err(Error::Input(
+                "the physics variant needs the simulator".into(),
+            ));
+        }
+        _ => {}
+    }
     if opts.epochs == 0 || opts.batch_size == 0 || opts.physics_batch == 0 {
         return Err(Error::Input(
             "inverse network: epochs and batch sizes must be positive".into(),
@@ -173,7 +181,7 @@ fn check_inputs(
             pool.path.display()
         )));
     }
-    Ok(resume_path)
+    Ok(())
 }
 
 /// The network's shape for `pool`'s trajectories: the proxy settings' encoder and widths.
