@@ -30,6 +30,7 @@ use openblas_src as _;
 
 pub mod ablation;
 mod amortization;
+mod claims;
 mod comparison;
 mod error;
 mod evaluate;
@@ -52,7 +53,8 @@ pub mod stats;
 mod uncertainty;
 mod verdict;
 
-pub use amortization::{crossover, cumulative_calls};
+pub use amortization::{CostLine, amortization_lines, cheaper_of, crossover, cumulative_calls};
+pub use claims::{Claim, ClaimKind, ClaimTallies, experiment_claims, network_family};
 pub use comparison::{FamilyComparison, Pairing, compare_family, compare_pairings};
 pub use error::{Error, Result};
 pub use evaluate::{EvaluateOptions, Target, evaluate, start_of};

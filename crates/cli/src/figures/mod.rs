@@ -6,9 +6,7 @@ mod plots;
 mod sigma_sweep;
 
 pub use landscape::{Marker, draw_landscape};
-pub use plots::{
-    AmortizationLine, TradeoffPoint, draw_amortization, draw_success_vs_sigma, draw_tradeoff,
-};
+pub use plots::{TradeoffPoint, draw_amortization, draw_success_vs_sigma, draw_tradeoff};
 pub use sigma_sweep::{SigmaSweepPoint, draw_sigma_sweep};
 
 use anyhow::{Context, Result};

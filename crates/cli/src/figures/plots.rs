@@ -3,6 +3,7 @@
 use super::atomic_png;
 use anyhow::Result;
 use plotters::prelude::*;
+use proxyland_optim::{CostLine, cheaper_of};
 use std::path::Path;
 
 /// One method on the trade-off plot.
@@ -93,31 +94,13 @@ pub fn draw_tradeoff(path: &Path, title: &str, points: &[TradeoffPoint]) -> Resu
     })
 }
 
-/// One method's cost line: `one_off + n × per_solved` simulator calls after n solved targets.
-pub struct AmortizationLine {
-    /// Legend entry.
-    pub label: String,
-    /// Simulations paid before the first target (the pool).
-    pub one_off: usize,
-    /// Simulator calls per solved target (∞ when it never succeeds).
-    pub per_solved: f64,
-}
-
 /// Cumulative simulator calls against targets solved, one line per method.
-pub fn draw_amortization(path: &Path, title: &str, lines: &[AmortizationLine]) -> Result<()> {
+pub fn draw_amortization(path: &Path, title: &str, lines: &[CostLine]) -> Result<()> {
     // Far enough to show every crossover, at least 100 targets.
     let mut horizon: f64 = 100.0;
     for (i, a) in lines.iter().enumerate() {
         for b in &lines[i + 1..] {
-            let c =
-                proxyland_optim::crossover((a.one_off, a.per_solved), (b.one_off, b.per_solved))
-                    .or_else(|| {
-                        proxyland_optim::crossover(
-                            (b.one_off, b.per_solved),
-                            (a.one_off, a.per_solved),
-                        )
-                    });
-            if let Some(n) = c.filter(|n| n.is_finite()) {
+            if let Some((_, _, n)) = cheaper_of(a, b).filter(|(_, _, n)| n.is_finite()) {
                 horizon = horizon.max(1.5 * n);
             }
         }

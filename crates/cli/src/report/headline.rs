@@ -25,11 +25,6 @@ fn seeds_cell(r: &Results, family: Family) -> String {
     }
 }
 
-/// The selected checkpoint of a family: the chosen configuration's first seed.
-pub(super) fn headline_run(r: &Results, family: Family) -> Option<&MethodSummary> {
-    r.headline(family).map(|h| h.runs[0])
-}
-
 /// Column names of [`headline_cells`], as a markdown header after `first` columns.
 pub(super) fn headline_header(first: &[&str]) -> String {
     let names = [
