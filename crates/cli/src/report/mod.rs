@@ -80,18 +80,15 @@ fn load(runs: &Path, experiment: &str, file: &str) -> Result<Option<Results>> {
     crate::args::read_results(&path).map(Some)
 }
 
-/// Every validation evaluation of an experiment (`validation*.json`: the σ sweep, the λ sweep).
+/// The validation evaluations of the profile's own sweeps, the λ sweep's first (a network in
+/// both is read from it). Named, not globbed: the ablation profile writes its own
+/// `validation-*.json` beside them in the same folder, and those must not change this report.
+const SWEEP_VALIDATIONS: [&str; 2] = ["validation-lambda.json", "validation-sigma.json"];
+
+/// The sweeps' validation evaluations of an experiment that ran ([`SWEEP_VALIDATIONS`]).
 fn validations(runs: &Path, experiment: &str) -> Result<Vec<Results>> {
-    let mut names: Vec<String> = std::fs::read_dir(runs.join(experiment))
-        .map(|d| {
-            d.filter_map(|f| f.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with("validation") && n.ends_with(".json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
     let mut found = Vec::new();
-    for n in &names {
+    for n in SWEEP_VALIDATIONS {
         found.extend(load(runs, experiment, n)?);
     }
     Ok(found)
