@@ -233,6 +233,16 @@ fn tiny_pipeline_chooses_on_validation_scores_on_test_and_reports_every_method()
     }
     assert!(report.contains("validation: argmin error"));
     assert!(d.join("results/burgers/amortization.png").exists());
+    // The ablation profile writes its own validation-*.json beside the sweeps' in the same
+    // folder: they do not enter this report (not even a garbled one).
+    let ablation = d.join("runs/burgers/validation-ablation-noise.json");
+    std::fs::write(&ablation, "{}").unwrap();
+    assert_eq!(
+        write_report(),
+        report,
+        "another profile's validation file changed the report"
+    );
+    std::fs::remove_file(&ablation).unwrap();
     std::fs::create_dir_all(d.join("paper-runs/burgers")).unwrap();
     std::fs::copy(
         d.join("runs/burgers/eval.json"),
